@@ -1,0 +1,707 @@
+//! Reading and curating a log: tail, query, show, sessions, stats, erase, prune, scan.
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use serde_json::json;
+use trail_core::verify::{Anchor, ERASURE_KIND, PRUNE_KIND};
+use trail_core::{Checkpoint, Event, Timestamp};
+use trail_merkle::CompactRange;
+use trail_store::{Query, StoredRecord};
+
+use crate::commands::open_recorder;
+use crate::datadir::DataDir;
+use crate::output::{csv_field, red, table, yellow};
+use crate::{DataArg, Filters, JsonArg};
+
+fn parse_time(s: &Option<String>, flag: &str) -> Result<Option<Timestamp>> {
+    s.as_deref().map(|t| t.parse::<Timestamp>().map_err(|e| anyhow!("--{flag}: {e}"))).transpose()
+}
+
+impl Filters {
+    pub fn query(&self) -> Result<Query> {
+        Ok(Query {
+            from: parse_time(&self.from, "from")?,
+            to: parse_time(&self.to, "to")?,
+            kind: self.kind.clone(),
+            category: self.category.clone(),
+            action: self.action.clone(),
+            status: self.status.clone(),
+            agent: self.agent.clone(),
+            session: self.session.clone(),
+            conversation: self.conversation.clone(),
+            actor: self.actor.clone(),
+            source: self.source.clone(),
+            trace_id: self.trace_id.clone(),
+            search: self.search.clone(),
+            ..Query::default()
+        })
+    }
+}
+
+/// One record as a JSON object for output.
+pub fn record_json(r: &StoredRecord) -> serde_json::Value {
+    let body = match &r.body {
+        Some(b) => b.value().unwrap_or(serde_json::Value::Null),
+        None if r.record.body_digest.is_some() => json!("[erased]"),
+        None => serde_json::Value::Null,
+    };
+    json!({"seq": r.seq, "hash": r.hash.to_string(), "record": r.record.to_value(), "body": body})
+}
+
+fn row(r: &StoredRecord) -> Vec<String> {
+    let f = &r.record.fields;
+    let status = f.status.clone().unwrap_or_default();
+    let status = match status.as_str() {
+        "error" | "failed" => red(&status),
+        "denied" | "blocked" | "rejected" => yellow(&status),
+        _ => status,
+    };
+    let body = match &r.body {
+        Some(b) => String::from_utf8_lossy(&b.canonical).into_owned(),
+        None if r.record.body_digest.is_some() => "[erased]".into(),
+        None => String::new(),
+    };
+    let findings = if r.record.findings.is_empty() {
+        String::new()
+    } else {
+        let mut k: Vec<&str> = r.record.findings.iter().map(|f| f.kind.as_str()).collect();
+        k.dedup();
+        format!("⚠{}", k.join(","))
+    };
+    vec![
+        r.seq.to_string(),
+        r.record.time.to_string()[..23].to_owned() + "Z",
+        f.kind.clone(),
+        f.action.clone().unwrap_or_default(),
+        status,
+        f.agent.clone().unwrap_or_default(),
+        f.session.clone().unwrap_or_default(),
+        findings,
+        body,
+    ]
+}
+
+const HEADERS: [&str; 9] =
+    ["SEQ", "TIME", "KIND", "ACTION", "STATUS", "AGENT", "SESSION", "PII", "BODY"];
+
+#[derive(Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Keep printing new events as they are appended.
+    #[arg(short, long)]
+    follow: bool,
+    /// How many of the latest events to show first.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    lines: u64,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+pub async fn tail(args: TailArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let mut store = dir.store()?;
+    let size = store.state()?.size;
+    let mut next = size.saturating_sub(args.lines);
+    let mut out = std::io::stdout();
+    let mut first = true;
+    loop {
+        let mut rows = Vec::new();
+        store.scan(next, u64::MAX, &mut |r| {
+            next = r.seq + 1;
+            rows.push(r);
+            Ok(true)
+        })?;
+        if args.json.json {
+            for r in &rows {
+                writeln!(out, "{}", record_json(r))?;
+            }
+        } else if !rows.is_empty() || first {
+            let t = table(&HEADERS, &rows.iter().map(row).collect::<Vec<_>>());
+            let t = if first { t } else { t.lines().skip(1).map(|l| format!("{l}\n")).collect() };
+            write!(out, "{t}")?;
+        }
+        out.flush()?;
+        first = false;
+        if !args.follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Another process appends: reopen so the file store sees its new lines.
+        if dir.config.log.store == "files" {
+            store = dir.store()?;
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[command(flatten)]
+    filters: Filters,
+    /// Page size.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Continue after this cursor (printed with the previous page).
+    #[arg(long)]
+    cursor: Option<u64>,
+    /// Oldest first.
+    #[arg(long)]
+    asc: bool,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    format: String,
+    /// Same as --format json.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn query(args: QueryArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let store = dir.store()?;
+    let mut q = args.filters.query()?;
+    q.limit = args.limit;
+    q.cursor = args.cursor;
+    q.ascending = args.asc;
+    let page = store.query(&q)?;
+    let format = if args.json { "json" } else { args.format.as_str() };
+    let mut out = std::io::stdout().lock();
+    match format {
+        "json" => {
+            let records: Vec<_> = page.records.iter().map(record_json).collect();
+            writeln!(
+                out,
+                "{}",
+                json!({"total": page.total, "next_cursor": page.next_cursor, "events": records})
+            )?;
+        }
+        "csv" => {
+            writeln!(
+                out,
+                "seq,time,kind,category,action,status,agent,session,conversation,actor,source,trace_id,span_id,duration_ms,input_tokens,output_tokens,cost_usd,findings,hash,prev,id"
+            )?;
+            for r in &page.records {
+                let rec = &r.record;
+                let f = &rec.fields;
+                let u = f.usage.clone().unwrap_or_default();
+                let o = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+                let n = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+                let findings: Vec<String> =
+                    rec.findings.iter().map(|f| format!("{}@{}", f.kind, f.path)).collect();
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    r.seq,
+                    rec.time,
+                    csv_field(&f.kind),
+                    o(&f.category),
+                    o(&f.action),
+                    o(&f.status),
+                    o(&f.agent),
+                    o(&f.session),
+                    o(&f.conversation),
+                    o(&f.actor),
+                    o(&f.source),
+                    o(&f.trace_id),
+                    o(&f.span_id),
+                    n(f.duration_ms),
+                    n(u.input_tokens),
+                    n(u.output_tokens),
+                    u.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+                    csv_field(&findings.join(" ")),
+                    r.hash,
+                    rec.prev,
+                    csv_field(&rec.id)
+                )?;
+            }
+        }
+        _ => {
+            write!(out, "{}", table(&HEADERS, &page.records.iter().map(row).collect::<Vec<_>>()))?;
+            let more = match page.next_cursor {
+                Some(c) => format!("; next page: --cursor {c}"),
+                None => String::new(),
+            };
+            eprintln!("{} of {} matching events{more}", page.records.len(), page.total);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(data: &Path, id: &str, by_seq: bool, json_out: bool) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let store = dir.store()?;
+    let r = if by_seq {
+        let seq: u64 = id.parse().map_err(|_| anyhow!("{id:?} is not a seq number"))?;
+        store.get(seq)?
+    } else {
+        store.find_id(id)?
+    };
+    let r = r.ok_or_else(|| anyhow!("no event {id:?} in this log"))?;
+    let covered = store.latest_checkpoint()?.is_some_and(|c| c.checkpoint.size > r.seq);
+    if json_out {
+        let mut v = record_json(&r);
+        v["covered_by_checkpoint"] = json!(covered);
+        println!("{v}");
+    } else {
+        println!("seq {}  hash {}", r.seq, r.hash);
+        println!("{}", serde_json::to_string_pretty(&r.record.to_value())?);
+        match &r.body {
+            Some(b) => println!("body:\n{}", serde_json::to_string_pretty(&b.value()?)?),
+            None if r.record.body_digest.is_some() => println!("body: [erased]"),
+            None => println!("body: none"),
+        }
+        println!(
+            "{}",
+            if covered {
+                "covered by the latest signed checkpoint: `trail proof --seq N` prints its receipt"
+                    .to_owned()
+            } else {
+                yellow("not yet covered by a signed checkpoint")
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sessions(data: &Path, filters: &Filters, limit: usize, json_out: bool) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let store = dir.store()?;
+    let mut q = filters.query()?;
+    q.limit = limit;
+    let sessions = store.sessions(&q)?;
+    if json_out {
+        println!("{}", serde_json::to_string(&sessions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.session.clone(),
+                s.agent.clone().unwrap_or_default(),
+                s.start.to_string()[..19].to_owned() + "Z",
+                format!("{:.1}s", s.duration_ms as f64 / 1000.0),
+                s.events.to_string(),
+                if s.errors > 0 { red(&s.errors.to_string()) } else { "0".into() },
+                if s.denials > 0 { yellow(&s.denials.to_string()) } else { "0".into() },
+                format!("{}/{}", s.input_tokens, s.output_tokens),
+                format!("${:.4}", s.cost_usd),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "SESSION",
+                "AGENT",
+                "START",
+                "DURATION",
+                "EVENTS",
+                "ERRORS",
+                "DENIED",
+                "TOKENS IN/OUT",
+                "COST"
+            ],
+            &rows
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stats(data: &Path, filters: &Filters, json_out: bool) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let store = dir.store()?;
+    let s = store.stats(&filters.query()?)?;
+    if json_out {
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} events, {} input tokens, {} output tokens, ${:.4}",
+        s.events, s.input_tokens, s.output_tokens, s.cost_usd
+    );
+    for (title, map) in [
+        ("kind", &s.by_kind),
+        ("category", &s.by_category),
+        ("status", &s.by_status),
+        ("agent", &s.by_agent),
+    ] {
+        if map.is_empty() {
+            continue;
+        }
+        println!("\nby {title}:");
+        let rows: Vec<Vec<String>> =
+            map.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
+        print!("{}", table(&[&title.to_uppercase(), "EVENTS"], &rows));
+    }
+    if !s.per_hour.is_empty() {
+        println!("\nper hour:");
+        let rows: Vec<Vec<String>> = s
+            .per_hour
+            .iter()
+            .map(|(h, b)| {
+                vec![
+                    h[..13].to_owned() + ":00Z",
+                    b.events.to_string(),
+                    format!("{}/{}", b.input_tokens, b.output_tokens),
+                    format!("${:.4}", b.cost_usd),
+                ]
+            })
+            .collect();
+        print!("{}", table(&["HOUR", "EVENTS", "TOKENS IN/OUT", "COST"], &rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Erase the body of the event with this id.
+    #[arg(long, required_unless_present_any = ["session", "actor"], conflicts_with_all = ["session", "actor"])]
+    id: Option<String>,
+    /// Erase the bodies of every event of this session.
+    #[arg(long, conflicts_with = "actor")]
+    session: Option<String>,
+    /// Erase the bodies of every event by this actor (a person's data).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Why (recorded in the erasure event).
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let _lock = dir.lock_writer()?;
+    let store = dir.store()?;
+    let (selector, seqs) = if let Some(id) = &args.id {
+        let r = store.find_id(id)?.ok_or_else(|| anyhow!("no event with id {id:?}"))?;
+        (json!({"id": id}), vec![r.seq])
+    } else {
+        let mut q = Query {
+            session: args.session.clone(),
+            actor: args.actor.clone(),
+            ascending: true,
+            limit: 10_000,
+            ..Query::default()
+        };
+        let mut seqs = Vec::new();
+        loop {
+            let page = store.query(&q)?;
+            seqs.extend(page.records.iter().filter(|r| r.body.is_some()).map(|r| r.seq));
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        let sel = match (&args.session, &args.actor) {
+            (Some(s), _) => json!({"session": s}),
+            (_, Some(a)) => json!({"actor": a}),
+            _ => bail!("give --id, --session or --actor"),
+        };
+        (sel, seqs)
+    };
+    drop(store);
+    let recorder = open_recorder(&dir)?;
+    let erased = recorder.store().erase(&seqs)?;
+    let event = Event::from_value(json!({
+        "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
+        "body": {"seqs": seqs, "selector": selector, "reason": args.reason, "erased": erased}
+    }))?;
+    let a = recorder
+        .record(event)
+        .await
+        .map_err(|e| anyhow!("bodies erased but the erasure event failed: {e}"))?;
+    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    if args.json.json {
+        println!("{}", json!({"erased": erased, "seqs": seqs, "event_seq": a.seq}));
+    } else {
+        println!(
+            "erased {erased} bod{} ({} event{} selected); recorded as event {}",
+            if erased == 1 { "y" } else { "ies" },
+            seqs.len(),
+            if seqs.len() == 1 { "" } else { "s" },
+            a.seq
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Remove records older than this many days (default: `[audit] retention_days`).
+    #[arg(long)]
+    days: Option<u64>,
+    /// Keep at most this many records.
+    #[arg(long)]
+    keep: Option<u64>,
+    /// Remove the oldest records while the log is larger than this (default: `[audit] retention_max_size_mb`).
+    #[arg(long)]
+    max_size_mb: Option<u64>,
+    /// Show what would be removed without removing it.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let _lock = dir.lock_writer()?;
+    let rules = Retention {
+        days: args.days.or(Some(dir.config.audit.retention_days).filter(|d| *d > 0)),
+        keep: args.keep,
+        max_size_mb: args
+            .max_size_mb
+            .or(Some(dir.config.audit.retention_max_size_mb).filter(|d| *d > 0)),
+    };
+    if rules.is_empty() {
+        bail!(
+            "no retention rule: give --days, --keep or --max-size-mb, or set [audit] retention_days / retention_max_size_mb"
+        );
+    }
+    if args.dry_run {
+        let store = dir.store()?;
+        match plan_cut(&*store, &rules)? {
+            Some((start, cut, reasons)) => {
+                println!("would prune records {start}..{} ({})", cut - 1, reasons.join(", "))
+            }
+            None => println!("nothing to prune"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let recorder = open_recorder(&dir)?;
+    let outcome = apply_retention(&dir, &recorder, &rules, "trail-cli").await;
+    let closed = recorder.close().await.map_err(|e| anyhow!("{e}"));
+    match outcome? {
+        None => println!("nothing to prune"),
+        Some(p) if args.json.json => {
+            println!("{}", json!({"removed": p.removed, "anchor_size": p.cut, "event_seq": p.event_seq}))
+        }
+        Some(p) => println!(
+            "pruned {} records ({}); the log now starts at the signed anchor of size {}; recorded as event {}",
+            p.removed, p.reasons, p.cut, p.event_seq
+        ),
+    }
+    closed?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Retention rules: by age, by count, by size.
+#[derive(Debug, Clone, Default)]
+pub struct Retention {
+    pub days: Option<u64>,
+    pub keep: Option<u64>,
+    pub max_size_mb: Option<u64>,
+}
+
+impl Retention {
+    /// The `[audit]` rules of a data directory.
+    pub fn from_config(dir: &DataDir) -> Retention {
+        Retention {
+            days: Some(dir.config.audit.retention_days).filter(|d| *d > 0),
+            keep: None,
+            max_size_mb: Some(dir.config.audit.retention_max_size_mb).filter(|d| *d > 0),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_none() && self.keep.is_none() && self.max_size_mb.is_none()
+    }
+}
+
+/// What a prune did.
+pub struct Pruned {
+    pub removed: u64,
+    pub cut: u64,
+    pub reasons: String,
+    pub event_seq: u64,
+}
+
+/// Where the rules cut the log: (first kept now, new first kept, reasons), or None.
+fn plan_cut(store: &dyn trail_store::Store, rules: &Retention) -> Result<Option<(u64, u64, Vec<String>)>> {
+    let state = store.state()?;
+    let start = store.start()?;
+    let mut cut = start;
+    let mut reasons = Vec::new();
+    if let Some(d) = rules.days {
+        let limit = Timestamp::from_unix_nanos(
+            trail_ingest::now().unix_nanos() - i64::try_from(d)?.saturating_mul(86_400_000_000_000),
+        );
+        let mut c = start;
+        store.scan(start, state.size, &mut |r| {
+            if r.record.time < limit {
+                c = r.seq + 1;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })?;
+        if c > cut {
+            reasons.push(format!("older than {d} days"));
+            cut = c;
+        }
+    }
+    if let Some(k) = rules.keep {
+        let c = state.size.saturating_sub(k);
+        if c > cut {
+            reasons.push(format!("beyond the newest {k}"));
+            cut = c;
+        }
+    }
+    if let Some(mb) = rules.max_size_mb {
+        let bytes = store.disk_bytes()?;
+        let limit = mb * 1024 * 1024;
+        let live = state.size - start;
+        if bytes > limit && live > 0 {
+            let per = bytes / live;
+            let c = start + (bytes - limit).div_ceil(per.max(1));
+            if c > cut {
+                reasons.push(format!("log of {} MiB above {mb} MiB", bytes / (1024 * 1024)));
+                cut = c.min(state.size);
+            }
+        }
+    }
+    // Only records covered by a signed checkpoint may go: the anchor must be provable.
+    let latest = store.checkpoints()?.last().map_or(0, |c| c.checkpoint.size);
+    if cut > latest {
+        reasons.push(format!("limited to the latest checkpoint at {latest}"));
+        cut = latest;
+    }
+    Ok((cut > start).then_some((start, cut, reasons)))
+}
+
+/// Applies retention through a running recorder (whose owner holds the writer lock): cuts the
+/// oldest records behind a signed anchor and records a `trail.prune` event.
+pub async fn apply_retention(
+    dir: &DataDir,
+    recorder: &trail_ingest::Recorder,
+    rules: &Retention,
+    source: &str,
+) -> Result<Option<Pruned>> {
+    // Commit and checkpoint what is queued, so the cut can reach the newest old records.
+    recorder.flush().await.map_err(|e| anyhow!("{e}"))?;
+    let store = recorder.store().clone();
+    let Some((_, cut, reasons)) = plan_cut(&*store, rules)? else { return Ok(None) };
+    let signer = dir.signer()?;
+    let root = store.root_at(cut)?;
+    let peaks = CompactRange::from_reader(&trail_store::Nodes(&*store), cut)
+        .map_err(|e| anyhow!("{e}"))?
+        .peaks()
+        .to_vec();
+    let last = store.get(cut - 1)?.ok_or_else(|| anyhow!("record {} missing", cut - 1))?;
+    let anchor = Anchor {
+        size: cut,
+        peaks,
+        last_hash: last.hash,
+        last_proof: store.inclusion_proof(cut - 1, cut)?,
+        checkpoint: Checkpoint { origin: dir.origin().to_owned(), size: cut, root }
+            .sign(&signer)
+            .to_string(),
+    };
+    let removed = store.prune(&anchor)?;
+    let reasons = reasons.join(", ");
+    let event = Event::from_value(json!({
+        "kind": PRUNE_KIND, "status": "ok", "source": source,
+        "body": {"size": cut, "root": root.to_string(), "removed": removed, "reason": reasons}
+    }))?;
+    let a = recorder
+        .record(event)
+        .await
+        .map_err(|e| anyhow!("records pruned but the prune event failed: {e}"))?;
+    Ok(Some(Pruned { removed, cut, reasons, event_seq: a.seq }))
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files to scan (default: stdin).
+    files: Vec<PathBuf>,
+    /// Read `{"id": ..., "text": ...}` lines and write `{"id": ..., "findings": [...]}` lines.
+    #[arg(long)]
+    jsonl: bool,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+pub fn scan(args: ScanArgs) -> Result<ExitCode> {
+    let scanner = trail_scan::Scanner::default();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.jsonl {
+        let input: Box<dyn BufRead> = match args.files.first() {
+            Some(p) => Box::new(std::io::BufReader::new(
+                std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufReader::new(std::io::stdin().lock())),
+        };
+        for (i, line) in input.lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value =
+                serde_json::from_str(&line).map_err(|e| anyhow!("line {}: {e}", i + 1))?;
+            let text =
+                v["text"].as_str().ok_or_else(|| anyhow!("line {}: no \"text\" string", i + 1))?;
+            let findings: Vec<_> = scanner
+                .scan(text)
+                .iter()
+                .map(|f| json!({"start": f.start, "end": f.end, "type": f.kind.as_str(), "confidence": f.confidence}))
+                .collect();
+            writeln!(out, "{}", json!({"id": v["id"], "findings": findings}))?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    if args.files.is_empty() {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("stdin is not UTF-8 text")?;
+        inputs.push(("-".into(), s));
+    }
+    for p in &args.files {
+        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        inputs.push((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    let mut total = 0;
+    for (name, text) in &inputs {
+        let line_starts: Vec<usize> =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        for f in scanner.scan(text) {
+            total += 1;
+            let line = line_starts.partition_point(|&s| s <= f.start);
+            let col = text[line_starts[line - 1]..f.start].chars().count() + 1;
+            let preview = trail_scan::mask(text, &f);
+            if args.json.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"file": name, "line": line, "column": col, "start": f.start, "end": f.end, "type": f.kind.as_str(), "secret": f.kind.is_secret(), "confidence": f.confidence, "preview": preview})
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{name}:{line}:{col}: {} {preview} (confidence {:.2})",
+                    f.kind.as_str(),
+                    f.confidence
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    if !args.json.json {
+        eprintln!("{total} finding{}", if total == 1 { "" } else { "s" });
+    }
+    Ok(if total > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,698 @@
+//! The log's lifecycle: init, log, checkpoint, proof, export, verify, demo, repair, keygen.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use serde_json::json;
+use trail_core::export::{self, ExportLine};
+use trail_core::receipt::Receipt;
+use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};
+use trail_core::{Checkpoint, Event, NoteSigner, NoteVerifier};
+use trail_ingest::Recorder;
+use trail_store::Store;
+
+use crate::datadir::{DataDir, write_private};
+use crate::output::{green, red, yellow};
+use crate::{DataArg, JsonArg};
+
+pub fn init(path: &Path, origin: &str, store: &str, json: bool) -> Result<ExitCode> {
+    let (dir, signer) = DataDir::init(path, origin, store)?;
+    let vkey = signer.verifier().to_string();
+    if json {
+        println!("{}", json!({"data": dir.path, "origin": origin, "store": store, "vkey": vkey}));
+    } else {
+        println!("created log {origin} in {} ({store} store)", dir.path.display());
+        println!(
+            "verifier key (give it to auditors; it is also in {}/log.vkey):",
+            dir.path.display()
+        );
+        println!("{vkey}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[command(flatten)]
+    json: JsonArg,
+    /// Append one event of this kind from flags instead of reading stdin.
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long, requires = "kind")]
+    action: Option<String>,
+    #[arg(long, requires = "kind")]
+    status: Option<String>,
+    #[arg(long, requires = "kind")]
+    agent: Option<String>,
+    #[arg(long, requires = "kind")]
+    session: Option<String>,
+    #[arg(long, requires = "kind")]
+    actor: Option<String>,
+    #[arg(long, requires = "kind")]
+    id: Option<String>,
+    /// The event body, as JSON.
+    #[arg(long, requires = "kind")]
+    body: Option<String>,
+}
+
+pub async fn log(args: LogArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let _lock = dir.lock_writer()?;
+    let recorder = open_recorder(&dir)?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut print = |a: &trail_ingest::Appended| -> Result<()> {
+        if args.json.json {
+            writeln!(out, "{}", json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string()}))?;
+        }
+        Ok(())
+    };
+    let mut appended = 0u64;
+    let mut failure = None;
+    if let Some(kind) = &args.kind {
+        let mut v = json!({"kind": kind});
+        for (k, val) in [
+            ("action", &args.action),
+            ("status", &args.status),
+            ("agent", &args.agent),
+            ("session", &args.session),
+            ("actor", &args.actor),
+            ("id", &args.id),
+        ] {
+            if let Some(val) = val {
+                v[k] = json!(val);
+            }
+        }
+        if let Some(body) = &args.body {
+            v["body"] = serde_json::from_str(body).context("--body is not valid JSON")?;
+        }
+        match Event::from_value(v) {
+            Ok(e) => match recorder.record(e).await {
+                Ok(a) => {
+                    appended += 1;
+                    print(&a)?;
+                }
+                Err(e) => failure = Some(format!("event not appended: {e}")),
+            },
+            Err(e) => failure = Some(format!("invalid event: {e}")),
+        }
+    } else {
+        // Events are appended in order; the first bad line stops the command and appends
+        // nothing of its own, while the lines before it stay appended.
+        let stdin = std::io::stdin();
+        let mut pending: Pending = Vec::new();
+        for (i, line) in stdin.lock().lines().enumerate() {
+            let n = i + 1;
+            let line = line.with_context(|| format!("cannot read line {n} of stdin"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = match Event::from_slice(line.as_bytes()) {
+                Ok(e) => e,
+                Err(e) => {
+                    failure = Some(format!("line {n}: {e}"));
+                    break;
+                }
+            };
+            match recorder.try_record(event) {
+                Ok(fut) => pending.push((n, boxed(fut))),
+                Err(trail_ingest::RecordError::Full { .. }) => {
+                    drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
+                    if failure.is_some() {
+                        break;
+                    }
+                    let event = Event::from_slice(line.as_bytes())?;
+                    pending.push((n, boxed(recorder.record_owned(event))));
+                }
+                Err(e) => {
+                    failure = Some(format!("line {n}: {e}"));
+                    break;
+                }
+            }
+            // A sliding window: wait for the oldest acknowledgement only, so parsing and
+            // scanning here overlap with the sequencer's commits.
+            if pending.len() >= 8192 {
+                let oldest: Pending = pending.drain(..1024).collect();
+                let mut oldest = oldest;
+                drain(&mut oldest, &mut appended, &mut print, &mut failure).await?;
+                if failure.is_some() {
+                    break;
+                }
+            }
+        }
+        drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
+    }
+    let closed = recorder.close().await;
+    if !args.json.json {
+        eprintln!("appended {appended} event{}", if appended == 1 { "" } else { "s" });
+    }
+    if let Some(f) = failure {
+        eprintln!("trail: {f}");
+        return Ok(ExitCode::from(1));
+    }
+    closed.map_err(|e| anyhow!("final checkpoint: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+type Ack = std::pin::Pin<
+    Box<dyn Future<Output = Result<trail_ingest::Appended, trail_ingest::RecordError>> + Send>,
+>;
+type Pending = Vec<(usize, Ack)>;
+
+fn boxed(
+    f: impl Future<Output = Result<trail_ingest::Appended, trail_ingest::RecordError>> + Send + 'static,
+) -> Ack {
+    Box::pin(f)
+}
+
+async fn drain(
+    pending: &mut Pending,
+    appended: &mut u64,
+    print: &mut impl FnMut(&trail_ingest::Appended) -> Result<()>,
+    failure: &mut Option<String>,
+) -> Result<()> {
+    for (n, fut) in pending.drain(..) {
+        match fut.await {
+            Ok(a) => {
+                *appended += 1;
+                print(&a)?;
+            }
+            Err(e) => {
+                if failure.is_none() {
+                    *failure = Some(format!("line {n}: {e}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the recorder on a data directory (the caller holds the writer lock).
+pub fn open_recorder(dir: &DataDir) -> Result<Recorder> {
+    if !dir.config.audit.enabled {
+        bail!(
+            "recording is disabled in {}/trail.toml ([audit] enabled = false); no event was stored",
+            dir.path.display()
+        );
+    }
+    let store = dir.store()?;
+    let signer = dir.signer()?;
+    let (scanner, config) = dir.recorder_config()?;
+    Recorder::open(store, signer, scanner, config).map_err(|e| anyhow!("{e}"))
+}
+
+pub async fn checkpoint(data: &Path) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let _lock = dir.lock_writer()?;
+    let store = dir.store()?;
+    let signer = dir.signer()?;
+    let size = store.state()?.size;
+    let latest = store.latest_checkpoint()?;
+    let latest_size = latest.as_ref().map(|c| c.checkpoint.size);
+    if latest_size.is_none_or(|s| s < size) {
+        let cp = Checkpoint { origin: dir.origin().to_owned(), size, root: store.root_at(size)? }
+            .sign(&signer);
+        store.put_checkpoint(latest_size, &cp)?;
+    }
+    match store.latest_checkpoint()? {
+        Some(cp) => print!("{cp}"),
+        None => bail!("the log is empty: there is nothing to checkpoint"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ProofArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Receipt for the event with this id.
+    #[arg(long, conflicts_with_all = ["seq", "from"])]
+    id: Option<String>,
+    /// Receipt for the event at this seq.
+    #[arg(long, conflicts_with = "from")]
+    seq: Option<u64>,
+    /// Consistency proof from this tree size...
+    #[arg(long)]
+    from: Option<u64>,
+    /// ...to this one (default: the latest checkpoint).
+    #[arg(long, requires = "from")]
+    to: Option<u64>,
+}
+
+pub fn proof(args: ProofArgs) -> Result<ExitCode> {
+    let dir = DataDir::open(&args.data.data)?;
+    let store = dir.store()?;
+    let latest = store
+        .latest_checkpoint()?
+        .ok_or_else(|| anyhow!("the log has no signed checkpoint yet; run `trail checkpoint`"))?;
+    if let Some(from) = args.from {
+        let to = args.to.unwrap_or(latest.checkpoint.size);
+        if from == 0 || from > to {
+            bail!("--from {from} must be at least 1 and at most --to {to}");
+        }
+        if to > store.state()?.size {
+            bail!("--to {to} is beyond the log size {}", store.state()?.size);
+        }
+        for h in store.consistency_proof(from, to)? {
+            println!("{}", h.to_base64());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let seq = match (&args.id, args.seq) {
+        (Some(id), _) => store.find_id(id)?.ok_or_else(|| anyhow!("no event with id {id:?}"))?.seq,
+        (None, Some(seq)) => seq,
+        (None, None) => bail!("give --id, --seq, or --from"),
+    };
+    print!("{}", receipt(&*store, seq, &latest)?.to_text());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the receipt of `seq` against `cp`.
+pub fn receipt(store: &dyn Store, seq: u64, cp: &trail_core::SignedCheckpoint) -> Result<Receipt> {
+    let size = cp.checkpoint.size;
+    if seq >= size {
+        bail!(
+            "event {seq} is not covered by the latest checkpoint (size {size}) yet; run `trail checkpoint`"
+        );
+    }
+    let rec = store
+        .get(seq)?
+        .ok_or_else(|| anyhow!("no event at seq {seq} (it may have been pruned)"))?;
+    Ok(Receipt {
+        record: rec.canonical,
+        index: seq,
+        proof: store.inclusion_proof(seq, size)?,
+        checkpoint: cp.clone(),
+    })
+}
+
+pub fn export(data: &Path, out: Option<&Path>) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let store = dir.store()?;
+    let mut w: Box<dyn Write> = match out {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    write_export(&*store, &mut w)?;
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the trail export of `store`.
+pub fn write_export(store: &dyn Store, w: &mut dyn Write) -> Result<()> {
+    let checkpoints = store.checkpoints()?;
+    let mut cps = checkpoints.iter().peekable();
+    let anchor = store.anchor()?;
+    let start = anchor.as_ref().map_or(0, |a| a.size);
+    if let Some(a) = &anchor {
+        writeln!(w, "{}", export::anchor_line(a))?;
+    }
+    while let Some(cp) = cps.next_if(|c| c.checkpoint.size <= start) {
+        if cp.checkpoint.size == start && start > 0 {
+            writeln!(w, "{}", export::checkpoint_line(&cp.to_string()))?;
+        }
+    }
+    let mut io_err = None;
+    store.scan(start, u64::MAX, &mut |r| {
+        let mut write = || -> std::io::Result<()> {
+            writeln!(w, "{}", export::record_line(&r.canonical, &r.hash, r.body.as_ref()))?;
+            while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
+                writeln!(w, "{}", export::checkpoint_line(&cp.to_string()))?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                io_err = Some(e);
+                Ok(false)
+            }
+        }
+    })?;
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    // Checkpoints beyond the records (a truncated store) still go out, so verify sees them.
+    for cp in cps {
+        writeln!(w, "{}", export::checkpoint_line(&cp.to_string()))?;
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Data directory to verify (the default when no FILE is given).
+    #[arg(long, env = "TRAIL_DATA", default_value = "trail-data", value_name = "DIR")]
+    data: PathBuf,
+    /// An export file to verify instead of a data directory.
+    file: Option<PathBuf>,
+    /// The log's verifier key, or a file holding it (default: the data directory's log.vkey).
+    #[arg(long)]
+    key: Vec<String>,
+    /// A signed checkpoint an auditor kept earlier (repeatable): the log must reach and match it.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Vec<PathBuf>,
+    /// Verify one receipt offline instead.
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
+    /// Verify files of another system as that system defines them (`harness`).
+    #[arg(long)]
+    format: Option<String>,
+    /// More files, for --format harness.
+    #[arg(requires = "format")]
+    more: Vec<PathBuf>,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+fn load_keys(keys: &[String]) -> Result<Vec<NoteVerifier>> {
+    keys.iter()
+        .map(|k| {
+            let text = if Path::new(k).exists() {
+                fs::read_to_string(k).with_context(|| format!("cannot read key file {k}"))?
+            } else {
+                k.clone()
+            };
+            text.trim().parse::<NoteVerifier>().map_err(|e| anyhow!("--key {k}: {e}"))
+        })
+        .collect()
+}
+
+pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    if let Some(format) = &args.format {
+        let files: Vec<PathBuf> = args.file.iter().chain(args.more.iter()).cloned().collect();
+        return crate::interop::verify_foreign(format, &files, args.json.json);
+    }
+    let mut keys = load_keys(&args.key)?;
+    if let Some(path) = &args.receipt {
+        if keys.is_empty() {
+            bail!("--receipt needs --key: a receipt is checked against the log's verifier key");
+        }
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let result = Receipt::parse(&text).and_then(|r| r.verify(&keys).map(|rec| (r, rec)));
+        return Ok(match result {
+            Ok((r, rec)) => {
+                if args.json.json {
+                    println!(
+                        "{}",
+                        json!({"valid": true, "index": r.index, "tree_size": r.checkpoint.checkpoint.size, "record": rec.to_value()})
+                    );
+                } else {
+                    println!(
+                        "{} receipt for event {} ({}, id {}) in {} at tree size {}",
+                        green("valid"),
+                        rec.seq,
+                        rec.fields.kind,
+                        rec.id,
+                        rec.origin,
+                        r.checkpoint.checkpoint.size
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                if args.json.json {
+                    println!("{}", json!({"valid": false, "problem": e.to_string()}));
+                } else {
+                    println!("{} receipt: {e}", red("invalid"));
+                }
+                ExitCode::from(1)
+            }
+        });
+    }
+    let trusted = args
+        .checkpoint
+        .iter()
+        .map(|p| {
+            fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (what, report) = match &args.file {
+        Some(file) => {
+            let opts = VerifyOptions { verifiers: keys, origin: None, trusted };
+            (file.display().to_string(), verify_export_file(file, opts)?)
+        }
+        None => {
+            let dir = DataDir::open(&args.data)?;
+            if keys.is_empty() {
+                keys.push(dir.verifier()?);
+            }
+            let opts =
+                VerifyOptions { verifiers: keys, origin: Some(dir.origin().to_owned()), trusted };
+            (format!("data directory {}", dir.path.display()), verify_data_dir(&dir, opts)?)
+        }
+    };
+    print_report(&what, &report, args.json.json);
+    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Verifies an export file line by line.
+pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
+    let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut v = Verifier::new(opts);
+    let mut reader = BufReader::with_capacity(1 << 20, f);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let at = Location::line(line_no);
+        if buf.last() != Some(&b'\n') {
+            v.problem(
+                at,
+                "torn_line",
+                "the last line is incomplete (no newline): the file was cut mid-write",
+            );
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            v.problem(at, "bad_line", "line is not UTF-8");
+            continue;
+        };
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.is_empty() {
+            continue;
+        }
+        match export::parse_line(text) {
+            Ok(ExportLine::Record { canonical, hash, body }) => {
+                let body = match &body {
+                    Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
+                    None => BodyInput::Absent,
+                };
+                v.record(at, &canonical, hash, body);
+            }
+            Ok(ExportLine::Checkpoint(note)) => v.checkpoint(at, &note),
+            Ok(ExportLine::Anchor(a)) => v.anchor(at, &a),
+            Err(e) => v.problem(at, "bad_line", e.to_string()),
+        }
+    }
+    Ok(v.finish())
+}
+
+/// Verifies a data directory through its store (a file log is verified as the file it is).
+pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
+    if dir.config.log.store == "files" {
+        return verify_export_file(&dir.path.join(trail_store::file::LOG_FILE), opts);
+    }
+    let store = dir.store()?;
+    let mut v = Verifier::new(opts);
+    let checkpoints = store.checkpoints()?;
+    let anchor = store.anchor()?;
+    let start = anchor.as_ref().map_or(0, |a| a.size);
+    if let Some(a) = &anchor {
+        v.anchor(Location::default(), a);
+    }
+    let mut cps = checkpoints.iter().filter(|c| c.checkpoint.size > start || start == 0).peekable();
+    while let Some(cp) = cps.next_if(|c| c.checkpoint.size <= start) {
+        v.checkpoint(Location::default(), &cp.to_string());
+    }
+    store.scan(start, u64::MAX, &mut |r| {
+        let body = match &r.body {
+            Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
+            None => BodyInput::Absent,
+        };
+        v.record(Location::seq(r.seq), &r.canonical, None, body);
+        while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
+            v.checkpoint(Location::seq(r.seq), &cp.to_string());
+        }
+        Ok(true)
+    })?;
+    for cp in cps {
+        v.checkpoint(Location::default(), &cp.to_string());
+    }
+    Ok(v.finish())
+}
+
+fn print_report(what: &str, r: &Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&json!({"target": what, "intact": r.is_intact(), "report": r}))
+                .unwrap_or_default()
+        );
+        return;
+    }
+    println!("Verified {what}");
+    if let Some(o) = &r.origin {
+        println!("Log: {o}");
+    }
+    match (r.first_seq, r.last_seq) {
+        (Some(a), Some(b)) => println!("Results found for records {a} to {b}:"),
+        _ => println!("No records found."),
+    }
+    println!();
+    let bad_records = r
+        .problems
+        .iter()
+        .filter(|p| p.at.seq.is_some())
+        .map(|p| p.at.seq)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    println!("{}/{} records valid", r.records.saturating_sub(bad_records), r.records);
+    println!(
+        "{}/{} checkpoints valid (verified tree size {}; {} record{} after the last checkpoint not yet signed)",
+        r.checkpoints_valid,
+        r.checkpoints_checked,
+        r.verified_size,
+        r.unsigned_tail,
+        if r.unsigned_tail == 1 { "" } else { "s" }
+    );
+    println!("{} bodies checked, {} erased", r.bodies_checked, r.bodies_erased);
+    for n in &r.notes {
+        println!("{} {n}", yellow("note:"));
+    }
+    if r.is_intact() {
+        println!("{}", green("log is intact"));
+    } else {
+        println!(
+            "{}",
+            red(&format!(
+                "{} problem{} found:",
+                r.problem_count(),
+                if r.problem_count() == 1 { "" } else { "s" }
+            ))
+        );
+        for p in &r.problems {
+            let mut loc = Vec::new();
+            if let Some(s) = p.at.seq {
+                loc.push(format!("seq {s}"));
+            }
+            if let Some(l) = p.at.line {
+                loc.push(format!("line {l}"));
+            }
+            let loc = if loc.is_empty() { "log".to_owned() } else { loc.join(", ") };
+            println!("  {loc}: {}: {}", p.code, p.message);
+        }
+        if r.problems_not_listed > 0 {
+            println!("  ... and {} more", r.problems_not_listed);
+        }
+    }
+}
+
+pub async fn demo(path: &Path) -> Result<ExitCode> {
+    let origin = "trail.demo/agent";
+    // Running the demo again replaces its own earlier log, and nothing else.
+    if path.join(crate::datadir::CONFIG_FILE).exists() {
+        match DataDir::open(path) {
+            Ok(old) if old.origin() == origin => fs::remove_dir_all(path).with_context(|| {
+                format!("cannot remove the previous demo in {}", path.display())
+            })?,
+            _ => bail!("{} holds a log that is not a demo; choose another --data", path.display()),
+        }
+    }
+    let (dir, _) = DataDir::init(path, origin, "sqlite")?;
+    println!("1. created log {origin} in {}", dir.path.display());
+    let recorder = open_recorder(&dir)?;
+    let aws = format!("AKIA{}", "Z7Q3VN4XK2LMB5TP");
+    let events = [
+        json!({"kind": "session_start", "agent": "support-bot", "session": "demo-1", "actor": "user-42", "status": "ok"}),
+        json!({"kind": "llm_call", "agent": "support-bot", "session": "demo-1", "action": "chat", "status": "ok", "duration_ms": 840,
+               "usage": {"input_tokens": 1800, "output_tokens": 450, "cost_usd": 0.0125, "model": "gpt-4o"},
+               "body": {"prompt": "Customer jane.doe@example.com asks why her order is late"}}),
+        json!({"kind": "tool_call", "agent": "support-bot", "session": "demo-1", "action": "Bash", "status": "ok", "duration_ms": 12,
+               "body": {"args": {"command": format!("aws s3 ls --access-key {aws}")}}}),
+        json!({"kind": "permission_decision", "agent": "support-bot", "session": "demo-1", "action": "Write", "status": "denied",
+               "body": {"reason": "writes outside the workspace are not allowed", "path": "/etc/hosts"}}),
+        json!({"kind": "tool_result", "agent": "support-bot", "session": "demo-1", "action": "Read", "status": "ok",
+               "body": {"result": "order 1182 shipped on Monday"}}),
+        json!({"kind": "session_end", "agent": "support-bot", "session": "demo-1", "status": "ok"}),
+    ];
+    for e in events {
+        let a = recorder.record(Event::from_value(e)?).await.map_err(|e| anyhow!("{e}"))?;
+        println!("   appended seq {} hash {}", a.seq, a.hash);
+    }
+    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    let store = dir.store()?;
+    let tool = store.get(2)?.ok_or_else(|| anyhow!("seq 2 missing"))?;
+    let body = tool
+        .body
+        .as_ref()
+        .map(|b| String::from_utf8_lossy(&b.canonical).into_owned())
+        .unwrap_or_default();
+    println!("2. the AWS key in the tool call was redacted before hashing: {body}");
+    let llm = store.get(1)?.ok_or_else(|| anyhow!("seq 1 missing"))?;
+    println!(
+        "   the e-mail address in the prompt was detected: {:?}",
+        llm.record.findings.iter().map(|f| format!("{} at {}", f.kind, f.path)).collect::<Vec<_>>()
+    );
+    let cp = store.latest_checkpoint()?.ok_or_else(|| anyhow!("no checkpoint"))?;
+    println!("3. signed checkpoint:\n{cp}");
+    let receipt_path = dir.path.join("receipt-3.tlog-proof");
+    fs::write(&receipt_path, receipt(&*store, 3, &cp)?.to_text())?;
+    println!("4. receipt for the denied write saved to {}", receipt_path.display());
+    let opts = VerifyOptions {
+        verifiers: vec![dir.verifier()?],
+        origin: Some(origin.into()),
+        trusted: vec![],
+    };
+    let report = verify_data_dir(&dir, opts)?;
+    println!("5. trail verify --data {}:", dir.path.display());
+    print_report(&format!("data directory {}", dir.path.display()), &report, false);
+    println!(
+        "\nNext: trail sessions --data {0}; trail query --data {0} --status denied; trail verify --receipt {1} --key {0}/log.vkey",
+        dir.path.display(),
+        receipt_path.display()
+    );
+    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn repair(data: &Path) -> Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    if dir.config.log.store != "files" {
+        bail!("repair applies to the files store; SQLite recovers torn transactions itself");
+    }
+    let _lock = dir.lock_writer()?;
+    let moved = trail_store::file::FileStore::repair(&dir.path)?;
+    if moved == 0 {
+        println!("nothing to repair: the log ends with a complete line");
+    } else {
+        println!(
+            "moved {moved} bytes of an incomplete last line to {}/log.jsonl.torn (that event was never acknowledged)",
+            dir.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn keygen(name: &str, out: &Path) -> Result<ExitCode> {
+    let signer = NoteSigner::from_seed(name, rand::random()).map_err(|e| anyhow!("{e}"))?;
+    write_private(out, &(signer.to_private_key_string() + "\n"))?;
+    let vkey_path = PathBuf::from(format!("{}.vkey", out.display()));
+    fs::write(&vkey_path, signer.verifier().to_string() + "\n")?;
+    println!("{}", signer.verifier());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,195 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS).
+//!
+//! Every hash in trail is over JCS bytes, so this module decides what a record *is*. It writes
+//! object keys sorted by their UTF-16 code units, strings with the minimal escapes of RFC 8785
+//! §3.2.2.2, and numbers as ECMAScript's `Number.prototype.toString` would (via `ryu-js`).
+//!
+//! An integer beyond ±2^53 cannot be represented by an IEEE double, so JCS would silently round
+//! it; here it is an error naming its JSON pointer instead, and the sender must send it as a
+//! string. The same goes for any number that did not parse as a finite double.
+
+use serde_json::{Map, Number, Value};
+
+/// The largest integer magnitude an IEEE double represents exactly (2^53).
+pub const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
+/// Why a value has no canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JcsError {
+    #[error(
+        "number {number} at {path} is an integer beyond ±2^53 and cannot be hashed faithfully; send it as a string"
+    )]
+    UnsafeInteger { path: String, number: String },
+    #[error("number {number} at {path} is not a finite double")]
+    NotFinite { path: String, number: String },
+}
+
+/// Returns the canonical bytes of `value`.
+pub fn to_vec(value: &Value) -> Result<Vec<u8>, JcsError> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value, &mut String::new())?;
+    Ok(out)
+}
+
+/// Appends the canonical bytes of `value` to `out`.
+pub fn write(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
+    write_value(out, value, &mut String::new())
+}
+
+/// Writes a JSON string literal with the escapes RFC 8785 prescribes.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Formats a finite double as ECMAScript does (RFC 8785 §3.2.2.3).
+pub fn format_f64(value: f64) -> String {
+    if value == 0.0 {
+        // Covers -0, which ECMAScript prints as "0".
+        return "0".to_owned();
+    }
+    let mut buf = ryu_js::Buffer::new();
+    buf.format_finite(value).to_owned()
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<(), JcsError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n, path)?,
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                write_value(out, item, path)?;
+                path.truncate(len);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => write_object(out, map, path)?,
+    }
+    Ok(())
+}
+
+fn write_object(
+    out: &mut Vec<u8>,
+    map: &Map<String, Value>,
+    path: &mut String,
+) -> Result<(), JcsError> {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    // UTF-8 byte order equals UTF-16 order unless a key holds a character at or above U+E000
+    // (a surrogate pair sorts below U+E000..U+FFFF in UTF-16). The map's own order is not trusted:
+    // serde_json's `preserve_order` feature, turned on by any crate in a build, makes it insertion
+    // order.
+    if entries.iter().any(|(k, _)| k.chars().any(|c| c >= '\u{e000}')) {
+        entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    } else {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    out.push(b'{');
+    for (i, (key, item)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        let len = path.len();
+        path.push('/');
+        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        write_value(out, item, path)?;
+        path.truncate(len);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), JcsError> {
+    let unsafe_int = || JcsError::UnsafeInteger {
+        path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+        number: n.to_string(),
+    };
+    if let Some(u) = n.as_u64() {
+        if u > MAX_SAFE_INTEGER {
+            return Err(unsafe_int());
+        }
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(unsafe_int());
+        }
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else {
+        match n.as_f64() {
+            Some(f) if f.is_finite() => out.extend_from_slice(format_f64(f).as_bytes()),
+            _ => {
+                return Err(JcsError::NotFinite {
+                    path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+                    number: n.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rejects_integers_beyond_2_pow_53_with_their_path() {
+        let err = to_vec(&json!({"a": [1, 9007199254740993u64]})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "number 9007199254740993 at /a/1 is an integer beyond ±2^53 and cannot be hashed faithfully; send it as a string"
+        );
+        assert!(to_vec(&json!({"a": -9007199254740993i64})).is_err());
+        assert_eq!(to_vec(&json!(9007199254740992u64)).unwrap(), b"9007199254740992");
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        assert_eq!(format_f64(-0.0), "0");
+    }
+
+    #[test]
+    fn utf16_key_order_differs_from_utf8_order() {
+        // U+FB33 (UTF-16 0xFB33) sorts after U+1F602 (UTF-16 0xD83D 0xDE02), the reverse of UTF-8.
+        let v: Value = serde_json::from_str(r#"{"\ufb33":1,"\ud83d\ude02":2}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(to_vec(&v).unwrap()).unwrap(),
+            "{\"\u{1f602}\":2,\"\u{fb33}\":1}"
+        );
+    }
+}

@@ -1,0 +1,657 @@
+//! The recorder: how events get into a trail log.
+//!
+//! ```text
+//! record(event) ─► validate, scan/redact, canonicalize body (on the caller's task)
+//!               ─► bounded queue ─► one sequencer per log: dedupe ids, assign seq, seal,
+//!                  batch by size and linger, commit durably ─► acknowledge each caller
+//!               ─► checkpoint every N events or T ms ─► live subscribers
+//! ```
+//! **Architecture Invariant:** exactly one sequencer task assigns `seq` and appends; an event is
+//! acknowledged only after its batch is durable; the queue is bounded; nothing is dropped
+//! silently: a full queue makes [`Recorder::record`] wait and [`Recorder::try_record`] fail, a
+//! failed write fails every call in the batch, and each rejection is counted in [`Metrics`].
+//!
+//! Appending an id that already exists returns the existing record and changes nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use trail_core::{
+    Checkpoint, Event, EventError, FindingSummary, Hash, NoteSigner, Prepared, Sealed, Timestamp,
+};
+use trail_store::{Store, StoreError, StoredRecord};
+
+pub use trail_scan::json::{Mode, Policy};
+pub use trail_scan::{ScanConfig, Scanner};
+
+/// How a recorder batches, checkpoints and scans.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// Events waiting for the sequencer before `record` waits and `try_record` fails.
+    pub queue_capacity: usize,
+    /// The most events committed in one transaction.
+    pub batch_max: usize,
+    /// How long the sequencer waits for more events before committing a partial batch.
+    pub batch_linger: Duration,
+    /// Sign a checkpoint once this many events are not covered by one.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint at least this often while events arrive.
+    pub checkpoint_interval: Duration,
+    /// What to do with PII and secrets found in bodies.
+    pub policy: Policy,
+    /// Key for correlation tags in redactions; `None` writes plain `[REDACTED:type]`.
+    pub redaction_tag_key: Option<Vec<u8>>,
+    /// Leave the `args` of `tool_call` bodies out (Harness's `log_tool_args = false`).
+    pub drop_tool_args: bool,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            queue_capacity: 65_536,
+            batch_max: 4096,
+            batch_linger: Duration::from_millis(2),
+            checkpoint_every: 10_000,
+            checkpoint_interval: Duration::from_secs(1),
+            policy: Policy::default(),
+            redaction_tag_key: None,
+            drop_tool_args: false,
+        }
+    }
+}
+
+/// What an acknowledged event got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Appended {
+    pub seq: u64,
+    pub id: String,
+    pub hash: Hash,
+    /// False when the id already existed and the existing record was returned.
+    pub created: bool,
+}
+
+/// Why an event was not recorded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RecordError {
+    #[error("invalid event: {0}")]
+    Invalid(#[from] EventError),
+    #[error("event refused: {0}")]
+    Blocked(String),
+    #[error("the recorder queue is full ({capacity} events waiting); retry later")]
+    Full { capacity: usize },
+    #[error("the recorder is closed")]
+    Closed,
+    #[error("the event was not stored: {0}")]
+    Store(String),
+}
+
+/// Counters of everything the recorder did and refused.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub accepted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected_invalid: AtomicU64,
+    pub rejected_blocked: AtomicU64,
+    pub rejected_full: AtomicU64,
+    pub failed_writes: AtomicU64,
+    pub batches: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub checkpoint_failures: AtomicU64,
+    pub findings: AtomicU64,
+}
+
+/// A point-in-time copy of [`Metrics`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MetricsSnapshot {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected_invalid: u64,
+    pub rejected_blocked: u64,
+    pub rejected_full: u64,
+    pub failed_writes: u64,
+    pub batches: u64,
+    pub checkpoints: u64,
+    pub checkpoint_failures: u64,
+    pub findings: u64,
+    pub queue_depth: u64,
+}
+
+struct Job {
+    prepared: Prepared,
+    reply: oneshot::Sender<Result<Appended, RecordError>>,
+}
+
+enum Msg {
+    Event(Box<Job>),
+    Flush(oneshot::Sender<Result<(), RecordError>>),
+}
+
+/// A handle to one log's recorder. Cheap to clone; the sequencer stops when every handle is
+/// closed or dropped.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Msg>,
+    scanner: Arc<Scanner>,
+    config: Arc<RecorderConfig>,
+    metrics: Arc<Metrics>,
+    events: broadcast::Sender<Arc<StoredRecord>>,
+    checkpoint: watch::Receiver<u64>,
+    store: Arc<dyn Store>,
+    done: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    /// False when every type is off: bodies are then not scanned at all.
+    scanning: bool,
+}
+
+impl Recorder {
+    /// Starts the sequencer for `store`, signing checkpoints with `signer`.
+    pub fn open(
+        store: Arc<dyn Store>,
+        signer: NoteSigner,
+        scanner: Arc<Scanner>,
+        config: RecorderConfig,
+    ) -> Result<Recorder, RecordError> {
+        let state = store.state().map_err(store_err)?;
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let (events, _) = broadcast::channel(4096);
+        let latest =
+            store.checkpoints().map_err(store_err)?.last().map_or(0, |c| c.checkpoint.size);
+        let (cp_tx, checkpoint) = watch::channel(latest);
+        let metrics = Arc::new(Metrics::default());
+        let config = Arc::new(config);
+        let seq = Sequencer {
+            store: store.clone(),
+            signer,
+            config: config.clone(),
+            metrics: metrics.clone(),
+            events: events.clone(),
+            checkpoint: cp_tx,
+            size: state.size,
+            last_hash: state.last_hash,
+            checkpointed: latest,
+            last_checkpoint_at: Instant::now(),
+        };
+        let handle = tokio::spawn(seq.run(rx));
+        let p = &config.policy;
+        let scanning = p.default_pii != Mode::Off
+            || p.default_secret != Mode::Off
+            || p.per_type.values().any(|m| *m != Mode::Off);
+        Ok(Recorder {
+            scanning,
+            tx,
+            scanner,
+            config,
+            metrics,
+            events,
+            checkpoint,
+            store,
+            done: Arc::new(tokio::sync::Mutex::new(Some(handle))),
+        })
+    }
+
+    /// Records one event, waiting while the queue is full; returns once it is durable.
+    pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
+        let (job, rx) = self.prepare(event)?;
+        self.tx.send(Msg::Event(Box::new(job))).await.map_err(|_| RecordError::Closed)?;
+        rx.await.map_err(|_| RecordError::Closed)?
+    }
+
+    /// Like [`Recorder::record`], as a future that owns what it needs.
+    pub fn record_owned(
+        &self,
+        event: Event,
+    ) -> impl Future<Output = Result<Appended, RecordError>> + Send + 'static {
+        let this = self.clone();
+        async move { this.record(event).await }
+    }
+
+    /// Records one event if the queue has room, failing with [`RecordError::Full`] otherwise;
+    /// the returned future resolves once the event is durable.
+    pub fn try_record(
+        &self,
+        event: Event,
+    ) -> Result<impl Future<Output = Result<Appended, RecordError>> + Send + use<>, RecordError>
+    {
+        let (job, rx) = self.prepare(event)?;
+        match self.tx.try_send(Msg::Event(Box::new(job))) {
+            Ok(()) => Ok(async move { rx.await.map_err(|_| RecordError::Closed)? }),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.rejected_full.fetch_add(1, Ordering::Relaxed);
+                Err(RecordError::Full { capacity: self.config.queue_capacity })
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(RecordError::Closed),
+        }
+    }
+
+    /// Commits everything queued so far and signs a checkpoint covering it.
+    pub async fn flush(&self) -> Result<(), RecordError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::Flush(tx)).await.map_err(|_| RecordError::Closed)?;
+        rx.await.map_err(|_| RecordError::Closed)?
+    }
+
+    /// Flushes, signs a final checkpoint and stops the sequencer.
+    pub async fn close(self) -> Result<(), RecordError> {
+        let flushed = self.flush().await;
+        let handle = self.done.lock().await.take();
+        drop(self.tx);
+        if let Some(h) = handle {
+            // Other clones may still hold senders; the sequencer stops when the last one goes.
+            if Arc::strong_count(&self.done) == 1 {
+                let _ = h.await;
+            }
+        }
+        flushed
+    }
+
+    /// Live records, fed after each commit. A subscriber that falls behind by more than 4096
+    /// records gets `RecvError::Lagged` and should re-read from the store.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredRecord>> {
+        self.events.subscribe()
+    }
+
+    /// The size of the latest signed checkpoint, updated as new ones are stored.
+    pub fn checkpoints(&self) -> watch::Receiver<u64> {
+        self.checkpoint.clone()
+    }
+
+    /// The store behind this recorder.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The scanner used on bodies.
+    pub fn scanner(&self) -> &Arc<Scanner> {
+        &self.scanner
+    }
+
+    /// Counters so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let m = &self.metrics;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            accepted: get(&m.accepted),
+            duplicates: get(&m.duplicates),
+            rejected_invalid: get(&m.rejected_invalid),
+            rejected_blocked: get(&m.rejected_blocked),
+            rejected_full: get(&m.rejected_full),
+            failed_writes: get(&m.failed_writes),
+            batches: get(&m.batches),
+            checkpoints: get(&m.checkpoints),
+            checkpoint_failures: get(&m.checkpoint_failures),
+            findings: get(&m.findings),
+            queue_depth: (self.config.queue_capacity - self.tx.capacity()) as u64,
+        }
+    }
+
+    /// Validates, scans and canonicalizes on the caller's task, so the sequencer only seals.
+    fn prepare(
+        &self,
+        mut event: Event,
+    ) -> Result<(Job, oneshot::Receiver<Result<Appended, RecordError>>), RecordError> {
+        let result = (|| {
+            // `Event::prepare` below validates the fields and canonicalizes the body, so the
+            // event is not validated twice.
+            let mut findings = Vec::new();
+            if self.config.drop_tool_args
+                && event.fields.kind == "tool_call"
+                && let Some(serde_json::Value::Object(body)) = event.body.as_mut()
+            {
+                body.remove("args");
+            }
+            if let Some(body) = event.body.as_mut().filter(|_| self.scanning) {
+                let found = trail_scan::json::scan_value(
+                    &self.scanner,
+                    &self.config.policy,
+                    body,
+                    self.config.redaction_tag_key.as_deref(),
+                )
+                .map_err(|b| RecordError::Blocked(b.to_string()))?;
+                findings = found
+                    .into_iter()
+                    .map(|f| FindingSummary {
+                        path: f.path,
+                        kind: f.kind.as_str().to_ascii_lowercase(),
+                        count: f.count,
+                    })
+                    .collect();
+            }
+            if !findings.is_empty() {
+                self.metrics.findings.fetch_add(findings.len() as u64, Ordering::Relaxed);
+                tracing::info!(findings = findings.len(), kinds = %kinds(&findings), "scanner findings in event body");
+            }
+            let id = event.id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            let time = event.time.unwrap_or_else(now);
+            let salt: [u8; 32] = rand::random();
+            Ok::<_, RecordError>(event.prepare(id, time, findings, salt)?)
+        })();
+        let prepared = result.inspect_err(|e| {
+            let counter = match e {
+                RecordError::Blocked(_) => &self.metrics.rejected_blocked,
+                _ => &self.metrics.rejected_invalid,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        })?;
+        let (reply, rx) = oneshot::channel();
+        Ok((Job { prepared, reply }, rx))
+    }
+}
+
+fn kinds(findings: &[FindingSummary]) -> String {
+    let mut k: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    k.sort_unstable();
+    k.dedup();
+    k.join(",")
+}
+
+/// The current time from the system clock.
+pub fn now() -> Timestamp {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    Timestamp::from_unix_nanos(i64::try_from(nanos).unwrap_or(i64::MAX))
+}
+
+fn store_err(e: StoreError) -> RecordError {
+    RecordError::Store(e.to_string())
+}
+
+struct Sequencer {
+    store: Arc<dyn Store>,
+    signer: NoteSigner,
+    config: Arc<RecorderConfig>,
+    metrics: Arc<Metrics>,
+    events: broadcast::Sender<Arc<StoredRecord>>,
+    checkpoint: watch::Sender<u64>,
+    size: u64,
+    last_hash: Hash,
+    checkpointed: u64,
+    last_checkpoint_at: Instant,
+}
+
+/// A batch sealed ahead of its commit, on the speculative chain.
+struct SealedBatch {
+    jobs: Vec<Job>,
+    /// Size and last hash the batch was sealed after.
+    start: (u64, Hash),
+    sealed: SealedJobs,
+}
+
+/// The result of sealing jobs: records, per-job freshness, the end of the chain, new acks.
+struct SealedJobs {
+    records: Vec<Sealed>,
+    fresh: Vec<bool>,
+    end: (u64, Hash),
+    acks: HashMap<String, Appended>,
+}
+
+/// What the batcher hands the committer.
+enum Stage {
+    Batch(SealedBatch),
+    Flush(oneshot::Sender<Result<(), RecordError>>),
+}
+
+/// Seals the jobs whose ids are not `known` after `start`. Ids repeated within the jobs resolve
+/// to their first occurrence.
+fn seal_jobs(
+    origin: &str,
+    start: (u64, Hash),
+    jobs: &[Job],
+    known: &HashMap<String, Appended>,
+) -> SealedJobs {
+    let (mut size, mut prev) = start;
+    let mut records = Vec::with_capacity(jobs.len());
+    let mut fresh = Vec::with_capacity(jobs.len());
+    let mut acks: HashMap<String, Appended> = HashMap::new();
+    for job in jobs {
+        let id = job.prepared.id.as_str();
+        if known.contains_key(id) || acks.contains_key(id) {
+            fresh.push(false);
+            continue;
+        }
+        let s = job.prepared.clone().seal(origin, size, prev);
+        acks.insert(
+            id.to_owned(),
+            Appended { seq: size, id: id.to_owned(), hash: s.hash, created: true },
+        );
+        prev = s.hash;
+        size += 1;
+        fresh.push(true);
+        records.push(s);
+    }
+    SealedJobs { records, fresh, end: (size, prev), acks }
+}
+
+/// Gathers events into batches by size and linger time and seals them on the speculative chain
+/// (`spec`), so sealing the next batch overlaps the commit of the previous one. The committer
+/// reseals a batch whose start no longer matches the durable chain (after a failure or a
+/// duplicate id), so speculation never reaches the store.
+async fn batcher(
+    mut rx: mpsc::Receiver<Msg>,
+    tx: mpsc::Sender<Stage>,
+    spec: Arc<std::sync::Mutex<(u64, Hash)>>,
+    origin: String,
+    config: Arc<RecorderConfig>,
+) {
+    let mut jobs: Vec<Job> = Vec::new();
+    loop {
+        let Some(first) = rx.recv().await else { break };
+        let deadline = tokio::time::Instant::now() + config.batch_linger;
+        let mut msg = Some(first);
+        let mut flush = None;
+        loop {
+            match msg.take() {
+                Some(Msg::Event(job)) => jobs.push(*job),
+                Some(Msg::Flush(reply)) => {
+                    flush = Some(reply);
+                    break;
+                }
+                None => {}
+            }
+            if jobs.len() >= config.batch_max {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => msg = Some(m),
+                Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(m)) => msg = Some(m),
+                    _ => break,
+                },
+            }
+        }
+        if !jobs.is_empty() {
+            let batch = std::mem::take(&mut jobs);
+            let (start, sealed) = {
+                let mut spec = spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let start = *spec;
+                let sealed = seal_jobs(&origin, start, &batch, &HashMap::new());
+                *spec = sealed.end;
+                (start, sealed)
+            };
+            if tx.send(Stage::Batch(SealedBatch { jobs: batch, start, sealed })).await.is_err() {
+                return;
+            }
+        }
+        if let Some(reply) = flush
+            && tx.send(Stage::Flush(reply)).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+impl Sequencer {
+    async fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let spec = Arc::new(std::sync::Mutex::new((self.size, self.last_hash)));
+        let (tx, mut staged) = mpsc::channel(2);
+        let origin = self.store.origin().to_owned();
+        tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone()));
+        while let Some(stage) = staged.recv().await {
+            match stage {
+                Stage::Batch(batch) => {
+                    self.commit(batch, &spec).await;
+                    let due = self.size - self.checkpointed >= self.config.checkpoint_every
+                        || (self.size > self.checkpointed
+                            && self.last_checkpoint_at.elapsed()
+                                >= self.config.checkpoint_interval);
+                    if due {
+                        let _ = self.sign_checkpoint().await;
+                    }
+                }
+                Stage::Flush(reply) => {
+                    let _ = reply.send(self.sign_checkpoint().await);
+                }
+            }
+        }
+        // Every handle is gone: commit nothing more, but leave a checkpoint behind.
+        let _ = self.sign_checkpoint().await;
+    }
+
+    /// Commits one batch durably, then acknowledges it. Optimistic about ids: most are new (and
+    /// generated ids always are), so it appends first and looks ids up only when the store
+    /// reports one that exists; the store checks ids inside the same transaction, so a duplicate
+    /// can never be appended.
+    async fn commit(&mut self, batch: SealedBatch, spec: &std::sync::Mutex<(u64, Hash)>) {
+        let SealedBatch { jobs, start, mut sealed } = batch;
+        let durable = (self.size, self.last_hash);
+        let origin = self.store.origin().to_owned();
+        let mut known: HashMap<String, Appended> = HashMap::new();
+        let mut resealed = start != durable;
+        if resealed {
+            sealed = seal_jobs(&origin, durable, &jobs, &known);
+        }
+        for attempt in 1..=2 {
+            let records = Arc::new(std::mem::take(&mut sealed.records));
+            let to_store = records.clone();
+            let store = self.store.clone();
+            let result = if records.is_empty() {
+                Ok(Ok(()))
+            } else {
+                tokio::task::spawn_blocking(move || store.append(&to_store)).await
+            };
+            let result = match result {
+                Ok(r) => r,
+                Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string()), spec),
+            };
+            match result {
+                Ok(()) => {
+                    known.extend(sealed.acks.drain());
+                    (self.size, self.last_hash) = sealed.end;
+                    if resealed {
+                        // Later batches were sealed on a chain that did not happen; they will be
+                        // resealed when they arrive. New ones continue from here.
+                        *spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            sealed.end;
+                    }
+                    if !records.is_empty() {
+                        self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.acknowledge(jobs, &sealed.fresh, &known);
+                    if self.events.receiver_count() > 0 {
+                        for s in records.iter() {
+                            let _ = self.events.send(Arc::new(StoredRecord::from_sealed(s)));
+                        }
+                    }
+                    return;
+                }
+                Err(StoreError::DuplicateId { .. }) if attempt == 1 => {
+                    let ids: Vec<String> = jobs.iter().map(|j| j.prepared.id.clone()).collect();
+                    let store = self.store.clone();
+                    let found = tokio::task::spawn_blocking(move || {
+                        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        store.find_ids(&refs)
+                    })
+                    .await;
+                    match found {
+                        Ok(Ok(found)) => {
+                            for r in found {
+                                let a = Appended {
+                                    seq: r.seq,
+                                    id: r.record.id.clone(),
+                                    hash: r.hash,
+                                    created: false,
+                                };
+                                known.insert(r.record.id, a);
+                            }
+                        }
+                        Ok(Err(e)) => return self.fail(jobs, &store_err(e), spec),
+                        Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string()), spec),
+                    }
+                    sealed = seal_jobs(&origin, durable, &jobs, &known);
+                    resealed = true;
+                }
+                Err(e) => {
+                    let e = store_err(e);
+                    tracing::error!(error = %e, events = jobs.len(), "batch commit failed; every event in it was refused");
+                    return self.fail(jobs, &e, spec);
+                }
+            }
+        }
+    }
+
+    fn acknowledge(&self, jobs: Vec<Job>, fresh: &[bool], known: &HashMap<String, Appended>) {
+        for (job, &fresh) in jobs.into_iter().zip(fresh) {
+            let Some(mut ack) = known.get(&job.prepared.id).cloned() else {
+                let _ = job.reply.send(Err(RecordError::Store(format!(
+                    "id {} was not resolved",
+                    job.prepared.id
+                ))));
+                continue;
+            };
+            if fresh {
+                self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+            } else {
+                ack.created = false;
+                self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = job.reply.send(Ok(ack));
+        }
+    }
+
+    /// Refuses every event of a batch; later batches are resealed after the durable chain.
+    fn fail(&self, jobs: Vec<Job>, e: &RecordError, spec: &std::sync::Mutex<(u64, Hash)>) {
+        *spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (self.size, self.last_hash);
+        self.metrics.failed_writes.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        for j in jobs {
+            let _ = j.reply.send(Err(e.clone()));
+        }
+    }
+
+    async fn sign_checkpoint(&mut self) -> Result<(), RecordError> {
+        if self.size <= self.checkpointed {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let signer = self.signer.clone();
+        let expected = Some(self.checkpointed).filter(|&s| s > 0);
+        let size = self.size;
+        let origin = store.origin().to_owned();
+        let result = tokio::task::spawn_blocking(move || {
+            let expected = match expected {
+                Some(s) => Some(s),
+                None => store.checkpoints()?.last().map(|c| c.checkpoint.size),
+            };
+            let root = store.state()?.root;
+            let cp = Checkpoint { origin, size, root }.sign(&signer);
+            store.put_checkpoint(expected, &cp)
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {
+                self.checkpointed = size;
+                self.last_checkpoint_at = Instant::now();
+                self.metrics.checkpoints.fetch_add(1, Ordering::Relaxed);
+                let _ = self.checkpoint.send(size);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.metrics.checkpoint_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, size, "checkpoint not stored");
+                Err(store_err(e))
+            }
+            Err(e) => Err(RecordError::Store(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The recorder end to end on the memory and file stores.
+
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use trail_core::{Event, NoteSigner};
+use trail_ingest::{Mode, RecordError, Recorder, RecorderConfig, Scanner};
+use trail_store::Store;
+use trail_store::memory::MemoryStore;
+
+const ORIGIN: &str = "trail.test/recorder";
+
+fn event(v: serde_json::Value) -> Event {
+    Event::from_value(v).unwrap()
+}
+
+fn open(store: Arc<dyn Store>, config: RecorderConfig) -> Recorder {
+    let signer = NoteSigner::from_seed(ORIGIN, [3; 32]).unwrap();
+    Recorder::open(store, signer, Arc::new(Scanner::default()), config).unwrap()
+}
+
+#[tokio::test]
+async fn records_in_order_and_checkpoints_at_close() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 10_000));
+    let rec = open(store.clone(), RecorderConfig::default());
+    let mut sub = rec.subscribe();
+    let mut handles = Vec::new();
+    for i in 0..200 {
+        let rec = rec.clone();
+        handles.push(tokio::spawn(async move {
+            rec.record(event(json!({"kind": "tool_call", "id": format!("e{i}")}))).await.unwrap()
+        }));
+    }
+    let mut seqs: Vec<u64> = Vec::new();
+    for h in handles {
+        seqs.push(h.await.unwrap().seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..200).collect::<Vec<_>>());
+    assert_eq!(sub.recv().await.unwrap().seq, 0);
+    rec.clone().close().await.unwrap();
+    let cps = store.checkpoints().unwrap();
+    assert_eq!(cps.last().unwrap().checkpoint.size, 200);
+    assert_eq!(rec.metrics().accepted, 200);
+}
+
+#[tokio::test]
+async fn an_existing_id_returns_the_existing_record() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 100));
+    let rec = open(store.clone(), RecorderConfig::default());
+    let a = rec.record(event(json!({"kind": "x", "id": "same", "action": "first"}))).await.unwrap();
+    let b =
+        rec.record(event(json!({"kind": "x", "id": "same", "action": "second"}))).await.unwrap();
+    assert!(a.created && !b.created);
+    assert_eq!((a.seq, a.hash), (b.seq, b.hash));
+    assert_eq!(store.state().unwrap().size, 1);
+    let stored = store.get(0).unwrap().unwrap();
+    assert_eq!(stored.record.fields.action.as_deref(), Some("first"));
+    assert_eq!(rec.metrics().duplicates, 1);
+}
+
+#[tokio::test]
+async fn a_full_queue_is_an_error_for_try_record_and_counted() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 100_000));
+    let config = RecorderConfig {
+        queue_capacity: 1,
+        batch_linger: Duration::from_millis(50),
+        ..RecorderConfig::default()
+    };
+    let rec = open(store, config);
+    let mut full = 0;
+    let mut pending = Vec::new();
+    for i in 0..100 {
+        match rec.try_record(event(json!({"kind": "x", "id": format!("f{i}")}))) {
+            Ok(fut) => pending.push(fut),
+            Err(RecordError::Full { capacity: 1 }) => full += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(full > 0, "a queue of one must fill");
+    assert_eq!(rec.metrics().rejected_full, full);
+    for p in pending {
+        p.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_fails_the_calls_and_loses_nothing_acknowledged() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 3));
+    let rec = open(store.clone(), RecorderConfig::default());
+    for i in 0..3 {
+        rec.record(event(json!({"kind": "x", "id": format!("ok{i}")}))).await.unwrap();
+    }
+    let err = rec.record(event(json!({"kind": "x", "id": "overflow"}))).await.unwrap_err();
+    assert_eq!(err.to_string(), "the event was not stored: the memory store is full (3 records)");
+    assert_eq!(rec.metrics().failed_writes, 1);
+    assert_eq!(store.state().unwrap().size, 3);
+}
+
+#[tokio::test]
+async fn secrets_are_redacted_and_pii_detected_by_default() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 100));
+    let rec = open(store.clone(), RecorderConfig::default());
+    let key = "AKIA".to_owned() + "Z7Q3VN4XK2LMB5TP";
+    let a = rec
+        .record(event(json!({"kind": "tool_call", "body": {"args": {"cmd": format!("aws --key {key}"), "to": "jane.doe@example.com"}}})))
+        .await
+        .unwrap();
+    let stored = store.get(a.seq).unwrap().unwrap();
+    let body = String::from_utf8(stored.body.unwrap().canonical).unwrap();
+    assert!(!body.contains(&key), "secret stored in clear: {body}");
+    assert!(body.contains("[REDACTED:"), "{body}");
+    assert!(body.contains("jane.doe@example.com"), "PII is detected, not redacted, by default");
+    let kinds: Vec<&str> = stored.record.findings.iter().map(|f| f.kind.as_str()).collect();
+    assert!(kinds.contains(&"email"), "{kinds:?}");
+    assert!(
+        stored.record.findings.iter().any(|f| f.path == "/args/cmd"),
+        "{:?}",
+        stored.record.findings
+    );
+}
+
+#[tokio::test]
+async fn block_mode_refuses_the_event_naming_type_and_path() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 100));
+    let mut config = RecorderConfig::default();
+    config.policy.default_pii = Mode::Block;
+    let rec = open(store.clone(), config);
+    let err = rec
+        .record(event(
+            json!({"kind": "x", "body": {"notes": ["ok", "mail me: jane.doe@example.com"]}}),
+        ))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/notes/1") && text.to_lowercase().contains("email"), "{text}");
+    assert!(!text.contains("jane.doe"), "{text}");
+    assert_eq!(store.state().unwrap().size, 0);
+    assert_eq!(rec.metrics().rejected_blocked, 1);
+}
+
+#[tokio::test]
+async fn the_same_id_twice_in_one_batch_is_stored_once() {
+    for store in [Arc::new(MemoryStore::new(ORIGIN, 100)) as Arc<dyn Store>] {
+        let rec = open(store.clone(), RecorderConfig::default());
+        rec.record(event(json!({"kind": "x", "id": "old"}))).await.unwrap();
+        let a = rec.try_record(event(json!({"kind": "x", "id": "dup", "action": "one"}))).unwrap();
+        let b = rec.try_record(event(json!({"kind": "x", "id": "dup", "action": "two"}))).unwrap();
+        let c = rec.try_record(event(json!({"kind": "x", "id": "old"}))).unwrap();
+        let (a, b, c) = (a.await.unwrap(), b.await.unwrap(), c.await.unwrap());
+        assert!(a.created && !b.created && !c.created);
+        assert_eq!((a.seq, b.seq, c.seq), (1, 1, 0));
+        assert_eq!(store.state().unwrap().size, 2);
+        assert_eq!(store.get(1).unwrap().unwrap().record.fields.action.as_deref(), Some("one"));
+    }
+}
+
+/// A store whose `fail_at`-th append fails, to exercise the sequencer's recovery.
+struct Flaky {
+    inner: MemoryStore,
+    calls: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+}
+
+impl Store for Flaky {
+    fn backend(&self) -> &'static str {
+        "flaky"
+    }
+    fn origin(&self) -> &str {
+        self.inner.origin()
+    }
+    fn state(&self) -> trail_store::Result<trail_store::TreeState> {
+        self.inner.state()
+    }
+    fn append(&self, batch: &[trail_core::Sealed]) -> trail_store::Result<()> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.fail_at {
+            return Err(trail_store::StoreError::Invalid("disk on fire".into()));
+        }
+        self.inner.append(batch)
+    }
+    fn find_ids(&self, ids: &[&str]) -> trail_store::Result<Vec<trail_store::StoredRecord>> {
+        self.inner.find_ids(ids)
+    }
+    fn get(&self, seq: u64) -> trail_store::Result<Option<trail_store::StoredRecord>> {
+        self.inner.get(seq)
+    }
+    fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(trail_store::StoredRecord) -> trail_store::Result<bool>,
+    ) -> trail_store::Result<()> {
+        self.inner.scan(from, to, visit)
+    }
+    fn node(&self, level: u32, index: u64) -> trail_store::Result<trail_core::Hash> {
+        self.inner.node(level, index)
+    }
+    fn query(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Page> {
+        self.inner.query(q)
+    }
+    fn sessions(
+        &self,
+        q: &trail_store::Query,
+    ) -> trail_store::Result<Vec<trail_store::SessionSummary>> {
+        self.inner.sessions(q)
+    }
+    fn stats(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Stats> {
+        self.inner.stats(q)
+    }
+    fn checkpoints(&self) -> trail_store::Result<Vec<trail_core::SignedCheckpoint>> {
+        self.inner.checkpoints()
+    }
+    fn put_checkpoint(
+        &self,
+        expected: Option<u64>,
+        cp: &trail_core::SignedCheckpoint,
+    ) -> trail_store::Result<()> {
+        self.inner.put_checkpoint(expected, cp)
+    }
+    fn erase(&self, seqs: &[u64]) -> trail_store::Result<u64> {
+        self.inner.erase(seqs)
+    }
+    fn prune(&self, anchor: &trail_core::Anchor) -> trail_store::Result<u64> {
+        self.inner.prune(anchor)
+    }
+    fn anchor(&self) -> trail_store::Result<Option<trail_core::Anchor>> {
+        self.inner.anchor()
+    }
+    fn disk_bytes(&self) -> trail_store::Result<u64> {
+        Ok(0)
+    }
+}
+
+#[tokio::test]
+async fn after_a_failed_batch_later_batches_continue_the_durable_chain() {
+    for fail_at in [0, 1, 3] {
+        let store =
+            Arc::new(Flaky { inner: MemoryStore::new(ORIGIN, 100_000), calls: 0.into(), fail_at });
+        let config = RecorderConfig { batch_max: 16, ..RecorderConfig::default() };
+        let rec = open(store.clone(), config);
+        let mut pending = Vec::new();
+        for i in 0..500 {
+            pending.push((
+                i,
+                rec.try_record(event(json!({"kind": "x", "id": format!("k{i}")}))).unwrap(),
+            ));
+        }
+        let mut ok = Vec::new();
+        let mut failed = 0;
+        for (i, p) in pending {
+            match p.await {
+                Ok(a) => ok.push((i, a)),
+                Err(e) => {
+                    assert!(e.to_string().contains("disk on fire"), "{e}");
+                    failed += 1;
+                }
+            }
+        }
+        assert!(failed > 0 && failed <= 16, "fail_at {fail_at}: {failed} refused");
+        // Every acknowledged event is stored where its ack says, and the chain is unbroken.
+        let size = store.state().unwrap().size;
+        assert_eq!(size as usize, ok.len());
+        let mut prev = trail_core::Hash::ZERO;
+        for seq in 0..size {
+            let r = store.get(seq).unwrap().unwrap();
+            assert_eq!(r.record.prev, prev, "seq {seq}");
+            prev = r.hash;
+        }
+        for (i, a) in &ok {
+            let r = store.get(a.seq).unwrap().unwrap();
+            assert_eq!((r.record.id.as_str(), r.hash), (format!("k{i}").as_str(), a.hash));
+        }
+        // The refused events can be sent again.
+        let again = rec.record(event(json!({"kind": "x", "id": "after"}))).await.unwrap();
+        assert_eq!(again.seq, size);
+    }
+}

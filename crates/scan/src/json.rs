@@ -1,0 +1,322 @@
+//! Scanning and redacting a JSON value in place, by a per-type [`Policy`].
+//!
+//! Used by the recorder before it hashes an event body: every string is scanned,
+//! including object keys and strings nested in arrays. Pure: the caller supplies the
+//! optional tag key; nothing here reads a clock or logs.
+
+use std::collections::HashMap;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+use crate::{Kind, Scanner};
+
+/// What to do with a type's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Ignore the type.
+    Off,
+    /// Report it, keep the value.
+    Detect,
+    /// Report it and replace each match with `[REDACTED:<type>]`.
+    Redact,
+    /// Refuse the whole value.
+    Block,
+}
+
+/// Per-type modes. The default for a new log: secrets redacted, PII detected.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub default_pii: Mode,
+    pub default_secret: Mode,
+    /// Overrides by type name (taxonomy or custom, case-insensitive): `{"EMAIL": "redact"}`.
+    pub per_type: HashMap<String, Mode>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy { default_pii: Mode::Detect, default_secret: Mode::Redact, per_type: HashMap::new() }
+    }
+}
+
+impl Policy {
+    /// The mode that applies to `kind`.
+    pub fn mode(&self, kind: &Kind) -> Mode {
+        let name = kind.as_str();
+        if let Some(m) = self.per_type.get(name) {
+            return *m;
+        }
+        if let Some((_, m)) = self.per_type.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            return *m;
+        }
+        if kind.is_secret() { self.default_secret } else { self.default_pii }
+    }
+}
+
+/// Findings of one type at one JSON location, aggregated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonFinding {
+    /// RFC 6901 pointer to the string (for a key: to the member, with the key as
+    /// written after redaction).
+    pub path: String,
+    pub kind: Kind,
+    pub count: u32,
+}
+
+/// A type in `Block` mode was found. Names the type and the location, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("blocked: {kind} found at {path:?}")]
+pub struct Blocked {
+    pub kind: Kind,
+    pub path: String,
+}
+
+/// Scans every string in `value` (keys included) and applies `policy` in place.
+///
+/// Returns the findings of every type not in `Off` mode (redacted ones included),
+/// aggregated per (path, type) in document order. With `tag_key`, redactions read
+/// `[REDACTED:email:<16 hex>]`, the first 8 bytes of HMAC-SHA256(tag_key, value), so
+/// equal values can be correlated without being revealed.
+///
+/// On `Err(Blocked)` the value may already be partly redacted and must be discarded.
+pub fn scan_value(
+    scanner: &Scanner,
+    policy: &Policy,
+    value: &mut Value,
+    tag_key: Option<&[u8]>,
+) -> Result<Vec<JsonFinding>, Blocked> {
+    let mut w = Walker { scanner, policy, tag_key, out: Vec::new() };
+    let mut path = String::new();
+    w.value(value, &mut path)?;
+    Ok(w.out)
+}
+
+struct Walker<'a> {
+    scanner: &'a Scanner,
+    policy: &'a Policy,
+    tag_key: Option<&'a [u8]>,
+    out: Vec<JsonFinding>,
+}
+
+impl Walker<'_> {
+    fn value(&mut self, v: &mut Value, path: &mut String) -> Result<(), Blocked> {
+        match v {
+            Value::String(s) => {
+                if let Some(new) = self.string(s, path)? {
+                    *s = new;
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&i.to_string());
+                    self.value(item, path)?;
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                let old = std::mem::take(map);
+                let mut renamed: Map<String, Value> = Map::new();
+                let keys: Vec<String> = old.keys().cloned().collect();
+                let mut old = old;
+                for key in keys {
+                    let Some(mut child) = old.remove(&key) else { continue };
+                    let len = path.len();
+                    // Findings in the key itself are reported at the member's pointer,
+                    // written with the key as it will be stored (after any renaming).
+                    let key_findings = self.applicable(&key);
+                    let mut name = self.rewrite(&key, &key_findings).unwrap_or(key);
+                    if renamed.contains_key(&name) {
+                        let mut n = 2;
+                        while renamed.contains_key(&format!("{name}#{n}")) {
+                            n += 1;
+                        }
+                        name = format!("{name}#{n}");
+                    }
+                    path.push('/');
+                    push_pointer_token(path, &name);
+                    if !key_findings.is_empty() {
+                        self.record(&key_findings, path)?;
+                    }
+                    self.value(&mut child, path)?;
+                    path.truncate(len);
+                    renamed.insert(name, child);
+                }
+                *map = renamed;
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &str, path: &str) -> Result<Option<String>, Blocked> {
+        let findings = self.applicable(s);
+        if findings.is_empty() {
+            return Ok(None);
+        }
+        self.record(&findings, path)?;
+        Ok(self.rewrite(s, &findings))
+    }
+
+    fn applicable(&self, s: &str) -> Vec<(crate::Finding, Mode)> {
+        self.scanner
+            .scan(s)
+            .into_iter()
+            .map(|f| {
+                let m = self.policy.mode(&f.kind);
+                (f, m)
+            })
+            .filter(|(_, m)| *m != Mode::Off)
+            .collect()
+    }
+
+    fn record(&mut self, findings: &[(crate::Finding, Mode)], path: &str) -> Result<(), Blocked> {
+        if let Some((f, _)) = findings.iter().find(|(_, m)| *m == Mode::Block) {
+            return Err(Blocked { kind: f.kind.clone(), path: path.to_string() });
+        }
+        for (f, _) in findings {
+            match self.out.iter_mut().find(|j| j.path == path && j.kind == f.kind) {
+                Some(j) => j.count = j.count.saturating_add(1),
+                None => self.out.push(JsonFinding {
+                    path: path.to_string(),
+                    kind: f.kind.clone(),
+                    count: 1,
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// The string with every Redact-mode span replaced; `None` if nothing changes.
+    fn rewrite(&self, s: &str, findings: &[(crate::Finding, Mode)]) -> Option<String> {
+        if !findings.iter().any(|(_, m)| *m == Mode::Redact) {
+            return None;
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for (f, m) in findings {
+            if *m != Mode::Redact {
+                continue;
+            }
+            out.push_str(&s[at..f.start]);
+            out.push_str("[REDACTED:");
+            out.push_str(&f.kind.as_str().to_lowercase());
+            if let Some(k) = self.tag_key {
+                out.push(':');
+                out.push_str(&tag(k, &s.as_bytes()[f.start..f.end]));
+            }
+            out.push(']');
+            at = f.end;
+        }
+        out.push_str(&s[at..]);
+        Some(out)
+    }
+}
+
+/// First 8 bytes of HMAC-SHA256(key, value), lowercase hex.
+pub fn tag(key: &[u8], value: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this never fails; fall back to an empty tag.
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else { return String::new() };
+    mac.update(value);
+    let bytes = mac.finalize().into_bytes();
+    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends one RFC 6901 reference token (`~` -> `~0`, `/` -> `~1`).
+fn push_pointer_token(path: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(
+        policy: &Policy,
+        v: &mut Value,
+        key: Option<&[u8]>,
+    ) -> Result<Vec<JsonFinding>, Blocked> {
+        scan_value(&Scanner::default(), policy, v, key)
+    }
+
+    #[test]
+    fn default_policy_redacts_secrets_detects_pii() {
+        let mut v = json!({"args": {"text": "mail bob@corp.example.org key AKIAQZR5U4LKGSJF346B"}});
+        let f = run(&Policy::default(), &mut v, None).unwrap();
+        assert_eq!(v["args"]["text"], "mail bob@corp.example.org key [REDACTED:aws_access_key_id]");
+        assert_eq!(
+            f,
+            vec![
+                JsonFinding { path: "/args/text".into(), kind: Kind::Email, count: 1 },
+                JsonFinding { path: "/args/text".into(), kind: Kind::AwsAccessKeyId, count: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn arrays_keys_and_counts() {
+        let mut policy = Policy::default();
+        policy.per_type.insert("email".into(), Mode::Redact);
+        let mut v = json!({"to": ["a.person@corp.example.org", "x b.person@corp.example.org c.person@corp.example.org"],
+                          "bob@corp.example.org": 1, "[REDACTED:email]": 2});
+        let f = run(&policy, &mut v, None).unwrap();
+        assert_eq!(v["to"][0], "[REDACTED:email]");
+        assert_eq!(v["to"][1], "x [REDACTED:email] [REDACTED:email]");
+        assert_eq!(v["[REDACTED:email]"], 2);
+        assert_eq!(v["[REDACTED:email]#2"], 1);
+        assert!(f.contains(&JsonFinding { path: "/to/1".into(), kind: Kind::Email, count: 2 }));
+        assert!(f.contains(&JsonFinding {
+            path: "/[REDACTED:email]#2".into(),
+            kind: Kind::Email,
+            count: 1
+        }));
+    }
+
+    #[test]
+    fn tags_correlate() {
+        let mut policy = Policy::default();
+        policy.per_type.insert("EMAIL".into(), Mode::Redact);
+        let mut v = json!(["bob@corp.example.org", "bob@corp.example.org", "eve@corp.example.org"]);
+        run(&policy, &mut v, Some(b"k")).unwrap();
+        assert_eq!(v[0], v[1]);
+        assert_ne!(v[0], v[2]);
+        let s = v[0].as_str().unwrap();
+        assert!(s.starts_with("[REDACTED:email:") && s.len() == "[REDACTED:email:]".len() + 16);
+    }
+
+    #[test]
+    fn block_names_type_and_path_only() {
+        let mut policy = Policy::default();
+        policy.per_type.insert("AWS_ACCESS_KEY_ID".into(), Mode::Block);
+        let mut v = json!({"a/b": ["AKIAQZR5U4LKGSJF346B"]});
+        let e = run(&policy, &mut v, None).unwrap_err();
+        assert_eq!(e.to_string(), "blocked: AWS_ACCESS_KEY_ID found at \"/a~1b/0\"");
+    }
+
+    #[test]
+    fn off_is_ignored() {
+        let policy: Policy =
+            serde_json::from_value(json!({"default_pii": "off", "default_secret": "off"})).unwrap();
+        let mut v = json!("bob@corp.example.org AKIAQZR5U4LKGSJF346B");
+        assert!(run(&policy, &mut v, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn hmac_golden() {
+        // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?")
+        // = 5bdcc146bf60754e6a042426089575c7...
+        assert_eq!(tag(b"Jefe", b"what do ya want for nothing?"), "5bdcc146bf60754e");
+    }
+}

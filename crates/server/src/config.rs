@@ -1,0 +1,177 @@
+//! Server settings: the `[server]` and `[[exporters]]` tables of `trail.toml`.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:7700"
+//! logs = ["../other-log"]        # more data directories served beside this one
+//! max_body_bytes = 8388608       # POST /v1/events, after decompression
+//! max_otlp_body_bytes = 67108864 # POST /v1/traces and /v1/logs, after decompression
+//! max_batch = 10000              # events per request
+//! max_json_depth = 64
+//! max_in_flight = 512            # concurrent ingest requests before 429
+//! request_timeout_ms = 30000
+//! otlp_keep_other = true         # false: drop non-GenAI spans and log records (counted)
+//!
+//! [[exporters]]
+//! name = "alerts"                # cursor file: exporters/alerts.cursor
+//! type = "webhook"               # or "otlp" (OTLP/HTTP protobuf logs to `url` + /v1/logs)
+//! url = "http://127.0.0.1:9000/hook"
+//! filter = { statuses = ["denied"], findings = true }   # any criterion matches; none: all
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on when `--listen` is not given.
+    pub listen: Option<String>,
+    /// More data directories served beside this one, relative to this one.
+    pub logs: Vec<PathBuf>,
+    pub max_body_bytes: usize,
+    pub max_otlp_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_json_depth: usize,
+    pub max_in_flight: usize,
+    pub request_timeout_ms: u64,
+    /// Keep spans and log records that follow no known AI convention as `custom.otel` events.
+    pub otlp_keep_other: bool,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: None,
+            logs: Vec::new(),
+            max_body_bytes: 8 << 20,
+            max_otlp_body_bytes: 64 << 20,
+            max_batch: 10_000,
+            max_json_depth: 64,
+            max_in_flight: 512,
+            request_timeout_ms: 30_000,
+            otlp_keep_other: true,
+        }
+    }
+}
+
+/// The limits the app enforces, from [`ServerSection`].
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_otlp_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_json_depth: usize,
+    pub max_in_flight: usize,
+    pub request_timeout: std::time::Duration,
+    pub otlp_keep_other: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::from(&ServerSection::default())
+    }
+}
+
+impl From<&ServerSection> for Limits {
+    fn from(s: &ServerSection) -> Limits {
+        Limits {
+            max_body_bytes: s.max_body_bytes.max(1024),
+            max_otlp_body_bytes: s.max_otlp_body_bytes.max(1024),
+            max_batch: s.max_batch.max(1),
+            max_json_depth: s.max_json_depth.max(2),
+            max_in_flight: s.max_in_flight.max(1),
+            request_timeout: std::time::Duration::from_millis(s.request_timeout_ms.max(100)),
+            otlp_keep_other: s.otlp_keep_other,
+        }
+    }
+}
+
+/// One `[[exporters]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExporterConfig {
+    /// Names the cursor file `exporters/<name>.cursor`; letters, digits, `-` and `_`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ExporterKind,
+    /// Webhook: the URL POSTed to. OTLP: the base URL; `/v1/logs` is appended unless present.
+    pub url: String,
+    /// Extra request headers, e.g. `Authorization`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub filter: ExportFilter,
+    /// Events per request.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_backoff_initial")]
+    pub backoff_initial_ms: u64,
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: u64,
+    /// Where a new exporter (no cursor file yet) starts.
+    #[serde(default)]
+    pub start: ExportStart,
+}
+
+fn default_batch() -> usize {
+    100
+}
+fn default_timeout() -> u64 {
+    10_000
+}
+fn default_backoff_initial() -> u64 {
+    500
+}
+fn default_backoff_max() -> u64 {
+    60_000
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExporterKind {
+    Webhook,
+    Otlp,
+}
+
+/// Where a new exporter starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportStart {
+    /// Every event of the log.
+    #[default]
+    Beginning,
+    /// Only events appended after the exporter first starts.
+    End,
+}
+
+/// Which events an exporter delivers: all when empty, otherwise those matching any criterion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportFilter {
+    pub kinds: Vec<String>,
+    pub statuses: Vec<String>,
+    /// Events in which the scanner found PII or secrets.
+    pub findings: bool,
+}
+
+impl ExportFilter {
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty() && self.statuses.is_empty() && !self.findings
+    }
+
+    pub fn matches(&self, r: &trail_core::Record) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let f = &r.fields;
+        self.kinds.contains(&f.kind)
+            || f.status.as_ref().is_some_and(|s| self.statuses.contains(s))
+            || (self.findings && !r.findings.is_empty())
+    }
+}

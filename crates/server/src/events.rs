@@ -1,0 +1,468 @@
+//! `POST /v1/events` (ingest) and `GET /v1/events`, `GET /v1/events/{id}` (reading).
+//!
+//! A batch is one JSON object, a JSON array, or NDJSON (concatenated JSON values). Every event
+//! is validated before any is queued: if one is invalid (or blocked by the scan policy), the
+//! answer is 400 listing every bad index and nothing is appended. A valid batch is queued in
+//! order, so its events get consecutive seqs unless other requests interleave; the answer comes
+//! once every event is durable. If the store then fails, the events already committed stay
+//! committed (the answer lists the ones that failed); retrying with event ids is idempotent.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use futures_util::future::{BoxFuture, FutureExt, join_all};
+use serde_json::Value;
+use trail_core::{Event, Timestamp};
+use trail_ingest::RecordError;
+use trail_store::Query as StoreQuery;
+
+use crate::api::{
+    Ack, BadEvent, ErrorBody, EventView, EventsPage, EventsParams, IngestParams, IngestResponse,
+};
+use crate::error::{ApiError, store_error};
+use crate::proofs::build_receipt;
+use crate::state::{Access, AppState, Ingest, LogHandle, Read};
+
+/// Append events.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "events",
+    params(IngestParams),
+    request_body(
+        content = Value,
+        description = "One event object, a JSON array of events, or NDJSON",
+        content_type = "application/json"
+    ),
+    responses(
+        (status = 200, description = "Every event is durable", body = IngestResponse),
+        (status = 400, description = "Invalid JSON, invalid events (all listed), too many, too deep", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 429, description = "Too many requests in flight; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Recorder queue full; see Retry-After", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ingest(
+    State(state): State<AppState>,
+    access: Access<Ingest>,
+    params: Result<Query<IngestParams>, QueryRejection>,
+    body: Body,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let params = query(params)?;
+    let wait_checkpoint = match params.wait.as_deref() {
+        None | Some("" | "durable") => false,
+        Some("checkpoint") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("wait={other:?}: use wait=checkpoint or leave it out"),
+            ));
+        }
+    };
+    let _permit = state.in_flight.clone().try_acquire_owned().map_err(|_| {
+        state.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ApiError::overloaded(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("{} ingest requests are in flight; retry later", state.limits.max_in_flight),
+        )
+    })?;
+    let bytes = read_body(body, state.limits.max_body_bytes).await?;
+    let values = parse_batch(&bytes, state.limits.max_batch, state.limits.max_json_depth)?;
+    let log = access.log;
+    let events = validate(&log, values)?;
+    let n = events.len();
+    if log.queue_room() < n {
+        state.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            format!(
+                "the recorder queue of log {:?} has no room for {n} events; retry later",
+                log.name
+            ),
+        ));
+    }
+    let results = submit(&log, events).await;
+    let mut acks = Vec::with_capacity(n);
+    let mut failed = Vec::new();
+    for (index, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(a) => acks.push(Ack {
+                seq: a.seq,
+                id: a.id,
+                hash: a.hash.to_string(),
+                created: a.created,
+                receipt: None,
+            }),
+            Err(e) => failed.push(BadEvent { index, message: e.to_string() }),
+        }
+    }
+    state
+        .metrics
+        .events_ingested
+        .fetch_add(acks.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    if !failed.is_empty() {
+        let mut e = ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_stored",
+            format!(
+                "{} of {n} events were not stored ({}); the others are durable, and resending with the same ids is safe",
+                failed.len(),
+                failed[0].message
+            ),
+        );
+        e.events = failed;
+        return Err(e);
+    }
+    let mut checkpoint = None;
+    if wait_checkpoint && !acks.is_empty() {
+        let need = acks.iter().map(|a| a.seq).max().unwrap_or(0) + 1;
+        let cp = wait_for_checkpoint(&log, need).await?;
+        let store = log.recorder.store().clone();
+        let seqs: Vec<u64> = acks.iter().map(|a| a.seq).collect();
+        let cp2 = cp.clone();
+        let receipts = blocking(move || {
+            seqs.iter().map(|&s| build_receipt(&*store, s, &cp2)).collect::<Result<Vec<_>, _>>()
+        })
+        .await??;
+        for (a, r) in acks.iter_mut().zip(receipts) {
+            a.receipt = Some(r.to_text());
+        }
+        checkpoint = Some(cp.to_string());
+    }
+    Ok(Json(IngestResponse { events: acks, checkpoint }))
+}
+
+/// Queues events in order and waits until each is durable. A full queue (other requests got
+/// there first) makes this event wait for room instead of failing half a batch.
+pub async fn submit(
+    log: &LogHandle,
+    events: Vec<Event>,
+) -> Vec<Result<trail_ingest::Appended, RecordError>> {
+    let mut pending: Vec<BoxFuture<'static, Result<trail_ingest::Appended, RecordError>>> =
+        Vec::with_capacity(events.len());
+    for ev in events {
+        let spare = ev.clone();
+        match log.recorder.try_record(ev) {
+            Ok(fut) => pending.push(fut.boxed()),
+            Err(RecordError::Full { .. }) => {
+                let r = log.recorder.record(spare).await;
+                pending.push(futures_util::future::ready(r).boxed());
+            }
+            Err(e) => pending.push(futures_util::future::ready(Err(e)).boxed()),
+        }
+    }
+    join_all(pending).await
+}
+
+/// Waits until a signed checkpoint covers `need` records: for the recorder's own interval
+/// first, then by asking it to flush.
+pub async fn wait_for_checkpoint(
+    log: &LogHandle,
+    need: u64,
+) -> Result<trail_core::SignedCheckpoint, ApiError> {
+    let mut rx = log.recorder.checkpoints();
+    let wait = log.checkpoint_interval + std::time::Duration::from_millis(50);
+    let covered =
+        matches!(tokio::time::timeout(wait, rx.wait_for(|s| *s >= need)).await, Ok(Ok(_)));
+    if !covered {
+        log.recorder.flush().await.map_err(|e| {
+            ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "checkpoint_failed",
+                e.to_string(),
+            )
+        })?;
+    }
+    let store = log.recorder.store().clone();
+    let cp = blocking(move || store.latest_checkpoint()).await?.map_err(store_error)?;
+    match cp {
+        Some(cp) if cp.checkpoint.size >= need => Ok(cp),
+        _ => Err(ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "checkpoint_failed",
+            format!("no signed checkpoint covers {need} records yet"),
+        )),
+    }
+}
+
+/// Search events.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(EventsParams),
+    responses(
+        (status = 200, body = EventsPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    access: Access<Read>,
+    params: Result<Query<EventsParams>, QueryRejection>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let params = query(params)?;
+    let q = store_query(&params)?;
+    let store = access.log.recorder.store().clone();
+    let page = blocking(move || store.query(&q)).await?.map_err(store_error)?;
+    Ok(Json(EventsPage {
+        events: page.records.iter().map(EventView::from_stored).collect(),
+        next_cursor: page.next_cursor,
+        total: page.total,
+    }))
+}
+
+/// One event by id, with its body.
+#[utoipa::path(
+    get,
+    path = "/v1/events/{id}",
+    tag = "events",
+    params(("id" = String, Path, description = "Event id"), crate::api::LogParam),
+    responses(
+        (status = 200, body = EventView),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_one(
+    access: Access<Read>,
+    Path(id): Path<String>,
+) -> Result<Json<EventView>, ApiError> {
+    let store = access.log.recorder.store().clone();
+    let id2 = id.clone();
+    let r = blocking(move || store.find_id(&id2)).await?.map_err(store_error)?;
+    let r = r.ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_event",
+            format!("log {:?} has no event with id {id:?}", access.log.name),
+        )
+    })?;
+    Ok(Json(EventView::from_stored(&r)))
+}
+
+/// Builds a store query from the HTTP filters.
+pub fn store_query(p: &EventsParams) -> Result<StoreQuery, ApiError> {
+    let time = |v: &Option<String>, name: &str| {
+        v.as_deref()
+            .map(|t| {
+                t.parse::<Timestamp>()
+                    .map_err(|e| ApiError::bad_request("bad_query", format!("{name}: {e}")))
+            })
+            .transpose()
+    };
+    let ascending = match p.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("order={other:?}: use asc or desc"),
+            ));
+        }
+    };
+    Ok(StoreQuery {
+        from: time(&p.from, "from")?,
+        to: time(&p.to, "to")?,
+        kind: p.kind.clone(),
+        category: p.category.clone(),
+        action: p.action.clone(),
+        status: p.status.clone(),
+        agent: p.agent.clone(),
+        session: p.session.clone(),
+        conversation: p.conversation.clone(),
+        actor: p.actor.clone(),
+        source: p.source.clone(),
+        trace_id: p.trace_id.clone(),
+        search: p.search.clone(),
+        cursor: p.cursor,
+        limit: p.limit.unwrap_or(0),
+        ascending,
+    })
+}
+
+/// Reads the (already decompressed) body up to `limit` bytes: 413 beyond it.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is larger than {limit} bytes (after decompression)"),
+            )
+        } else {
+            ApiError::bad_request("bad_body", format!("cannot read the request body: {e}"))
+        }
+    })
+}
+
+/// Splits a body into JSON values: one object, an array, or NDJSON.
+pub fn parse_batch(
+    bytes: &[u8],
+    max_batch: usize,
+    max_depth: usize,
+) -> Result<Vec<Value>, ApiError> {
+    if let Some(depth) = too_deep(bytes, max_depth) {
+        return Err(ApiError::bad_request(
+            "too_deep",
+            format!("JSON nesting reaches depth {depth}; at most {max_depth} levels are accepted"),
+        ));
+    }
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err(ApiError::bad_request("empty_body", "the request body holds no event"));
+    };
+    let values: Vec<Value> = if bytes[start] == b'[' {
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request("invalid_json", format!("the JSON array is not valid JSON: {e}"))
+        })?
+    } else {
+        let mut out = Vec::new();
+        for (index, v) in
+            serde_json::Deserializer::from_slice(bytes).into_iter::<Value>().enumerate()
+        {
+            let v = v.map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_json",
+                    format!("event {index} is not valid JSON: {e}"),
+                )
+            })?;
+            out.push(v);
+            if out.len() > max_batch {
+                break;
+            }
+        }
+        out
+    };
+    if values.is_empty() {
+        return Err(ApiError::bad_request("empty_body", "the request body holds no event"));
+    }
+    if values.len() > max_batch {
+        return Err(ApiError::bad_request(
+            "too_many_events",
+            format!("the request holds more than {max_batch} events; split it"),
+        ));
+    }
+    Ok(values)
+}
+
+/// Validates every event (and, where the policy blocks some type, scans it) before any is
+/// queued; lists every bad one.
+fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError> {
+    let n = values.len();
+    let mut events = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    let mut blocked = 0;
+    for (index, v) in values.into_iter().enumerate() {
+        match Event::from_value(v) {
+            Ok(ev) => {
+                if let (Some((policy, tag)), Some(body)) = (&log.blocking_policy, &ev.body) {
+                    let mut copy = body.clone();
+                    if let Err(b) = trail_scan::json::scan_value(
+                        log.recorder.scanner(),
+                        policy,
+                        &mut copy,
+                        tag.as_deref(),
+                    ) {
+                        blocked += 1;
+                        bad.push(BadEvent {
+                            index,
+                            message: format!("refused by the scan policy: {b}"),
+                        });
+                        continue;
+                    }
+                }
+                events.push(ev);
+            }
+            Err(e) => bad.push(BadEvent { index, message: e.to_string() }),
+        }
+    }
+    if bad.is_empty() {
+        return Ok(events);
+    }
+    let code = if blocked == bad.len() { "blocked_event" } else { "invalid_event" };
+    let first = format!("event {}: {}", bad[0].index, bad[0].message);
+    let mut e = ApiError::bad_request(
+        code,
+        format!("{} of {n} events are invalid, nothing was appended; {first}", bad.len()),
+    );
+    bad.truncate(1000);
+    e.events = bad;
+    Err(e)
+}
+
+/// The depth at which `bytes` first exceeds `max` nesting levels, if it does.
+pub fn too_deep(bytes: &[u8], max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(depth);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Query-string errors as JSON.
+pub fn query<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    r.map(|q| q.0).map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
+}
+
+/// Runs store work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert_eq!(too_deep(br#"{"a":[[1]]}"#, 3), None);
+        assert_eq!(too_deep(br#"{"a":[[[1]]]}"#, 3), Some(4));
+        assert_eq!(too_deep(br#"{"a":"[[[[[\"[["}"#, 2), None);
+    }
+
+    #[test]
+    fn batches_come_as_object_array_or_ndjson() {
+        assert_eq!(parse_batch(br#"{"kind":"a"}"#, 10, 10).unwrap().len(), 1);
+        assert_eq!(parse_batch(br#"[{"kind":"a"},{"kind":"b"}]"#, 10, 10).unwrap().len(), 2);
+        assert_eq!(parse_batch(b"{\"kind\":\"a\"}\n{\"kind\":\"b\"}\n", 10, 10).unwrap().len(), 2);
+        assert_eq!(parse_batch(b"  \n", 10, 10).unwrap_err().code, "empty_body");
+        assert_eq!(parse_batch(b"[{},{},{}]", 2, 10).unwrap_err().code, "too_many_events");
+        assert_eq!(
+            parse_batch(b"{\"kind\":\"a\"}\n{oops", 10, 10).unwrap_err().code,
+            "invalid_json"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! trail's HTTP server: the API of `trail serve`, the OTLP/HTTP receiver, the live tail, API
+//! keys and the exporters out. It turns requests into `Recorder` calls and store reads, and
+//! knows nothing of the command line or of how a data directory is laid out on disk (the CLI
+//! opens the logs and hands them over).
+//!
+//! The app is `app(state) -> Router`, so tests drive it without a socket. One module per
+//! concept: [`events`] (ingest and search), [`browse`] (sessions, stats, logs), [`proofs`]
+//! (checkpoint, inclusion and consistency proofs, receipts), [`tail`] (server-sent events),
+//! [`otlp`] (the receiver and its mapping of GenAI, OpenInference, OpenLLMetry and Claude Code
+//! telemetry to audit events), [`ops`] (health, metrics, keys), [`dashboard`] (the page at `/`
+//! and `/v1/verify`), [`auth`] (API keys), [`exporter`] (webhook and OTLP exporters with
+//! persisted cursors). [`api`] holds the wire types: **API Boundary:** core types are not the
+//! HTTP API.
+//!
+//! **Architecture Invariant:** the server never appends on its own; every event goes through
+//! the log's one `Recorder`, is acknowledged only once durable, and every refusal (bad input,
+//! overload, a dropped span) is answered or counted, never silent.
+//!
+//! Errors are JSON, `{"error": {"code": "stable_code", "message": "what is wrong"}}`, with
+//! `Retry-After` on 429 and 503.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub mod api;
+pub mod auth;
+pub mod browse;
+pub mod config;
+pub mod dashboard;
+pub mod error;
+pub mod events;
+pub mod exporter;
+pub mod metrics;
+pub mod ops;
+pub mod otlp;
+pub mod proofs;
+pub mod state;
+pub mod tail;
+
+pub use auth::{KeyFile, KeyRing, Scope};
+pub use config::{ExporterConfig, Limits, ServerSection};
+pub use error::ApiError;
+pub use state::{AppState, LogHandle};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "trail",
+        description = "A tamper-evident flight recorder for AI agents: events in (JSON or OTLP), \
+                       search, live tail, signed checkpoints, proofs and receipts."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "events", description = "Append, search and follow events"),
+        (name = "browse", description = "Sessions, stats and logs"),
+        (name = "integrity", description = "Checkpoints, proofs and receipts"),
+        (name = "otlp", description = "OpenTelemetry OTLP/HTTP receiver"),
+        (name = "ops", description = "Health, metrics and keys"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and their OpenAPI description. Routes that answer in bounded time get the
+/// request timeout; the tail streams and is added after it.
+fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(events::ingest, events::list))
+        .routes(routes!(events::get_one))
+        .routes(routes!(browse::sessions))
+        .routes(routes!(browse::stats))
+        .routes(routes!(browse::info))
+        .routes(routes!(proofs::checkpoint))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
+        .routes(routes!(proofs::receipt))
+        .routes(routes!(otlp::traces))
+        .routes(routes!(otlp::logs))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::keys))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.limits.request_timeout,
+        ))
+        .routes(routes!(tail::tail))
+        .routes(routes!(dashboard::verify_now, dashboard::last_verification))
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let state =
+        AppState::new(Vec::new(), KeyRing::fixed(KeyFile::default(), false), Limits::default());
+    api_router(&state).into_openapi()
+}
+
+/// The whole app over `state`.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = api_router(&state).split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route("/openapi.json", get(move || async move { Json(api.as_ref().clone()) }))
+        .merge(dashboard::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
+        .layer(axum::middleware::from_fn(dashboard::tail_cookie_auth))
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(
+        "no_such_route",
+        format!("no endpoint at {}; see /openapi.json", uri.path()),
+    )
+}
+
+/// True for addresses only this machine can reach.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then ends live tails and waits for
+/// requests in flight. Reloads the API keys when their file changes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let keys = state.keys.clone();
+    let reload = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            keys.reload_if_changed();
+        }
+    });
+    let st = state.clone();
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            st.begin_shutdown();
+        })
+        .await;
+    reload.abort();
+    result
+}

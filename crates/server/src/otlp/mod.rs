@@ -1,0 +1,340 @@
+//! The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs`, as OpenTelemetry SDKs send
+//! them, so `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:7700` is all an agent needs.
+//!
+//! Protobuf (`application/x-protobuf`) and JSON (`application/json`) on the same paths, chosen
+//! by `Content-Type`; gzip bodies (decompressed before the size limit applies, 64 MiB by
+//! default, 413 beyond it); the answer is an `Export*ServiceResponse` in the request's encoding,
+//! with `partial_success` counting what was refused or dropped and saying why (clients must not
+//! retry those). A full recorder queue answers 503 with `Retry-After`, which OTLP clients retry;
+//! span ids make the retry idempotent. Failures carry a `google.rpc.Status` (protobuf) or, for
+//! JSON, `{"code", "message"}` beside trail's usual `{"error"}`. No gRPC.
+
+pub mod map;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::atomic::Ordering;
+use trail_core::Event;
+use trail_ingest::RecordError;
+
+use crate::api::ErrorBody;
+use crate::error::ApiError;
+use crate::events::{read_body, submit};
+use crate::state::{Access, AppState, Ingest, LogHandle};
+
+/// How the request was encoded; the answer uses the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+/// `google.rpc.Status`, the body of OTLP failures.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// Receive spans (OTLP/HTTP).
+#[utoipa::path(
+    post,
+    path = "/v1/traces",
+    tag = "otlp",
+    params(crate::api::LogParam),
+    request_body(content = Vec<u8>, description = "ExportTraceServiceRequest, protobuf or JSON, optionally gzip", content_type = "application/x-protobuf"),
+    responses(
+        (status = 200, description = "ExportTraceServiceResponse (partial_success lists refused or dropped spans)"),
+        (status = 400, description = "Not a valid ExportTraceServiceRequest", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, description = "Queue full; retry after Retry-After", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn traces(
+    State(state): State<AppState>,
+    access: Access<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let enc = match encoding(&headers) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let result = async {
+        let req: ExportTraceServiceRequest = decode(body, enc, &state).await?;
+        let mut mapped = Vec::new();
+        for rs in &req.resource_spans {
+            let resource = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+            for ss in &rs.scope_spans {
+                for s in &ss.spans {
+                    mapped.push(map::span(resource, ss.scope.as_ref(), s));
+                }
+            }
+        }
+        state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
+        let outcome = record(&state, &access.log, mapped).await?;
+        let partial = outcome.message().map(|m| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
+            error_message: m,
+        });
+        Ok::<_, ApiError>(ExportTraceServiceResponse { partial_success: partial })
+    }
+    .await;
+    respond(enc, result)
+}
+
+/// Receive log records (OTLP/HTTP): GenAI events and Claude Code's events.
+#[utoipa::path(
+    post,
+    path = "/v1/logs",
+    tag = "otlp",
+    params(crate::api::LogParam),
+    request_body(content = Vec<u8>, description = "ExportLogsServiceRequest, protobuf or JSON, optionally gzip", content_type = "application/x-protobuf"),
+    responses(
+        (status = 200, description = "ExportLogsServiceResponse (partial_success lists refused or dropped records)"),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn logs(
+    State(state): State<AppState>,
+    access: Access<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let enc = match encoding(&headers) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let result = async {
+        let req: ExportLogsServiceRequest = decode(body, enc, &state).await?;
+        let mut mapped = Vec::new();
+        for rl in &req.resource_logs {
+            let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+            for sl in &rl.scope_logs {
+                for l in &sl.log_records {
+                    mapped.push(map::log(resource, sl.scope.as_ref(), l));
+                }
+            }
+        }
+        state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
+        let outcome = record(&state, &access.log, mapped).await?;
+        let partial = outcome.message().map(|m| ExportLogsPartialSuccess {
+            rejected_log_records: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
+            error_message: m,
+        });
+        Ok::<_, ApiError>(ExportLogsServiceResponse { partial_success: partial })
+    }
+    .await;
+    respond(enc, result)
+}
+
+fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type {ct:?} is not OTLP/HTTP: use application/x-protobuf or application/json"
+            ),
+        )),
+    }
+}
+
+async fn decode<T: Message + Default + DeserializeOwned>(
+    body: Body,
+    enc: Encoding,
+    state: &AppState,
+) -> Result<T, ApiError> {
+    let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
+    match enc {
+        Encoding::Protobuf => T::decode(bytes.as_ref()).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_otlp",
+                format!("the body is not a valid OTLP protobuf message: {e}"),
+            )
+        }),
+        Encoding::Json => {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(T::default());
+            }
+            if let Some(d) = crate::events::too_deep(&bytes, state.limits.max_json_depth.max(32)) {
+                return Err(ApiError::bad_request(
+                    "too_deep",
+                    format!("JSON nesting reaches depth {d}"),
+                ));
+            }
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_otlp",
+                    format!("the body is not valid OTLP/JSON: {e}"),
+                )
+            })
+        }
+    }
+}
+
+/// What happened to the items of one export.
+#[derive(Debug, Default)]
+struct Outcome {
+    dropped: u64,
+    rejected: Vec<String>,
+}
+
+impl Outcome {
+    fn refused(&self) -> u64 {
+        self.dropped + self.rejected.len() as u64
+    }
+
+    fn message(&self) -> Option<String> {
+        if self.refused() == 0 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if self.dropped > 0 {
+            parts.push(format!(
+                "{} items follow no AI convention and were dropped (otlp_keep_other = false)",
+                self.dropped
+            ));
+        }
+        if let Some(first) = self.rejected.first() {
+            parts.push(format!("{} items were refused; the first: {first}", self.rejected.len()));
+        }
+        Some(parts.join("; "))
+    }
+}
+
+async fn record(
+    state: &AppState,
+    log: &LogHandle,
+    mapped: Vec<map::Mapped>,
+) -> Result<Outcome, ApiError> {
+    let mut outcome = Outcome::default();
+    let mut events: Vec<Event> = Vec::with_capacity(mapped.len());
+    for m in mapped {
+        if !m.recognised && !state.limits.otlp_keep_other {
+            outcome.dropped += 1;
+            continue;
+        }
+        if let Err(e) = m.event.validate() {
+            outcome.rejected.push(e.to_string());
+            continue;
+        }
+        if m.recognised {
+            state.metrics.otlp_mapped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            state.metrics.otlp_other_kept.fetch_add(1, Ordering::Relaxed);
+        }
+        events.push(m.event);
+    }
+    state.metrics.otlp_dropped.fetch_add(outcome.dropped, Ordering::Relaxed);
+    if outcome.dropped > 0 {
+        tracing::info!(dropped = outcome.dropped, log = %log.name, "otlp items dropped by otlp_keep_other = false");
+    }
+    if events.is_empty() {
+        state.metrics.otlp_rejected.fetch_add(outcome.rejected.len() as u64, Ordering::Relaxed);
+        return Ok(outcome);
+    }
+    let _permit = state.in_flight.clone().try_acquire_owned().map_err(|_| {
+        state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+        ApiError::overloaded(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many ingest requests in flight",
+        )
+    })?;
+    if log.queue_room() < events.len() {
+        state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            format!("the recorder queue of log {:?} is full; retry later", log.name),
+        ));
+    }
+    for r in submit(log, events).await {
+        match r {
+            Ok(_) => {}
+            Err(e @ RecordError::Blocked(_)) | Err(e @ RecordError::Invalid(_)) => {
+                outcome.rejected.push(e.to_string());
+            }
+            Err(e) => {
+                return Err(ApiError::overloaded(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_stored",
+                    e.to_string(),
+                ));
+            }
+        }
+    }
+    state.metrics.otlp_rejected.fetch_add(outcome.rejected.len() as u64, Ordering::Relaxed);
+    Ok(outcome)
+}
+
+fn respond<T: Message + Serialize>(enc: Encoding, result: Result<T, ApiError>) -> Response {
+    match (enc, result) {
+        (Encoding::Protobuf, Ok(msg)) => {
+            ([(header::CONTENT_TYPE, "application/x-protobuf")], msg.encode_to_vec())
+                .into_response()
+        }
+        (Encoding::Json, Ok(msg)) => axum::Json(msg).into_response(),
+        (Encoding::Protobuf, Err(e)) => {
+            let status = RpcStatus { code: grpc_code(e.status), message: e.message.clone() };
+            let mut resp = (
+                e.status,
+                [(header::CONTENT_TYPE, "application/x-protobuf")],
+                status.encode_to_vec(),
+            )
+                .into_response();
+            add_retry_after(&mut resp, &e);
+            resp
+        }
+        (Encoding::Json, Err(e)) => {
+            let mut v = serde_json::to_value(e.body()).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("code".into(), grpc_code(e.status).into());
+                o.insert("message".into(), e.message.clone().into());
+            }
+            let mut resp = (e.status, axum::Json(v)).into_response();
+            add_retry_after(&mut resp, &e);
+            resp
+        }
+    }
+}
+
+fn add_retry_after(resp: &mut Response, e: &ApiError) {
+    if let Some(s) = e.retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, s.into());
+    }
+}
+
+/// The gRPC code matching an HTTP status, as `google.rpc.Status` wants.
+fn grpc_code(status: StatusCode) -> i32 {
+    match status.as_u16() {
+        400 | 413 | 415 => 3,
+        401 => 16,
+        403 => 7,
+        404 => 5,
+        429 => 8,
+        503 => 14,
+        _ => 13,
+    }
+}

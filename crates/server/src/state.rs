@@ -1,0 +1,195 @@
+//! What every handler shares: the logs served, the key ring, the limits, counters, and the
+//! extractors that authenticate a request and pick its log.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use tokio::sync::{Semaphore, watch};
+use trail_ingest::{Mode, Policy, Recorder, RecorderConfig};
+
+use crate::api::LogParam;
+use crate::auth::{KeyRing, Principal, Scope};
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::exporter::ExporterMetrics;
+use crate::metrics::HttpMetrics;
+
+/// One log served: its name (the origin), its recorder and what the handlers need to know of
+/// its configuration.
+pub struct LogHandle {
+    pub name: String,
+    pub recorder: Recorder,
+    pub queue_capacity: usize,
+    pub checkpoint_interval: Duration,
+    /// Set when the scan policy blocks some type: batches are then scanned before any event of
+    /// them is queued, so a blocked event refuses its whole batch.
+    pub blocking_policy: Option<(Policy, Option<Vec<u8>>)>,
+    /// The verifier key, shown to readers.
+    pub verifier_key: Option<String>,
+    pub exporters: Vec<Arc<ExporterMetrics>>,
+}
+
+impl LogHandle {
+    /// A handle for `recorder`, opened with `config`.
+    pub fn new(recorder: Recorder, config: &RecorderConfig) -> LogHandle {
+        let p = &config.policy;
+        let blocks = p.default_pii == Mode::Block
+            || p.default_secret == Mode::Block
+            || p.per_type.values().any(|m| *m == Mode::Block);
+        LogHandle {
+            name: recorder.store().origin().to_owned(),
+            queue_capacity: config.queue_capacity,
+            checkpoint_interval: config.checkpoint_interval,
+            blocking_policy: blocks.then(|| (p.clone(), config.redaction_tag_key.clone())),
+            verifier_key: None,
+            exporters: Vec::new(),
+            recorder,
+        }
+    }
+
+    /// Free room in the recorder queue.
+    pub fn queue_room(&self) -> usize {
+        let depth = usize::try_from(self.recorder.metrics().queue_depth).unwrap_or(usize::MAX);
+        self.queue_capacity.saturating_sub(depth)
+    }
+}
+
+/// The app's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+pub struct Shared {
+    /// The logs, the default first.
+    pub logs: Vec<Arc<LogHandle>>,
+    pub keys: KeyRing,
+    pub limits: Limits,
+    pub metrics: HttpMetrics,
+    /// Ingest requests being served; full means 429.
+    pub in_flight: Arc<Semaphore>,
+    shutdown_tx: watch::Sender<bool>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(logs: Vec<Arc<LogHandle>>, keys: KeyRing, limits: Limits) -> AppState {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        AppState(Arc::new(Shared {
+            logs,
+            keys,
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            limits,
+            metrics: HttpMetrics::default(),
+            shutdown_tx,
+            shutdown,
+        }))
+    }
+
+    /// Ends live tails so a graceful shutdown does not wait for them.
+    pub fn begin_shutdown(&self) {
+        let _ = self.0.shutdown_tx.send(true);
+    }
+
+    pub fn log(&self, name: &str) -> Option<&Arc<LogHandle>> {
+        self.0.logs.iter().find(|l| l.name == name)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The scope an endpoint needs, as a type.
+pub trait Need: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+pub struct Ingest;
+pub struct Read;
+pub struct Admin;
+impl Need for Ingest {
+    const SCOPE: Scope = Scope::Ingest;
+}
+impl Need for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+impl Need for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// A request whose key has scope `S`.
+pub struct Authorized<S: Need> {
+    pub principal: Principal,
+    _need: PhantomData<S>,
+}
+
+impl<S: Need> FromRequestParts<AppState> for Authorized<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = state.keys.authenticate(&parts.headers).inspect_err(|_| {
+            state.metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })?;
+        if !principal.allows(S::SCOPE) {
+            state.metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::forbidden(
+                "insufficient_scope",
+                format!("API key {} lacks the {} scope", principal.label(), S::SCOPE.as_str()),
+            ));
+        }
+        Ok(Authorized { principal, _need: PhantomData })
+    }
+}
+
+/// A request whose key has scope `S` on the log it names (`?log=`), or on the default log.
+pub struct Access<S: Need> {
+    pub log: Arc<LogHandle>,
+    pub principal: Principal,
+    _need: PhantomData<S>,
+}
+
+impl<S: Need> FromRequestParts<AppState> for Access<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authorized { principal, .. } =
+            Authorized::<S>::from_request_parts(parts, state).await?;
+        let named = Query::<LogParam>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.log);
+        let log = match named.as_deref().or(principal.single_log()) {
+            Some(name) => {
+                if !principal.allows_log(name) {
+                    state.metrics.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Err(ApiError::forbidden(
+                        "log_forbidden",
+                        format!("API key {} may not touch log {name:?}", principal.label()),
+                    ));
+                }
+                state.log(name).cloned().ok_or_else(|| {
+                    ApiError::not_found(
+                        "unknown_log",
+                        format!("this server serves no log {name:?}"),
+                    )
+                })?
+            }
+            None => {
+                let first = state
+                    .logs
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| ApiError::internal("the server has no log"))?;
+                if !principal.allows_log(&first.name) {
+                    return Err(ApiError::bad_request(
+                        "log_required",
+                        "this key may touch several logs: name one with ?log=NAME",
+                    ));
+                }
+                first
+            }
+        };
+        Ok(Access { log, principal, _need: PhantomData })
+    }
+}

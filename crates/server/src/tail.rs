@@ -1,0 +1,192 @@
+//! `GET /v1/tail`: new records as server-sent events, resumable with `Last-Event-ID`.
+//!
+//! Each record is an SSE event `record` whose id is its seq. A client that reconnects with
+//! `Last-Event-ID: N` (or `?after=N`) gets every record after N exactly once: the stream
+//! subscribes to the recorder first, then replays from the store up to where the live feed
+//! begins, and whenever the live feed skips (a slow client lagged, or records arrived before the
+//! subscription), it fills the gap from the store. So there are no gaps and no duplicates.
+//! New signed checkpoints arrive as `checkpoint` events (`{"size": N}`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use tokio::sync::{broadcast, mpsc};
+use trail_store::{Query as StoreQuery, StoredRecord};
+
+use crate::api::{ErrorBody, EventView, TailParams};
+use crate::error::ApiError;
+use crate::events::query;
+use crate::state::{Access, AppState, LogHandle, Read};
+
+/// Records replayed from the store per read.
+const REPLAY_CHUNK: u64 = 500;
+
+/// Live records as server-sent events.
+#[utoipa::path(
+    get,
+    path = "/v1/tail",
+    tag = "events",
+    params(TailParams, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this seq")),
+    responses(
+        (status = 200, description = "text/event-stream of `record` events (id = seq, data = EventView) and `checkpoint` events", content_type = "text/event-stream", body = EventView),
+        (status = 400, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tail(
+    State(state): State<AppState>,
+    access: Access<Read>,
+    headers: HeaderMap,
+    params: Result<Query<TailParams>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let p = query(params)?;
+    let last_id = match headers.get("last-event-id") {
+        Some(v) => {
+            Some(v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()).ok_or_else(|| {
+                ApiError::bad_request("bad_last_event_id", "Last-Event-ID must be a seq number")
+            })?)
+        }
+        None => None,
+    };
+    let filter = StoreQuery {
+        kind: p.kind.clone(),
+        status: p.status.clone(),
+        agent: p.agent.clone(),
+        session: p.session.clone(),
+        ..StoreQuery::default()
+    };
+    let log = access.log;
+    // Subscribe before reading the size, so nothing committed in between is missed.
+    let live = log.recorder.subscribe();
+    let store = log.recorder.store().clone();
+    let size = crate::events::blocking(move || store.state().map(|s| s.size))
+        .await?
+        .map_err(crate::error::store_error)?;
+    let next = match (last_id.or(p.after), p.n) {
+        (Some(after), _) => after + 1,
+        (None, Some(n)) => size.saturating_sub(n),
+        (None, None) => size,
+    };
+    let (tx, mut rx) = mpsc::channel::<SseEvent>(64);
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(pump(log, live, next, filter, tx, shutdown));
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Feeds one client until it disconnects or the server shuts down.
+async fn pump(
+    log: Arc<LogHandle>,
+    mut live: broadcast::Receiver<Arc<StoredRecord>>,
+    mut next: u64,
+    filter: StoreQuery,
+    tx: mpsc::Sender<SseEvent>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut checkpoints = log.recorder.checkpoints();
+    checkpoints.mark_unchanged();
+    // Replay everything already stored from `next` on.
+    if replay(&log, &mut next, u64::MAX, &filter, &tx).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            r = live.recv() => match r {
+                Ok(rec) => {
+                    if rec.seq < next {
+                        continue;
+                    }
+                    if rec.seq > next && replay(&log, &mut next, rec.seq, &filter, &tx).await.is_err() {
+                        return;
+                    }
+                    if rec.seq == next {
+                        next = rec.seq + 1;
+                        if matches(&filter, &rec) && tx.send(record_event(&rec)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if replay(&log, &mut next, u64::MAX, &filter, &tx).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            c = checkpoints.changed() => {
+                if c.is_err() {
+                    return;
+                }
+                let size = *checkpoints.borrow_and_update();
+                let ev = SseEvent::default().event("checkpoint").data(format!("{{\"size\":{size}}}"));
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+            }
+            _ = shutdown.changed() => return,
+            () = tx.closed() => return,
+        }
+    }
+}
+
+/// Sends stored records in `[next, until)`, advancing `next`.
+async fn replay(
+    log: &LogHandle,
+    next: &mut u64,
+    until: u64,
+    filter: &StoreQuery,
+    tx: &mpsc::Sender<SseEvent>,
+) -> Result<(), ()> {
+    loop {
+        if *next >= until {
+            return Ok(());
+        }
+        let store = log.recorder.store().clone();
+        let from = (*next).max(store.start().unwrap_or(0));
+        let to = until.min(from.saturating_add(REPLAY_CHUNK));
+        let chunk = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            store
+                .scan(from, to, &mut |r| {
+                    out.push(r);
+                    Ok(true)
+                })
+                .map(|()| out)
+        })
+        .await;
+        let chunk = match chunk {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, log = %log.name, "tail replay failed");
+                return Err(());
+            }
+            Err(_) => return Err(()),
+        };
+        if chunk.is_empty() {
+            // Nothing stored there yet: the live feed will bring it.
+            *next = (*next).max(from);
+            return Ok(());
+        }
+        for r in chunk {
+            *next = r.seq + 1;
+            if matches(filter, &r) && tx.send(record_event(&r)).await.is_err() {
+                return Err(());
+            }
+        }
+    }
+}
+
+fn matches(filter: &StoreQuery, r: &StoredRecord) -> bool {
+    filter.matches(r, &[])
+}
+
+fn record_event(r: &StoredRecord) -> SseEvent {
+    let data = serde_json::to_string(&EventView::from_stored(r)).unwrap_or_else(|_| "{}".into());
+    SseEvent::default().event("record").id(r.seq.to_string()).data(data)
+}

@@ -1,0 +1,238 @@
+//! Exporters against tiny receivers on loopback: a webhook that fails first, a restart in the
+//! middle of a failing delivery, and OTLP into a second trail server.
+
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use common::*;
+use serde_json::Value;
+use trail_core::Event;
+use trail_server::config::{ExportFilter, ExportStart, ExporterConfig, ExporterKind};
+use trail_server::exporter;
+
+/// A webhook receiver that answers 500 to its first `fail` requests.
+#[derive(Clone, Default)]
+struct Receiver {
+    fail: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    got: Arc<Mutex<Vec<(u64, String)>>>,
+}
+
+async fn hook(State(r): State<Receiver>, Json(v): Json<Value>) -> StatusCode {
+    r.calls.fetch_add(1, Ordering::SeqCst);
+    if r.fail.load(Ordering::SeqCst) > 0 {
+        r.fail.fetch_sub(1, Ordering::SeqCst);
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let mut got = r.got.lock().unwrap();
+    for e in v["events"].as_array().unwrap() {
+        got.push((e["seq"].as_u64().unwrap(), e["record"]["id"].as_str().unwrap().to_owned()));
+    }
+    StatusCode::OK
+}
+
+async fn receiver(fail: usize) -> (Receiver, String) {
+    let r = Receiver::default();
+    r.fail.store(fail, Ordering::SeqCst);
+    let app = axum::Router::new().route("/hook", post(hook)).with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (r, format!("http://{addr}/hook"))
+}
+
+fn webhook(url: &str, filter: ExportFilter) -> ExporterConfig {
+    ExporterConfig {
+        name: "alerts".into(),
+        kind: ExporterKind::Webhook,
+        url: url.into(),
+        headers: [("x-token".to_owned(), "t".to_owned())].into(),
+        filter,
+        batch: 7,
+        timeout_ms: 2000,
+        backoff_initial_ms: 20,
+        backoff_max_ms: 100,
+        start: ExportStart::Beginning,
+    }
+}
+
+async fn record(l: &TestLog, id: &str, status: &str, body: Value) {
+    let ev = Event::from_value(
+        serde_json::json!({"kind": "tool_call", "id": id, "status": status, "body": body}),
+    )
+    .unwrap();
+    l.recorder.record(ev).await.unwrap();
+}
+
+/// Waits (bounded) until `cond` holds.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn webhook_delivers_denied_and_pii_events_after_the_receiver_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = log("test/exp");
+    let (rx, url) = receiver(3).await;
+    let filter =
+        ExportFilter { statuses: vec!["denied".into()], findings: true, ..ExportFilter::default() };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (metrics, task) =
+        exporter::spawn(webhook(&url, filter), l.recorder.clone(), dir.path(), stop).unwrap();
+    let mut want = Vec::new();
+    for i in 0..30 {
+        let id = format!("e{i}");
+        match i % 5 {
+            0 => {
+                record(&l, &id, "denied", serde_json::json!({"tool": "rm"})).await;
+                want.push(id);
+            }
+            1 => {
+                record(&l, &id, "ok", serde_json::json!({"note": "mail alice@example.com"})).await;
+                want.push(id);
+            }
+            _ => record(&l, &id, "ok", serde_json::json!({"n": i})).await,
+        }
+    }
+    // The receiver fails, yet the log took every event.
+    assert_eq!(l.recorder.store().state().unwrap().size, 30);
+    eventually("every matching event delivered", || {
+        let got = rx.got.lock().unwrap();
+        want.iter().all(|w| got.iter().any(|(_, id)| id == w))
+    })
+    .await;
+    let got = rx.got.lock().unwrap().clone();
+    assert!(got.iter().all(|(_, id)| want.contains(id)), "only matching events: {got:?}");
+    assert!(metrics.failures.load(Ordering::Relaxed) >= 3);
+    eventually("cursor at the end", || metrics.cursor.load(Ordering::Relaxed) == 30).await;
+    assert_eq!(
+        exporter::read_cursor(&dir.path().join("exporters/alerts.cursor")).unwrap(),
+        Some(30)
+    );
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_resumes_from_the_persisted_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = log("test/exp");
+    let (rx, url) = receiver(0).await;
+    let cfg = webhook(&url, ExportFilter::default());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_m, task) = exporter::spawn(cfg.clone(), l.recorder.clone(), dir.path(), stop).unwrap();
+    for i in 0..10 {
+        record(&l, &format!("a{i}"), "ok", Value::Null).await;
+    }
+    eventually("first ten delivered", || rx.got.lock().unwrap().len() == 10).await;
+    // The receiver goes down; more events arrive; the exporter retries and is stopped mid-retry.
+    rx.fail.store(usize::MAX / 2, Ordering::SeqCst);
+    for i in 0..10 {
+        record(&l, &format!("b{i}"), "ok", Value::Null).await;
+    }
+    let calls = rx.calls.load(Ordering::SeqCst);
+    eventually("a failed attempt", || rx.calls.load(Ordering::SeqCst) > calls).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    let cursor =
+        exporter::read_cursor(&dir.path().join("exporters/alerts.cursor")).unwrap().unwrap();
+    assert_eq!(cursor, 10, "nothing after the last delivered batch is marked done");
+    // Restart with the receiver back: delivery resumes at seq 10 and nothing is lost.
+    rx.fail.store(0, Ordering::SeqCst);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_m, task) = exporter::spawn(cfg, l.recorder.clone(), dir.path(), stop).unwrap();
+    eventually("all twenty delivered", || rx.got.lock().unwrap().len() >= 20).await;
+    let got = rx.got.lock().unwrap().clone();
+    let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (0..20).collect::<Vec<u64>>(), "each event once, in order");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_exporter_that_starts_at_the_end_skips_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = log("test/exp");
+    for i in 0..5 {
+        record(&l, &format!("old{i}"), "ok", Value::Null).await;
+    }
+    let (rx, url) = receiver(0).await;
+    let mut cfg = webhook(&url, ExportFilter::default());
+    cfg.start = ExportStart::End;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_m, task) = exporter::spawn(cfg, l.recorder.clone(), dir.path(), stop).unwrap();
+    record(&l, "new", "ok", Value::Null).await;
+    eventually("the new event", || !rx.got.lock().unwrap().is_empty()).await;
+    assert_eq!(rx.got.lock().unwrap().clone(), vec![(5, "new".to_owned())]);
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    let bad = webhook("https://example.invalid/x", ExportFilter::default());
+    let (_t, stop) = tokio::sync::watch::channel(false);
+    assert!(exporter::spawn(bad, l.recorder.clone(), dir.path(), stop).is_err());
+}
+
+#[tokio::test]
+async fn otlp_exporter_feeds_another_trail_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = log("test/source");
+    let sink = log("test/sink");
+    let (base, stop_sink) = spawn_server(open_state(&[&sink])).await;
+    let cfg = ExporterConfig {
+        name: "otel".into(),
+        kind: ExporterKind::Otlp,
+        url: base.clone(),
+        headers: Default::default(),
+        filter: ExportFilter::default(),
+        batch: 4,
+        timeout_ms: 2000,
+        backoff_initial_ms: 20,
+        backoff_max_ms: 100,
+        start: ExportStart::Beginning,
+    };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (m, task) = exporter::spawn(cfg, source.recorder.clone(), dir.path(), stop).unwrap();
+    for i in 0..9 {
+        record(
+            &source,
+            &format!("s{i}"),
+            if i == 3 { "denied" } else { "ok" },
+            serde_json::json!({"i": i}),
+        )
+        .await;
+    }
+    eventually("nine log records in the sink", || sink.recorder.store().state().unwrap().size == 9)
+        .await;
+    assert_eq!(m.delivered.load(Ordering::Relaxed), 9);
+    let page = sink
+        .recorder
+        .store()
+        .query(&trail_store::Query { ascending: true, ..Default::default() })
+        .unwrap();
+    let first = page.records[0].body.as_ref().unwrap().value().unwrap();
+    let attrs = &first["otel"]["attributes"];
+    assert_eq!(attrs["trail.id"], "s0");
+    assert_eq!(attrs["trail.seq"], 0);
+    assert_eq!(first["otel"]["event_name"], "trail.tool_call");
+    assert_eq!(first["otel"]["body"]["record"]["origin"], "test/source");
+    assert_eq!(first["otel"]["resource"]["service.name"], "trail");
+    let denied = &page.records[3].body.as_ref().unwrap().value().unwrap();
+    assert_eq!(denied["otel"]["severity"]["text"], "WARN");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    let _ = stop_sink.send(());
+}

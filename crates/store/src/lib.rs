@@ -1,0 +1,263 @@
+//! Storage for one trail log: the [`Store`] trait and its backends.
+//!
+//! A store keeps records exactly as the sequencer sealed them (it returns the canonical bytes it
+//! was given and never re-serializes a record), their bodies and salts, the perfect-subtree nodes
+//! of the Merkle tree (so a proof costs O(log n) reads), and the signed checkpoints. It refuses an
+//! append that does not continue the log (wrong seq or `prev`), so two writers can never fork it,
+//! and it refuses a checkpoint whose root is not the root of its own records at that size.
+//!
+//! Backends: [`file::FileStore`] (append-only JSON Lines, portable, the export format itself),
+//! [`sqlite::SqliteStore`] (the embedded default), `postgres::PostgresStore` (behind the feature
+//! of that name: one schema per log in a shared PostgreSQL database, with a sequencer lease) and
+//! [`memory::MemoryStore`] (bounded, for tests and embedding). Every backend passes the same
+//! conformance suite (the `conformance` module, behind the feature of that name).
+//!
+//! The store knows nothing of HTTP, the recorder or the command line; it reads no clock.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use trail_core::verify::Anchor;
+use trail_core::{Body, Record, Sealed, SignedCheckpoint, Timestamp};
+use trail_merkle::Hash;
+
+pub mod file;
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod query;
+pub mod sqlite;
+mod tree;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use query::{Page, Query, SessionSummary, Stats};
+
+/// A record as stored: canonical bytes, leaf hash, parsed record and body (if not erased).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub seq: u64,
+    pub canonical: Vec<u8>,
+    pub hash: Hash,
+    pub record: Record,
+    pub body: Option<Body>,
+}
+
+impl StoredRecord {
+    /// Builds a stored record from what the sequencer sealed.
+    pub fn from_sealed(s: &Sealed) -> StoredRecord {
+        StoredRecord {
+            seq: s.record.seq,
+            canonical: s.canonical.clone(),
+            hash: s.hash,
+            record: s.record.clone(),
+            body: s.body.clone(),
+        }
+    }
+
+    /// True when the record had a body that has been erased.
+    pub fn is_erased(&self) -> bool {
+        self.record.body_digest.is_some() && self.body.is_none()
+    }
+}
+
+/// Where appending resumes: the size, the last leaf hash and the compact range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TreeState {
+    pub size: u64,
+    pub last_hash: Hash,
+    pub root: Hash,
+}
+
+/// Storage errors. Messages name the values involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("i/o error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("sqlite: {}", describe_sqlite(.0))]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("append out of order: the log has {size} records but the batch starts at seq {seq}")]
+    OutOfOrder { size: u64, seq: u64 },
+    #[error("append would fork the log: record {seq} names prev {found} but record {} hashes to {expected}", seq.saturating_sub(1))]
+    Fork { seq: u64, expected: Hash, found: Hash },
+    #[error("record {seq} belongs to log {found:?}, not {expected:?}")]
+    WrongOrigin { seq: u64, expected: String, found: String },
+    #[error("id {id:?} already exists at seq {seq}")]
+    DuplicateId { id: String, seq: u64 },
+    #[error("checkpoint of size {size} does not match the stored records: {reason}")]
+    BadCheckpoint { size: u64, reason: String },
+    #[error(
+        "checkpoint conflict: expected the latest checkpoint to have size {expected:?}, found {found:?}"
+    )]
+    CheckpointConflict { expected: Option<u64>, found: Option<u64> },
+    #[error(
+        "{path}: line {line} is incomplete ({bytes} bytes after the last newline); the process stopped mid-write and that event was never acknowledged. Run `trail repair` to move it aside"
+    )]
+    TornTail { path: PathBuf, line: u64, bytes: u64 },
+    #[error("{path}: line {line} is not a valid log line: {reason}")]
+    Corrupt { path: PathBuf, line: u64, reason: String },
+    #[error("seq {seq} is beyond the log size {size}")]
+    NoSuchSeq { seq: u64, size: u64 },
+    #[error("seq {seq} was pruned (the log starts at {start})")]
+    Pruned { seq: u64, start: u64 },
+    #[error("the memory store is full ({capacity} records)")]
+    Full { capacity: usize },
+    #[error("postgres: {0}")]
+    Postgres(String),
+    #[error(
+        "the sequencer lease of epoch {epoch} is lost: the log's lease is now at epoch {current}, so another writer took over"
+    )]
+    LeaseLost { epoch: u64, current: u64 },
+    #[error(
+        "the log's sequencer lease is held by {holder:?} (epoch {epoch}): append through that writer or wait for its lease to end"
+    )]
+    LeaseHeld { holder: String, epoch: u64 },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// SQLite's own text for I/O failures ("disk I/O error") does not say which; the extended code
+/// does, so name it and what usually causes it.
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    use rusqlite::ffi;
+    let rusqlite::Error::SqliteFailure(err, _) = e else { return e.to_string() };
+    let hint = match err.extended_code {
+        ffi::SQLITE_IOERR_WRITE => {
+            "a write to the database or its WAL failed: the disk may be full or the file larger than allowed"
+        }
+        ffi::SQLITE_IOERR_FSYNC | ffi::SQLITE_IOERR_DIR_FSYNC => {
+            "fsync failed: the device could not make the write durable"
+        }
+        ffi::SQLITE_IOERR_TRUNCATE => "truncating a file failed",
+        ffi::SQLITE_IOERR_SHMMAP | ffi::SQLITE_IOERR_SHMSIZE | ffi::SQLITE_IOERR_SHMOPEN => {
+            "the WAL index (-shm file) could not be mapped: the directory may be read-only or full"
+        }
+        ffi::SQLITE_FULL => "the disk is full",
+        ffi::SQLITE_READONLY | ffi::SQLITE_READONLY_DIRECTORY | ffi::SQLITE_READONLY_RECOVERY => {
+            "the database or its directory is read-only"
+        }
+        ffi::SQLITE_CANTOPEN => "the file cannot be opened: check the path and permissions",
+        ffi::SQLITE_CORRUPT => "the database file is corrupt",
+        _ => return e.to_string(),
+    };
+    format!("{e} ({hint})")
+}
+
+/// One log's storage.
+pub trait Store: Send + Sync {
+    /// A short name of the backend, e.g. `sqlite`.
+    fn backend(&self) -> &'static str;
+
+    /// The log's origin, fixed at creation.
+    fn origin(&self) -> &str;
+
+    /// Size, last leaf hash and root.
+    fn state(&self) -> Result<TreeState>;
+
+    /// Appends a batch atomically and durably: all of it or none. The batch must continue the
+    /// log (first seq = size, each `prev` = the previous hash) and carry new ids only.
+    fn append(&self, batch: &[Sealed]) -> Result<()>;
+
+    /// Finds the records with these ids (for idempotent appends).
+    fn find_ids(&self, ids: &[&str]) -> Result<Vec<StoredRecord>>;
+
+    /// The record at `seq`.
+    fn get(&self, seq: u64) -> Result<Option<StoredRecord>>;
+
+    /// Visits records in `[from, to)` in seq order without loading them all.
+    fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(StoredRecord) -> Result<bool>,
+    ) -> Result<()>;
+
+    /// The hash of the perfect subtree (level, index).
+    fn node(&self, level: u32, index: u64) -> Result<Hash>;
+
+    /// Records matching the query, newest first or oldest first, with a keyset cursor.
+    fn query(&self, q: &Query) -> Result<Page>;
+
+    /// Sessions matching the query's filters.
+    fn sessions(&self, q: &Query) -> Result<Vec<SessionSummary>>;
+
+    /// Counts and sums over the records matching the query's filters.
+    fn stats(&self, q: &Query) -> Result<Stats>;
+
+    /// Every stored checkpoint, oldest first.
+    fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>>;
+
+    /// Stores a checkpoint if the latest stored one still has size `expected_latest` (compare and
+    /// swap) and its root is the root of the stored records at its size.
+    fn put_checkpoint(&self, expected_latest: Option<u64>, cp: &SignedCheckpoint) -> Result<()>;
+
+    /// Deletes the bodies and salts of these seqs; returns how many bodies were deleted.
+    fn erase(&self, seqs: &[u64]) -> Result<u64>;
+
+    /// Removes records below `anchor.size`, keeping the anchor; returns how many were removed.
+    fn prune(&self, anchor: &Anchor) -> Result<u64>;
+
+    /// The prune anchor, if the log was pruned.
+    fn anchor(&self) -> Result<Option<Anchor>>;
+
+    /// Bytes the log takes on disk (0 for memory).
+    fn disk_bytes(&self) -> Result<u64>;
+}
+
+impl dyn Store + '_ {
+    /// The latest stored checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        Ok(self.checkpoints()?.pop())
+    }
+
+    /// The first seq still stored.
+    pub fn start(&self) -> Result<u64> {
+        Ok(self.anchor()?.map_or(0, |a| a.size))
+    }
+
+    /// The record with this id.
+    pub fn find_id(&self, id: &str) -> Result<Option<StoredRecord>> {
+        Ok(self.find_ids(&[id])?.pop())
+    }
+
+    /// The root of the first `size` records.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        trail_merkle::root(&Nodes(self), size).map_err(proof_err)
+    }
+
+    /// An inclusion proof of `index` in the tree of `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        trail_merkle::inclusion_proof(&Nodes(self), index, size).map_err(proof_err)
+    }
+
+    /// A consistency proof from `size1` to `size2`.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>> {
+        trail_merkle::consistency_proof(&Nodes(self), size1, size2).map_err(proof_err)
+    }
+}
+
+/// Adapts a store to the Merkle crate's node reader.
+pub struct Nodes<'a>(pub &'a dyn Store);
+
+impl trail_merkle::NodeReader for Nodes<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        self.0.node(level, index)
+    }
+}
+
+fn proof_err(e: trail_merkle::ProofError<StoreError>) -> StoreError {
+    match e {
+        trail_merkle::ProofError::Read { source, .. } => source,
+        other => StoreError::Invalid(other.to_string()),
+    }
+}
+
+/// Time range helper used by queries.
+pub fn ts(t: Timestamp) -> i64 {
+    t.unix_nanos()
+}

@@ -1,0 +1,132 @@
+//! Checks shared by every backend: that a batch continues the log, and that a checkpoint matches
+//! the stored tree.
+
+use trail_core::{Sealed, SignedCheckpoint};
+use trail_merkle::{CompactRange, Hash};
+
+use crate::{Result, StoreError};
+
+/// Checks that `batch` continues a log of `size` records ending in `last_hash` with `origin`,
+/// and feeds each leaf into `range`, calling `node` for every perfect-subtree node completed.
+pub(crate) fn check_batch(
+    origin: &str,
+    size: u64,
+    last_hash: Hash,
+    batch: &[Sealed],
+) -> Result<()> {
+    let mut prev = last_hash;
+    for (expected_seq, s) in (size..).zip(batch) {
+        if s.record.seq != expected_seq {
+            return Err(StoreError::OutOfOrder { size: expected_seq, seq: s.record.seq });
+        }
+        if s.record.prev != prev {
+            return Err(StoreError::Fork {
+                seq: s.record.seq,
+                expected: prev,
+                found: s.record.prev,
+            });
+        }
+        if s.record.origin != origin {
+            return Err(StoreError::WrongOrigin {
+                seq: s.record.seq,
+                expected: origin.to_owned(),
+                found: s.record.origin.clone(),
+            });
+        }
+        prev = s.hash;
+    }
+    let mut ids: Vec<&str> = batch.iter().map(|s| s.record.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::Invalid(format!("id {:?} appears twice in one batch", w[0])));
+    }
+    Ok(())
+}
+
+/// Appends the batch's leaves to `range` and returns the completed nodes as
+/// (level, index, hash), lowest first per leaf.
+pub(crate) fn grow(range: &mut CompactRange, batch: &[Sealed]) -> Vec<(u32, u64, Hash)> {
+    let mut nodes = Vec::with_capacity(batch.len() * 2);
+    for s in batch {
+        nodes.extend_from_slice(range.append(s.hash));
+    }
+    nodes
+}
+
+/// Checks a checkpoint against the stored tree and the latest stored checkpoint.
+pub(crate) fn check_checkpoint(
+    origin: &str,
+    size: u64,
+    root_at: impl Fn(u64) -> Result<Hash>,
+    latest: Option<&SignedCheckpoint>,
+    expected_latest: Option<u64>,
+    cp: &SignedCheckpoint,
+) -> Result<bool> {
+    let found = latest.map(|l| l.checkpoint.size);
+    if found != expected_latest {
+        return Err(StoreError::CheckpointConflict { expected: expected_latest, found });
+    }
+    let c = &cp.checkpoint;
+    if c.origin != origin {
+        return Err(StoreError::BadCheckpoint {
+            size: c.size,
+            reason: format!("origin {:?} is not the log's {origin:?}", c.origin),
+        });
+    }
+    if c.size > size {
+        return Err(StoreError::BadCheckpoint {
+            size: c.size,
+            reason: format!("the log has only {size} records"),
+        });
+    }
+    if let Some(l) = latest {
+        if c.size < l.checkpoint.size {
+            return Err(StoreError::BadCheckpoint {
+                size: c.size,
+                reason: format!(
+                    "it is older than the latest checkpoint of size {}",
+                    l.checkpoint.size
+                ),
+            });
+        }
+        if c.size == l.checkpoint.size {
+            if c.root != l.checkpoint.root {
+                return Err(StoreError::BadCheckpoint {
+                    size: c.size,
+                    reason: "same size as the latest checkpoint but a different root".into(),
+                });
+            }
+            // Same tree head again: nothing to store.
+            return Ok(false);
+        }
+    }
+    let root = root_at(c.size)?;
+    if root != c.root {
+        return Err(StoreError::BadCheckpoint {
+            size: c.size,
+            reason: format!("it signs root {} but the records hash to {root}", c.root),
+        });
+    }
+    Ok(true)
+}
+
+/// The anchor peak at (level, index), if it is one: the peaks of size n are its set bits from the
+/// highest down, each covering the next 2^bit leaves.
+pub(crate) fn anchor_peak(
+    anchor: &trail_core::verify::Anchor,
+    level: u32,
+    index: u64,
+) -> Option<Hash> {
+    let mut offset = 0u64;
+    let mut peaks = anchor.peaks.iter();
+    for bit in (0..64u32).rev() {
+        if anchor.size & (1u64 << bit) != 0 {
+            let peak = peaks.next()?;
+            if bit == level && offset >> bit == index && offset.is_multiple_of(1u64 << bit) {
+                return Some(*peak);
+            }
+            offset += 1u64 << bit;
+        }
+    }
+    None
+}
