@@ -488,7 +488,10 @@ pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
     match outcome? {
         None => println!("nothing to prune"),
         Some(p) if args.json.json => {
-            println!("{}", json!({"removed": p.removed, "anchor_size": p.cut, "event_seq": p.event_seq}))
+            println!(
+                "{}",
+                json!({"removed": p.removed, "anchor_size": p.cut, "event_seq": p.event_seq})
+            )
         }
         Some(p) => println!(
             "pruned {} records ({}); the log now starts at the signed anchor of size {}; recorded as event {}",
@@ -531,7 +534,10 @@ pub struct Pruned {
 }
 
 /// Where the rules cut the log: (first kept now, new first kept, reasons), or None.
-fn plan_cut(store: &dyn trail_store::Store, rules: &Retention) -> Result<Option<(u64, u64, Vec<String>)>> {
+fn plan_cut(
+    store: &dyn trail_store::Store,
+    rules: &Retention,
+) -> Result<Option<(u64, u64, Vec<String>)>> {
     let state = store.state()?;
     let start = store.start()?;
     let mut cut = start;

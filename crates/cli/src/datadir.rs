@@ -144,8 +144,12 @@ impl AuditConfig {
         let Some(text) = self.cleanup_interval.as_deref() else {
             return Ok(std::time::Duration::from_secs(3600));
         };
-        let (num, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
-        let n: u64 = num.parse().map_err(|_| anyhow!("[audit] cleanup_interval {text:?} is not a duration such as \"1h\" or \"30m\""))?;
+        let (num, unit) = text
+            .trim()
+            .split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
+        let n: u64 = num.parse().map_err(|_| {
+            anyhow!("[audit] cleanup_interval {text:?} is not a duration such as \"1h\" or \"30m\"")
+        })?;
         let secs = match unit {
             "s" => n,
             "m" => n * 60,
@@ -348,7 +352,12 @@ impl DataDir {
             policy,
             redaction_tag_key: tag_key,
             drop_tool_args: !self.config.audit.log_tool_args,
-            queue_capacity: self.config.audit.buffer_size.filter(|n| *n > 0).unwrap_or(RecorderConfig::default().queue_capacity),
+            queue_capacity: self
+                .config
+                .audit
+                .buffer_size
+                .filter(|n| *n > 0)
+                .unwrap_or(RecorderConfig::default().queue_capacity),
             ..RecorderConfig::default()
         };
         Ok((Arc::new(scanner), config))

@@ -173,7 +173,11 @@ fn open_log(
                     _ = stop.changed() => return,
                 }
                 match crate::browse::apply_retention(&dir, &recorder, &rules, "trail-serve").await {
-                    Ok(Some(p)) => tracing::info!(removed = p.removed, anchor = p.cut, "retention pruned the log"),
+                    Ok(Some(p)) => tracing::info!(
+                        removed = p.removed,
+                        anchor = p.cut,
+                        "retention pruned the log"
+                    ),
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "retention failed; the log is unchanged"),
                 }
