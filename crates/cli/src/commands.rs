@@ -19,8 +19,18 @@ use crate::datadir::{DataDir, write_private};
 use crate::output::{green, red, yellow};
 use crate::{DataArg, JsonArg};
 
-pub fn init(path: &Path, origin: &str, store: &str, json: bool) -> Result<ExitCode> {
-    let (dir, signer) = DataDir::init(path, origin, store)?;
+pub fn init(
+    path: &Path,
+    origin: &str,
+    store: &str,
+    audit_from: Option<&Path>,
+    json: bool,
+) -> Result<ExitCode> {
+    let audit = match audit_from {
+        Some(file) => crate::datadir::AuditConfig::from_file(file)?,
+        None => crate::datadir::AuditConfig::default(),
+    };
+    let (dir, signer) = DataDir::init(path, origin, store, audit)?;
     let vkey = signer.verifier().to_string();
     if json {
         println!("{}", json!({"data": dir.path, "origin": origin, "store": store, "vkey": vkey}));
@@ -614,7 +624,7 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
             _ => bail!("{} holds a log that is not a demo; choose another --data", path.display()),
         }
     }
-    let (dir, _) = DataDir::init(path, origin, "sqlite")?;
+    let (dir, _) = DataDir::init(path, origin, "sqlite", crate::datadir::AuditConfig::default())?;
     println!("1. created log {origin} in {}", dir.path.display());
     let recorder = open_recorder(&dir)?;
     let aws = format!("AKIA{}", "Z7Q3VN4XK2LMB5TP");

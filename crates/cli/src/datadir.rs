@@ -138,6 +138,32 @@ impl Default for AuditConfig {
 }
 
 impl AuditConfig {
+    /// The `[audit]` table of another tool's config file (Harness's `.harness/config.toml`,
+    /// denkeeper's TOML), with the keys trail does not use named in a warning.
+    pub fn from_file(path: &Path) -> Result<AuditConfig> {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let table: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        let audit = table
+            .get("audit")
+            .ok_or_else(|| anyhow!("{} has no [audit] table", path.display()))?
+            .clone();
+        let config: AuditConfig = audit
+            .try_into()
+            .with_context(|| format!("the [audit] table of {} is not valid", path.display()))?;
+        config.cleanup_every()?;
+        if !config.ignored.is_empty() {
+            let keys: Vec<&str> = config.ignored.keys().map(String::as_str).collect();
+            eprintln!(
+                "trail: {}: not taking [audit] {} (not used by trail)",
+                path.display(),
+                keys.join(", ")
+            );
+        }
+        Ok(AuditConfig { ignored: std::collections::BTreeMap::new(), ..config })
+    }
+
     /// How often retention runs in `trail serve`, from `cleanup_interval` ("90s", "30m", "1h",
     /// "1d"; default one hour).
     pub fn cleanup_every(&self) -> Result<std::time::Duration> {
@@ -172,7 +198,12 @@ pub struct DataDir {
 
 impl DataDir {
     /// Creates a new data directory with keys, config and an empty store.
-    pub fn init(path: &Path, origin: &str, store: &str) -> Result<(DataDir, NoteSigner)> {
+    pub fn init(
+        path: &Path,
+        origin: &str,
+        store: &str,
+        audit: AuditConfig,
+    ) -> Result<(DataDir, NoteSigner)> {
         let (store, url) = match store {
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 ("postgres", Some(url.to_owned()))
@@ -209,7 +240,7 @@ impl DataDir {
             },
             checkpoint: CheckpointConfig::default(),
             scan: ScanSection::default(),
-            audit: AuditConfig::default(),
+            audit,
             server: None,
             exporters: Vec::new(),
         };

@@ -86,6 +86,10 @@ enum Command {
         /// Storage backend: sqlite, files, or a PostgreSQL URL (postgres://USER@HOST/DB).
         #[arg(long, default_value = "sqlite")]
         store: String,
+        /// Take the [audit] settings (enabled, scan_pii, retention, log_tool_args, buffer_size,
+        /// cleanup_interval) from a Harness or denkeeper config file.
+        #[arg(long, value_name = "TOML")]
+        audit_from: Option<PathBuf>,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -224,8 +228,8 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { data, origin, store, json } => {
-            commands::init(&data.data, &origin, &store, json.json)
+        Command::Init { data, origin, store, audit_from, json } => {
+            commands::init(&data.data, &origin, &store, audit_from.as_deref(), json.json)
         }
         Command::Log(args) => commands::log(args).await,
         Command::Checkpoint { data } => commands::checkpoint(&data.data).await,

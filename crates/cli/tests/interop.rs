@@ -525,3 +525,126 @@ fn export_unknown_format_is_an_error() {
     let r = trail(&["export", "--data", &data, "--format", "harness"]);
     assert!(r.stderr.contains("give --out DIR"), "{}", r.stderr);
 }
+
+/// Replaces the `[audit]` table of the data directory's trail.toml with `section`.
+fn append_config(data: &str, section: &str) {
+    let path = Path::new(data).join("trail.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut kept = String::new();
+    let mut in_audit = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_audit = line.trim() == "[audit]";
+        }
+        if !in_audit {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept.push_str(section);
+    std::fs::write(&path, kept).unwrap();
+}
+
+fn log_line(data: &str, line: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
+        .args(["log", "--data", data, "--json"])
+        .env_remove("TRAIL_DATA")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(line.as_bytes()).unwrap();
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_harness_audit_section_is_honoured_and_unknown_keys_are_named() {
+    let (_tmp, data) = init();
+    // Harness's [audit] table as its users have it, plus denkeeper's keys and one neither knows.
+    append_config(
+        &data,
+        "\n[audit]\nenabled = true\nscan_pii = true\nretention_days = 90\n\
+         retention_max_size_mb = 0\nlog_tool_args = false\nbuffer_size = 500\n\
+         cleanup_interval = \"30m\"\naudit_dir = \"/var/log/harness\"\n",
+    );
+    let r = log_line(
+        &data,
+        r#"{"id":"e1","kind":"tool_call","agent":"bot","session":"s1","action":"Bash","body":{"tool":"Bash","args":{"command":"cat ~/.ssh/id_rsa"}}}"#,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("ignoring [audit] key audit_dir"), "{}", r.stderr);
+    let shown = trail(&["show", "--data", &data, "e1", "--json"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let v: Value = serde_json::from_str(&shown.stdout).unwrap();
+    let body = v.get("body").unwrap_or_else(|| panic!("no body in {v}"));
+    assert_eq!(body["tool"], "Bash", "{v}");
+    assert!(body.get("args").is_none(), "log_tool_args = false must drop args: {v}");
+    assert_eq!(trail(&["verify", "--data", &data]).code, 0);
+}
+
+#[test]
+fn an_audit_section_that_disables_recording_refuses_events_loudly() {
+    let (_tmp, data) = init();
+    append_config(&data, "\n[audit]\nenabled = false\n");
+    let r = log_line(&data, r#"{"kind":"tool_call","agent":"bot","session":"s1"}"#);
+    assert_ne!(r.code, 0, "a disabled log must not take events silently");
+    assert!(r.stderr.contains("enabled = false"), "{}", r.stderr);
+    assert_eq!(size(&data), 0);
+}
+
+#[test]
+fn a_bad_cleanup_interval_is_named() {
+    let (_tmp, data) = init();
+    append_config(&data, "\n[audit]\ncleanup_interval = \"soon\"\n");
+    let r = trail(&["stats", "--data", &data]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("cleanup_interval \"soon\""), "{}", r.stderr);
+}
+
+#[test]
+fn init_takes_the_audit_settings_of_a_harness_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let harness = tmp.path().join("config.toml");
+    std::fs::write(
+        &harness,
+        "[agent]\nmodel = \"x\"\n[audit]\nenabled = true\nretention_days = 30\n\
+         log_tool_args = false\naudit_dir = \"/var/log/h\"\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("data").to_str().unwrap().to_owned();
+    let r = trail(&[
+        "init",
+        "--data",
+        &data,
+        "--origin",
+        "trail.test/migrated",
+        "--audit-from",
+        harness.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("audit_dir"), "the unused key must be named: {}", r.stderr);
+    let config = std::fs::read_to_string(Path::new(&data).join("trail.toml")).unwrap();
+    assert!(config.contains("retention_days = 30"), "{config}");
+    assert!(config.contains("log_tool_args = false"), "{config}");
+    // Starting the log again does not warn: the unused key was not carried over.
+    let again =
+        log_line(&data, r#"{"kind":"tool_call","agent":"a","session":"s","body":{"args":[1]}}"#);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("audit_dir"), "{}", again.stderr);
+
+    let none = tmp.path().join("none.toml");
+    std::fs::write(&none, "[agent]\nmodel = \"x\"\n").unwrap();
+    let other = tmp.path().join("other").to_str().unwrap().to_owned();
+    let r =
+        trail(&["init", "--data", &other, "--origin", "o", "--audit-from", none.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("has no [audit] table"), "{}", r.stderr);
+    assert!(!Path::new(&other).exists(), "a refused init leaves nothing behind");
+}
