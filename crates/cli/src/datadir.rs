@@ -291,23 +291,29 @@ impl DataDir {
 
     /// Opens the store.
     pub fn store(&self) -> Result<Arc<dyn Store>> {
+        if let Some(pg) = self.postgres_store()? {
+            return Ok(pg);
+        }
         Ok(match self.config.log.store.as_str() {
             "files" => Arc::new(FileStore::open(&self.path)?),
             "sqlite" => Arc::new(SqliteStore::open(&self.path.join(SQLITE_FILE))?),
-            "postgres" => {
-                let log = &self.config.log;
-                let Some(url) = &log.url else {
-                    bail!(
-                        "{CONFIG_FILE}: store = \"postgres\" needs url = \"postgres://USER@HOST/DB\""
-                    );
-                };
-                let schema = log.schema.clone().unwrap_or_else(|| schema_for_origin(&log.origin));
-                Arc::new(PostgresStore::open_in(url, &schema)?)
-            }
             other => {
                 bail!("unknown store {other:?} in {CONFIG_FILE}: use sqlite, files or postgres")
             }
         })
+    }
+
+    /// The store, when it is PostgreSQL (whose lease lets several nodes share the log).
+    pub fn postgres_store(&self) -> Result<Option<Arc<PostgresStore>>> {
+        let log = &self.config.log;
+        if log.store != "postgres" {
+            return Ok(None);
+        }
+        let Some(url) = &log.url else {
+            bail!("{CONFIG_FILE}: store = \"postgres\" needs url = \"postgres://USER@HOST/DB\"");
+        };
+        let schema = log.schema.clone().unwrap_or_else(|| schema_for_origin(&log.origin));
+        Ok(Some(Arc::new(PostgresStore::open_in(url, &schema)?)))
     }
 
     /// The log's signing key.

@@ -8,8 +8,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use std::time::Duration;
+
 use trail_ingest::Recorder;
+use trail_server::state::Role;
 use trail_server::{AppState, KeyFile, KeyRing, Limits, LogHandle, Scope, ServerSection};
+use trail_store::postgres::{LeaseToken, PostgresStore};
+use trail_store::{Store, StoreError};
 
 use crate::DataArg;
 use crate::datadir::DataDir;
@@ -24,6 +29,14 @@ pub struct ServeArgs {
     /// Serve a non-loopback address without API keys: anyone who reaches it can read and write.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// The URL other nodes reach this one at, for a PostgreSQL log several nodes serve
+    /// [default: http://LISTEN-ADDRESS]. Nodes that do not sequence the log forward ingest there.
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
+    /// For a PostgreSQL log: how long the sequencer lease lasts unless renewed (renewed every
+    /// quarter of it); a dead leader is replaced after about this long.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub lease_ttl_ms: u64,
 }
 
 #[derive(Args)]
@@ -92,7 +105,23 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         eprintln!("trail: WARNING: --insecure-no-auth: {addr} accepts every request without a key");
     }
 
-    let (stop_exporters, exporters_stop) = tokio::sync::watch::channel(false);
+    let advertise = match &args.advertise {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None if addr.ip().is_unspecified() => bail!(
+            "listening on {addr}: pass --advertise URL, the address other trail nodes reach this one at"
+        ),
+        None => String::new(), // filled in from the bound address below
+    };
+    if args.lease_ttl_ms < 200 {
+        bail!("--lease-ttl-ms {} is too short: at least 200", args.lease_ttl_ms);
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let node = if advertise.is_empty() { format!("http://{local}") } else { advertise };
+
+    let (stop_tasks, tasks_stop) = tokio::sync::watch::channel(false);
     let mut locks: Vec<File> = Vec::new();
     let mut logs: Vec<Arc<LogHandle>> = Vec::new();
     let mut tasks = Vec::new();
@@ -100,62 +129,124 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     dirs.extend(
         section.logs.iter().map(|p| if p.is_absolute() { p.clone() } else { dir.path.join(p) }),
     );
+    let lease = Lease { node: node.clone(), ttl: Duration::from_millis(args.lease_ttl_ms) };
     for path in &dirs {
         let d = DataDir::open(path)?;
         if logs.iter().any(|l| l.name == d.origin()) {
             bail!("two data directories serve the same log {:?} ({})", d.origin(), path.display());
         }
         locks.push(d.lock_writer()?);
-        let (handle, mut t) = open_log(&d, exporters_stop.clone())?;
+        let (handle, mut t) = open_log(d, &lease, tasks_stop.clone()).await?;
         tasks.append(&mut t);
-        logs.push(Arc::new(handle));
+        logs.push(handle);
     }
     let limits = Limits::from(&section);
-    let state = AppState::new(logs.clone(), keys, limits);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
+    let state = AppState::for_node(logs.clone(), keys, limits, node.clone());
     let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
     println!("trail: serving {} on http://{local}", names.join(", "));
+    if logs.iter().any(|l| matches!(l.role(), Role::Follower { .. })) || args.advertise.is_some() {
+        eprintln!("trail: node {node}; logs in PostgreSQL are sequenced by the holder of their lease");
+    }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     trail_server::serve(listener, state, shutdown_signal()).await.context("server failed")?;
-    let _ = stop_exporters.send(true);
+    // Exporters, retention and leadership end first (a leader closes its recorder and gives its
+    // lease up), then what this node still sequences is closed with a final checkpoint.
+    let _ = stop_tasks.send(true);
     for t in tasks {
         let _ = t.await;
     }
     for log in logs {
-        log.recorder.clone().close().await.map_err(|e| anyhow!("log {}: {e}", log.name))?;
+        if let Role::Leader(r) = log.set_role(Role::Follower { leader: None }) {
+            r.close().await.map_err(|e| anyhow!("log {}: {e}", log.name))?;
+        }
     }
     drop(locks);
     eprintln!("trail: stopped; final checkpoints signed");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens one log's recorder and starts its exporters.
-fn open_log(
-    d: &DataDir,
+/// This node's part in the sequencer leases of PostgreSQL logs.
+struct Lease {
+    node: String,
+    ttl: Duration,
+}
+
+type Tasks = Vec<tokio::task::JoinHandle<()>>;
+
+/// Opens one log. A file or SQLite log is sequenced here, by a recorder opened now. A PostgreSQL
+/// log is sequenced by whichever node serving it holds its lease: a task takes the lease when it
+/// is free, renews it, and switches the handle between leader and follower.
+async fn open_log(
+    d: DataDir,
+    lease: &Lease,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<(LogHandle, Vec<tokio::task::JoinHandle<()>>)> {
+) -> Result<(Arc<LogHandle>, Tasks)> {
     if !d.config.audit.enabled {
         anyhow::bail!(
             "recording is disabled in {}/trail.toml ([audit] enabled = false); not serving it",
             d.path.display()
         );
     }
+    let (scanner, config) = d.recorder_config()?;
+    d.config.audit.cleanup_every()?;
+    let verifier_key = d.verifier().ok().map(|v| v.to_string());
+    if let Some(pg) = d.postgres_store()? {
+        let signer = d.signer()?; // fail now, not at the first takeover
+        drop(signer);
+        let store: Arc<dyn Store> = pg.clone();
+        let mut handle = LogHandle::follower(store, scanner.clone(), &config);
+        handle.verifier_key = verifier_key;
+        let handle = Arc::new(handle);
+        let leader = Leadership {
+            dir: d,
+            pg,
+            handle: handle.clone(),
+            node: lease.node.clone(),
+            ttl: lease.ttl,
+            scanner,
+            config,
+        };
+        // The first attempt before serving, so a lone node leads from its first request.
+        let mut term = leader.step(None).await;
+        let task = tokio::spawn(async move {
+            let mut stop = stop;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(leader.ttl / 4) => {}
+                    _ = stop.changed() => break,
+                }
+                term = leader.step(term).await;
+            }
+            if let Some(t) = term {
+                leader.end(t, "the node is stopping").await;
+            }
+        });
+        return Ok((handle, vec![task]));
+    }
     let store = d.store()?;
     let signer = d.signer()?;
-    let (scanner, config) = d.recorder_config()?;
     let recorder =
         Recorder::open(store, signer, scanner, config.clone()).map_err(|e| anyhow!("{e}"))?;
     let mut handle = LogHandle::new(recorder.clone(), &config);
-    handle.verifier_key = d.verifier().ok().map(|v| v.to_string());
+    handle.verifier_key = verifier_key;
+    let (metrics, tasks) = start_duties(&d, &recorder, stop)?;
+    handle.exporters = metrics;
+    Ok((Arc::new(handle), tasks))
+}
+
+/// What the sequencing node does besides appending: exporters and retention.
+fn start_duties(
+    d: &DataDir,
+    recorder: &Recorder,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(Vec<Arc<trail_server::exporter::ExporterMetrics>>, Tasks)> {
+    let mut metrics = Vec::new();
     let mut tasks = Vec::new();
     for e in &d.config.exporters {
-        let (metrics, task) =
+        let (m, task) =
             trail_server::exporter::spawn(e.clone(), recorder.clone(), &d.path, stop.clone())?;
-        handle.exporters.push(metrics);
+        metrics.push(m);
         tasks.push(task);
     }
     let rules = crate::browse::Retention::from_config(d);
@@ -184,7 +275,123 @@ fn open_log(
             }
         }));
     }
-    Ok((handle, tasks))
+    Ok((metrics, tasks))
+}
+
+/// One log's leadership loop on this node.
+struct Leadership {
+    dir: DataDir,
+    pg: Arc<PostgresStore>,
+    handle: Arc<LogHandle>,
+    node: String,
+    ttl: Duration,
+    scanner: Arc<trail_ingest::Scanner>,
+    config: trail_ingest::RecorderConfig,
+}
+
+/// A stretch of time during which this node sequences the log.
+struct Term {
+    token: LeaseToken,
+    recorder: Recorder,
+    renewed: std::time::Instant,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Tasks,
+}
+
+impl Leadership {
+    /// One tick: renew the lease held, or try to take a free one; returns the term that goes on.
+    async fn step(&self, term: Option<Term>) -> Option<Term> {
+        match term {
+            Some(mut t) => {
+                let (pg, token, ttl) = (self.pg.clone(), t.token.clone(), self.ttl);
+                match blocking(move || pg.renew(&token, ttl)).await {
+                    Ok(()) => {
+                        t.renewed = std::time::Instant::now();
+                        Some(t)
+                    }
+                    Err(e @ StoreError::LeaseLost { .. }) => {
+                        self.end(t, &e.to_string()).await;
+                        None
+                    }
+                    // The database is unreachable: keep the term only while the lease surely
+                    // has not expired. (Appends are fenced in any case.)
+                    Err(e) if t.renewed.elapsed() >= self.ttl => {
+                        self.end(t, &format!("the lease could not be renewed: {e}")).await;
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(log = %self.handle.name, error = %e, "cannot renew the sequencer lease; retrying");
+                        Some(t)
+                    }
+                }
+            }
+            None => {
+                let (pg, node, ttl) = (self.pg.clone(), self.node.clone(), self.ttl);
+                match blocking(move || pg.try_acquire(&node, ttl)).await {
+                    Ok(Some(token)) => match self.begin(token.clone()) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            tracing::error!(log = %self.handle.name, error = %e, "took the sequencer lease but cannot sequence; giving it up");
+                            let pg = self.pg.clone();
+                            let _ = blocking(move || pg.release(&token)).await;
+                            None
+                        }
+                    },
+                    Ok(None) => {
+                        let pg = self.pg.clone();
+                        let leader = blocking(move || pg.lease()).await.ok().and_then(|l| {
+                            l.is_live().then_some(l.holder).flatten()
+                        });
+                        self.handle.set_role(Role::Follower { leader });
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(log = %self.handle.name, error = %e, "cannot reach the database to take the sequencer lease");
+                        self.handle.set_role(Role::Follower { leader: None });
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leadership won: a recorder on the store the lease fences, and the leader's duties.
+    fn begin(&self, token: LeaseToken) -> Result<Term> {
+        let signer = self.dir.signer()?;
+        let store: Arc<dyn Store> = self.pg.clone();
+        let recorder = Recorder::open(store, signer, self.scanner.clone(), self.config.clone())
+            .map_err(|e| anyhow!("{e}"))?;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let (_, tasks) = start_duties(&self.dir, &recorder, stop_rx)?;
+        self.handle.set_role(Role::Leader(recorder.clone()));
+        tracing::info!(log = %self.handle.name, node = %self.node, epoch = token.epoch, "this node now sequences the log");
+        Ok(Term { token, recorder, renewed: std::time::Instant::now(), stop, tasks })
+    }
+
+    /// Leadership ends (lost, or the node stops): stop taking events, finish what was queued
+    /// (under the old epoch's fence: if another node took over, those appends fail and their
+    /// callers are told), and give the lease up.
+    async fn end(&self, t: Term, why: &str) {
+        self.handle.set_role(Role::Follower { leader: None });
+        tracing::warn!(log = %self.handle.name, node = %self.node, epoch = t.token.epoch, reason = why, "this node no longer sequences the log");
+        let _ = t.stop.send(true);
+        for task in t.tasks {
+            let _ = task.await;
+        }
+        if let Err(e) = t.recorder.close().await {
+            tracing::warn!(log = %self.handle.name, error = %e, "closing the recorder failed");
+        }
+        let pg = self.pg.clone();
+        let _ = blocking(move || pg.release(&t.token)).await;
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> trail_store::Result<T> + Send + 'static,
+) -> trail_store::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Invalid(format!("a store task panicked: {e}"))))
 }
 
 async fn shutdown_signal() {

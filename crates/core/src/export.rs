@@ -86,9 +86,14 @@ pub fn parse_line(line: &str) -> Result<ExportLine, ExportError> {
         jcs::to_vec(&record).map_err(|e| ExportError::Field("record", e.to_string()))?;
     let hash = match map.remove("hash") {
         None => None,
-        Some(Value::String(s)) => Some(
+        // Lowercase only, as written: an export is checked byte for byte, so a changed byte
+        // never passes unnoticed, even where it would mean the same hash.
+        Some(Value::String(s)) if is_lower_hex(&s) => Some(
             s.parse().map_err(|_| ExportError::Field("hash", "not a 64-digit hex hash".into()))?,
         ),
+        Some(Value::String(_)) => {
+            return Err(ExportError::Field("hash", "not 64 lowercase hex digits".into()));
+        }
         Some(_) => return Err(ExportError::Field("hash", "must be a string".into())),
     };
     let body = match (map.remove("body"), map.remove("salt")) {

@@ -155,6 +155,21 @@ fn an_erased_body_needs_an_erasure_event() {
     assert_eq!(r.bodies_erased, 1);
 }
 
+/// Found by the single-byte proptest: `d` to `D` in a record line's `hash` names the same hash,
+/// so it was accepted; an export is checked byte for byte.
+#[test]
+fn an_uppercased_hash_digit_is_reported() {
+    let mut lines = build(3, 3, "Read");
+    let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    let hash = v["hash"].as_str().unwrap().to_owned();
+    let upper = hash.to_uppercase();
+    assert_ne!(hash, upper, "the hash has letters");
+    lines[1] = lines[1].replace(&hash, &upper);
+    let r = verify_text(&join(&lines), vec![]);
+    assert_eq!(codes(&r)[0], "bad_line");
+    assert!(r.problems[0].message.contains("lowercase"), "{:?}", r.problems);
+}
+
 fn mutations() -> impl Strategy<Value = (usize, usize, u8)> {
     (0usize..10_000, 0usize..10_000, any::<u8>())
 }

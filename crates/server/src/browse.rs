@@ -27,7 +27,7 @@ pub async fn sessions(
     let p = query(params)?;
     let mut q = store_query(&p)?;
     q.limit = p.limit.unwrap_or(50).clamp(1, 10_000);
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let list = blocking(move || store.sessions(&q)).await?.map_err(store_error)?;
     Ok(Json(SessionsResponse { sessions: list.into_iter().map(SessionView::from).collect() }))
 }
@@ -47,7 +47,7 @@ pub async fn stats(
 ) -> Result<Json<StatsView>, ApiError> {
     let p = query(params)?;
     let q = store_query(&p)?;
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let (stats, size, cp) = blocking(move || -> Result<_, trail_store::StoreError> {
         let stats = store.stats(&q)?;
         let size = store.state()?.size;
@@ -73,7 +73,7 @@ pub async fn info(
 ) -> Result<Json<LogsResponse>, ApiError> {
     let mut logs = Vec::new();
     for log in state.logs.iter().filter(|l| auth.principal.allows_log(&l.name)) {
-        let store = log.recorder.store().clone();
+        let store = log.store.clone();
         let (size, cp) = blocking(move || -> Result<_, trail_store::StoreError> {
             Ok((store.state()?.size, store.latest_checkpoint()?.map_or(0, |c| c.checkpoint.size)))
         })

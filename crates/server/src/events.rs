@@ -74,6 +74,7 @@ pub async fn ingest(
     let bytes = read_body(body, state.limits.max_body_bytes).await?;
     let values = parse_batch(&bytes, state.limits.max_batch, state.limits.max_json_depth)?;
     let log = access.log;
+    log.recorder()?; // a follower that got this request during a takeover says who leads
     let events = validate(&log, values)?;
     let n = events.len();
     if log.queue_room() < n {
@@ -123,7 +124,7 @@ pub async fn ingest(
     if wait_checkpoint && !acks.is_empty() {
         let need = acks.iter().map(|a| a.seq).max().unwrap_or(0) + 1;
         let cp = wait_for_checkpoint(&log, need).await?;
-        let store = log.recorder.store().clone();
+        let store = log.store.clone();
         let seqs: Vec<u64> = acks.iter().map(|a| a.seq).collect();
         let cp2 = cp.clone();
         let receipts = blocking(move || {
@@ -146,12 +147,15 @@ pub async fn submit(
 ) -> Vec<Result<trail_ingest::Appended, RecordError>> {
     let mut pending: Vec<BoxFuture<'static, Result<trail_ingest::Appended, RecordError>>> =
         Vec::with_capacity(events.len());
+    let Ok(recorder) = log.recorder() else {
+        return events.iter().map(|_| Err(RecordError::Closed)).collect();
+    };
     for ev in events {
         let spare = ev.clone();
-        match log.recorder.try_record(ev) {
+        match recorder.try_record(ev) {
             Ok(fut) => pending.push(fut.boxed()),
             Err(RecordError::Full { .. }) => {
-                let r = log.recorder.record(spare).await;
+                let r = recorder.record(spare).await;
                 pending.push(futures_util::future::ready(r).boxed());
             }
             Err(e) => pending.push(futures_util::future::ready(Err(e)).boxed()),
@@ -166,12 +170,13 @@ pub async fn wait_for_checkpoint(
     log: &LogHandle,
     need: u64,
 ) -> Result<trail_core::SignedCheckpoint, ApiError> {
-    let mut rx = log.recorder.checkpoints();
+    let recorder = log.recorder()?;
+    let mut rx = recorder.checkpoints();
     let wait = log.checkpoint_interval + std::time::Duration::from_millis(50);
     let covered =
         matches!(tokio::time::timeout(wait, rx.wait_for(|s| *s >= need)).await, Ok(Ok(_)));
     if !covered {
-        log.recorder.flush().await.map_err(|e| {
+        recorder.flush().await.map_err(|e| {
             ApiError::overloaded(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "checkpoint_failed",
@@ -179,7 +184,7 @@ pub async fn wait_for_checkpoint(
             )
         })?;
     }
-    let store = log.recorder.store().clone();
+    let store = log.store.clone();
     let cp = blocking(move || store.latest_checkpoint()).await?.map_err(store_error)?;
     match cp {
         Some(cp) if cp.checkpoint.size >= need => Ok(cp),
@@ -209,7 +214,7 @@ pub async fn list(
 ) -> Result<Json<EventsPage>, ApiError> {
     let params = query(params)?;
     let q = store_query(&params)?;
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let page = blocking(move || store.query(&q)).await?.map_err(store_error)?;
     Ok(Json(EventsPage {
         events: page.records.iter().map(EventView::from_stored).collect(),
@@ -234,7 +239,7 @@ pub async fn get_one(
     access: Access<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let id2 = id.clone();
     let r = blocking(move || store.find_id(&id2)).await?.map_err(store_error)?;
     let r = r.ok_or_else(|| {
@@ -367,7 +372,7 @@ fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError>
                 if let (Some((policy, tag)), Some(body)) = (&log.blocking_policy, &ev.body) {
                     let mut copy = body.clone();
                     if let Err(b) = trail_scan::json::scan_value(
-                        log.recorder.scanner(),
+                        &log.scanner,
                         policy,
                         &mut copy,
                         tag.as_deref(),

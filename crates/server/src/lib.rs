@@ -38,6 +38,7 @@ use utoipa_axum::routes;
 pub mod api;
 pub mod auth;
 pub mod browse;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod error;
@@ -126,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { Json(api.as_ref().clone()) }))
         .merge(dashboard::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cluster::forward_ingest))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::from_fn(dashboard::tail_cookie_auth))
         .layer(RequestDecompressionLayer::new().gzip(true))

@@ -127,7 +127,17 @@ pub fn render(state: &AppState) -> String {
         ("findings", "counter", |x| x.findings),
         ("queue_depth", "gauge", |x| x.queue_depth),
     ];
-    let snaps: Vec<_> = state.logs.iter().map(|l| (l.name.clone(), l.recorder.metrics())).collect();
+    let _ = writeln!(s, "# TYPE trail_log_leader gauge");
+    for l in &state.logs {
+        let leads = matches!(l.role(), crate::state::Role::Leader(_));
+        let _ = writeln!(s, "trail_log_leader{{log=\"{}\"}} {}", escape(&l.name), u8::from(leads));
+    }
+    // Recorder counters exist on the node that sequences each log.
+    let snaps: Vec<_> = state
+        .logs
+        .iter()
+        .filter_map(|l| l.recorder().ok().map(|r| (l.name.clone(), r.metrics())))
+        .collect();
     for (what, kind, f) in recorder_counters {
         let name = if kind == "counter" {
             format!("trail_recorder_{what}_total")

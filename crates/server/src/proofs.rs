@@ -76,7 +76,7 @@ fn latest(store: &dyn Store) -> Result<SignedCheckpoint, ApiError> {
     security(("bearer" = []))
 )]
 pub async fn checkpoint(access: Access<Read>) -> Result<Response, ApiError> {
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let cp = blocking(move || latest(&*store)).await??;
     Ok(text(cp.to_string()))
 }
@@ -95,7 +95,7 @@ pub async fn inclusion(
     params: Result<Query<InclusionParams>, QueryRejection>,
 ) -> Result<Json<InclusionProof>, ApiError> {
     let p = query(params)?;
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let proof = blocking(move || -> Result<InclusionProof, ApiError> {
         let cp = store.latest_checkpoint().map_err(store_error)?;
         let size = match (p.size, &cp) {
@@ -153,7 +153,7 @@ pub async fn consistency(
     params: Result<Query<ConsistencyParams>, QueryRejection>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     let p = query(params)?;
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let proof = blocking(move || -> Result<ConsistencyProof, ApiError> {
         let cp = store.latest_checkpoint().map_err(store_error)?;
         let to = match (p.to, &cp) {
@@ -204,7 +204,7 @@ pub async fn consistency(
     security(("bearer" = []))
 )]
 pub async fn receipt(access: Access<Read>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let store = access.log.recorder.store().clone();
+    let store = access.log.store.clone();
     let log = access.log.name.clone();
     let (seq, r) = blocking(move || -> Result<(u64, Receipt), ApiError> {
         let rec = store.find_id(&id).map_err(store_error)?.ok_or_else(|| {

@@ -2,13 +2,15 @@
 //! extractors that authenticate a request and pick its log.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use tokio::sync::{Semaphore, watch};
 use trail_ingest::{Mode, Policy, Recorder, RecorderConfig};
+use trail_scan::Scanner;
+use trail_store::Store;
 
 use crate::api::LogParam;
 use crate::auth::{KeyRing, Principal, Scope};
@@ -17,43 +19,106 @@ use crate::error::ApiError;
 use crate::exporter::ExporterMetrics;
 use crate::metrics::HttpMetrics;
 
-/// One log served: its name (the origin), its recorder and what the handlers need to know of
-/// its configuration.
+/// One log served: its name (the origin), its store, who sequences it, and what the handlers
+/// need to know of its configuration.
 pub struct LogHandle {
     pub name: String,
-    pub recorder: Recorder,
+    /// The log's store: every read goes here, on leaders and followers alike.
+    pub store: Arc<dyn Store>,
+    role: RwLock<Role>,
     pub queue_capacity: usize,
     pub checkpoint_interval: Duration,
     /// Set when the scan policy blocks some type: batches are then scanned before any event of
     /// them is queued, so a blocked event refuses its whole batch.
     pub blocking_policy: Option<(Policy, Option<Vec<u8>>)>,
+    /// The scanner of this log's recorder (used to check blocking batches before queueing).
+    pub scanner: Arc<Scanner>,
     /// The verifier key, shown to readers.
     pub verifier_key: Option<String>,
     pub exporters: Vec<Arc<ExporterMetrics>>,
 }
 
+/// Who appends to a log. A single node is always the leader; nodes sharing a PostgreSQL log take
+/// turns through the store's lease, and a follower forwards ingest to the leader.
+#[derive(Clone)]
+pub enum Role {
+    /// This node sequences the log through this recorder.
+    Leader(Recorder),
+    /// Another node does; `leader` is its base URL when known.
+    Follower { leader: Option<String> },
+}
+
 impl LogHandle {
-    /// A handle for `recorder`, opened with `config`.
+    /// A handle for `recorder`, opened with `config`: this node is the log's leader.
     pub fn new(recorder: Recorder, config: &RecorderConfig) -> LogHandle {
+        let mut handle = LogHandle::follower(recorder.store().clone(), recorder.scanner().clone(), config);
+        handle.role = RwLock::new(Role::Leader(recorder));
+        handle
+    }
+
+    /// A handle for a log that another node sequences (until [`LogHandle::set_role`]).
+    pub fn follower(
+        store: Arc<dyn Store>,
+        scanner: Arc<Scanner>,
+        config: &RecorderConfig,
+    ) -> LogHandle {
         let p = &config.policy;
         let blocks = p.default_pii == Mode::Block
             || p.default_secret == Mode::Block
             || p.per_type.values().any(|m| *m == Mode::Block);
         LogHandle {
-            name: recorder.store().origin().to_owned(),
+            name: store.origin().to_owned(),
+            store,
+            role: RwLock::new(Role::Follower { leader: None }),
             queue_capacity: config.queue_capacity,
             checkpoint_interval: config.checkpoint_interval,
             blocking_policy: blocks.then(|| (p.clone(), config.redaction_tag_key.clone())),
+            scanner,
             verifier_key: None,
             exporters: Vec::new(),
-            recorder,
         }
     }
 
-    /// Free room in the recorder queue.
+    /// Who sequences the log now.
+    pub fn role(&self) -> Role {
+        self.role.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Changes who sequences the log (leadership won or lost); returns the previous role.
+    pub fn set_role(&self, role: Role) -> Role {
+        std::mem::replace(&mut *self.role.write().unwrap_or_else(PoisonError::into_inner), role)
+    }
+
+    /// The recorder, when this node sequences the log; otherwise a 503 that names the leader.
+    pub fn recorder(&self) -> Result<Recorder, ApiError> {
+        match self.role() {
+            Role::Leader(r) => Ok(r),
+            Role::Follower { leader } => Err(ApiError::overloaded(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_leader",
+                match leader {
+                    Some(url) => format!(
+                        "this node does not sequence log {:?}; {url} does; retry (any node)",
+                        self.name
+                    ),
+                    None => format!(
+                        "no node sequences log {:?} right now (a takeover is under way); retry",
+                        self.name
+                    ),
+                },
+            )),
+        }
+    }
+
+    /// Free room in the recorder queue (none on a follower).
     pub fn queue_room(&self) -> usize {
-        let depth = usize::try_from(self.recorder.metrics().queue_depth).unwrap_or(usize::MAX);
-        self.queue_capacity.saturating_sub(depth)
+        match self.role() {
+            Role::Leader(r) => {
+                let depth = usize::try_from(r.metrics().queue_depth).unwrap_or(usize::MAX);
+                self.queue_capacity.saturating_sub(depth)
+            }
+            Role::Follower { .. } => 0,
+        }
     }
 }
 
@@ -69,16 +134,32 @@ pub struct Shared {
     pub metrics: HttpMetrics,
     /// Ingest requests being served; full means 429.
     pub in_flight: Arc<Semaphore>,
+    /// This node's name among the nodes serving the same logs (its advertised URL).
+    pub node: String,
+    /// The HTTP client a follower forwards ingest with.
+    pub forwarder: reqwest::Client,
     shutdown_tx: watch::Sender<bool>,
     pub shutdown: watch::Receiver<bool>,
 }
 
 impl AppState {
     pub fn new(logs: Vec<Arc<LogHandle>>, keys: KeyRing, limits: Limits) -> AppState {
+        AppState::for_node(logs, keys, limits, "trail".to_owned())
+    }
+
+    /// The state of node `node` (its advertised URL) of several serving the same logs.
+    pub fn for_node(
+        logs: Vec<Arc<LogHandle>>,
+        keys: KeyRing,
+        limits: Limits,
+        node: String,
+    ) -> AppState {
         let (shutdown_tx, shutdown) = watch::channel(false);
         AppState(Arc::new(Shared {
             logs,
             keys,
+            node,
+            forwarder: crate::cluster::forward_client(),
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
             limits,
             metrics: HttpMetrics::default(),

@@ -62,9 +62,10 @@ pub async fn tail(
         ..StoreQuery::default()
     };
     let log = access.log;
-    // Subscribe before reading the size, so nothing committed in between is missed.
-    let live = log.recorder.subscribe();
-    let store = log.recorder.store().clone();
+    // Subscribe before reading the size, so nothing committed in between is missed. A node that
+    // does not sequence the log has no live feed and polls the store instead.
+    let live = log.recorder().ok().map(|r| (r.subscribe(), r.checkpoints()));
+    let store = log.store.clone();
     let size = crate::events::blocking(move || store.state().map(|s| s.size))
         .await?
         .map_err(crate::error::store_error)?;
@@ -75,7 +76,14 @@ pub async fn tail(
     };
     let (tx, mut rx) = mpsc::channel::<SseEvent>(64);
     let shutdown = state.shutdown.clone();
-    tokio::spawn(pump(log, live, next, filter, tx, shutdown));
+    match live {
+        Some((live, checkpoints)) => {
+            tokio::spawn(pump(log, live, checkpoints, next, filter, tx, shutdown));
+        }
+        None => {
+            tokio::spawn(poll(log, next, filter, tx, shutdown));
+        }
+    }
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
@@ -84,12 +92,12 @@ pub async fn tail(
 async fn pump(
     log: Arc<LogHandle>,
     mut live: broadcast::Receiver<Arc<StoredRecord>>,
+    mut checkpoints: tokio::sync::watch::Receiver<u64>,
     mut next: u64,
     filter: StoreQuery,
     tx: mpsc::Sender<SseEvent>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut checkpoints = log.recorder.checkpoints();
     checkpoints.mark_unchanged();
     // Replay everything already stored from `next` on.
     if replay(&log, &mut next, u64::MAX, &filter, &tx).await.is_err() {
@@ -135,6 +143,44 @@ async fn pump(
     }
 }
 
+/// How often a node without the live feed (a follower) looks for new records.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Feeds one client from the store alone, on a node that does not sequence the log.
+async fn poll(
+    log: Arc<LogHandle>,
+    mut next: u64,
+    filter: StoreQuery,
+    tx: mpsc::Sender<SseEvent>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut signed = None;
+    loop {
+        if replay(&log, &mut next, u64::MAX, &filter, &tx).await.is_err() {
+            return;
+        }
+        let store = log.store.clone();
+        if let Ok(Ok(Some(cp))) =
+            tokio::task::spawn_blocking(move || store.latest_checkpoint()).await
+        {
+            let size = cp.checkpoint.size;
+            if signed.is_some_and(|s| s < size) {
+                let ev =
+                    SseEvent::default().event("checkpoint").data(format!("{{\"size\":{size}}}"));
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+            }
+            signed = Some(size);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            _ = shutdown.changed() => return,
+            () = tx.closed() => return,
+        }
+    }
+}
+
 /// Sends stored records in `[next, until)`, advancing `next`.
 async fn replay(
     log: &LogHandle,
@@ -147,7 +193,7 @@ async fn replay(
         if *next >= until {
             return Ok(());
         }
-        let store = log.recorder.store().clone();
+        let store = log.store.clone();
         let from = (*next).max(store.start().unwrap_or(0));
         let to = until.min(from.saturating_add(REPLAY_CHUNK));
         let chunk = tokio::task::spawn_blocking(move || {

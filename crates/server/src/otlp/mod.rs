@@ -262,6 +262,7 @@ async fn record(
             "too many ingest requests in flight",
         )
     })?;
+    log.recorder()?;
     if log.queue_room() < events.len() {
         state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
         return Err(ApiError::overloaded(
