@@ -145,7 +145,9 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
     println!("trail: serving {} on http://{local}", names.join(", "));
     if logs.iter().any(|l| matches!(l.role(), Role::Follower { .. })) || args.advertise.is_some() {
-        eprintln!("trail: node {node}; logs in PostgreSQL are sequenced by the holder of their lease");
+        eprintln!(
+            "trail: node {node}; logs in PostgreSQL are sequenced by the holder of their lease"
+        );
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
@@ -339,9 +341,10 @@ impl Leadership {
                     },
                     Ok(None) => {
                         let pg = self.pg.clone();
-                        let leader = blocking(move || pg.lease()).await.ok().and_then(|l| {
-                            l.is_live().then_some(l.holder).flatten()
-                        });
+                        let leader = blocking(move || pg.lease())
+                            .await
+                            .ok()
+                            .and_then(|l| l.is_live().then_some(l.holder).flatten());
                         self.handle.set_role(Role::Follower { leader });
                         None
                     }

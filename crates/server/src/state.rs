@@ -51,7 +51,8 @@ pub enum Role {
 impl LogHandle {
     /// A handle for `recorder`, opened with `config`: this node is the log's leader.
     pub fn new(recorder: Recorder, config: &RecorderConfig) -> LogHandle {
-        let mut handle = LogHandle::follower(recorder.store().clone(), recorder.scanner().clone(), config);
+        let mut handle =
+            LogHandle::follower(recorder.store().clone(), recorder.scanner().clone(), config);
         handle.role = RwLock::new(Role::Leader(recorder));
         handle
     }

@@ -1,0 +1,276 @@
+//! Three `trail serve` processes on one PostgreSQL log: clients write to all three at once, the
+//! node that sequences the log is killed with SIGKILL mid-stream, the writes go on, and at the
+//! end every acknowledged event is in the log exactly once, seq has no gap, and `trail verify`
+//! passes. The server is `TRAIL_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`); the
+//! log's schema is dropped when the test ends. Without a server the test fails, loudly, unless
+//! `TRAIL_SKIP_POSTGRES=1`.
+
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use trail_store::postgres::{PostgresStore, dangerous_drop_schema, schema_for_origin};
+
+const WRITERS: usize = 3;
+const BATCHES: usize = 40;
+const PER_BATCH: usize = 25;
+
+struct Schema {
+    url: String,
+    origin: String,
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Err(e) = dangerous_drop_schema(&self.url, &schema_for_origin(&self.origin)) {
+            eprintln!("could not drop the schema of {}: {e}", self.origin);
+        }
+    }
+}
+
+fn pg() -> Option<Schema> {
+    let url = std::env::var("TRAIL_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let probe = trail_store::postgres::scratch_schema("trail_probe");
+    if let Err(e) =
+        PostgresStore::create_in(&url, &probe, "probe").map(|s| s.dangerous_drop_on_drop())
+    {
+        if std::env::var("TRAIL_SKIP_POSTGRES").as_deref() == Ok("1") {
+            let loud = format!("\n*** SKIPPED: no PostgreSQL at {url} ({e}) ***\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), loud.as_bytes());
+            return None;
+        }
+        panic!("\n*** no PostgreSQL at {url}: {e}; start it (see .ci/run) ***\n");
+    }
+    let origin = format!("trail.test/cluster-{}", std::process::id());
+    Some(Schema { url, origin })
+}
+
+fn trail(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trail")).args(args).env_remove("TRAIL_DATA").output().unwrap()
+}
+
+/// A node: its process and base URL.
+struct Node {
+    child: Child,
+    url: String,
+}
+
+fn start(data: &Path) -> Node {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
+        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(["--lease-ttl-ms", "1500"])
+        .env_remove("TRAIL_DATA")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split(" on ").last().unwrap().trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+    Node { child, url }
+}
+
+/// Which node says it sequences the log (its `/metrics`).
+async fn leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> Option<usize> {
+    for (i, n) in nodes.iter().enumerate() {
+        let Some(n) = n else { continue };
+        let Ok(r) = client.get(format!("{}/metrics", n.url)).send().await else { continue };
+        let text = r.text().await.unwrap_or_default();
+        if text.lines().any(|l| l.starts_with("trail_log_leader{") && l.ends_with(" 1")) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Sends one batch, to `urls[first]` and then the others in turn, until a node acknowledges it;
+/// returns the acknowledged (id, seq) pairs.
+async fn send(
+    client: &reqwest::Client,
+    urls: &[String],
+    first: usize,
+    body: &str,
+) -> Vec<(String, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut at = first;
+    loop {
+        assert!(Instant::now() < deadline, "no node took a batch for 60 s");
+        let url = format!("{}/v1/events", urls[at % urls.len()]);
+        let sent = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+        if let Ok(r) = sent {
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            if status == 200 {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                return v["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| (e["id"].as_str().unwrap().to_owned(), e["seq"].as_u64().unwrap()))
+                    .collect();
+            }
+            // Anything but "retry later" is a bug.
+            assert!(status == 503 || status == 429, "{status}: {text}");
+        }
+        at += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn three_nodes_survive_the_leader_being_killed_and_lose_nothing() {
+    let Some(schema) = pg() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("node0");
+    let out = trail(&[
+        "init",
+        "--data",
+        first.to_str().unwrap(),
+        "--origin",
+        &schema.origin,
+        "--store",
+        &schema.url,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Every node gets a copy of the data directory: config, signing key, verifier key.
+    let mut dirs: Vec<PathBuf> = vec![first.clone()];
+    for i in 1..3 {
+        let d = tmp.path().join(format!("node{i}"));
+        std::fs::create_dir(&d).unwrap();
+        for f in ["trail.toml", "log.key", "log.vkey"] {
+            std::fs::copy(first.join(f), d.join(f)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d.join("log.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        dirs.push(d);
+    }
+    let mut nodes: Vec<Option<Node>> = dirs.iter().map(|d| Some(start(d))).collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().url.clone()).collect();
+
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut waited = 0;
+        let old = loop {
+            if let Some(i) = leader(&client, &nodes).await {
+                break i;
+            }
+            waited += 1;
+            assert!(waited < 100, "no node became the leader");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let acked = Arc::new(AtomicU64::new(0));
+        let mut writers = Vec::new();
+        for w in 0..WRITERS {
+            let (client, urls, acked) = (client.clone(), urls.clone(), acked.clone());
+            writers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for b in 0..BATCHES {
+                    let events: Vec<serde_json::Value> = (0..PER_BATCH)
+                        .map(|i| {
+                            serde_json::json!({
+                                "id": format!("w{w}-b{b}-e{i}"),
+                                "kind": "tool_call",
+                                "agent": format!("agent-{w}"),
+                                "session": format!("s{w}"),
+                                "action": "Read",
+                                "body": {"path": format!("/data/{w}/{b}/{i}")},
+                            })
+                        })
+                        .collect();
+                    let body = serde_json::Value::Array(events).to_string();
+                    // Each writer starts at its own node, so all three take writes.
+                    let acks = send(&client, &urls, w + b, &body).await;
+                    assert_eq!(acks.len(), PER_BATCH);
+                    acked.fetch_add(PER_BATCH as u64, Ordering::Relaxed);
+                    got.extend(acks);
+                }
+                got
+            }));
+        }
+        // Kill the leader once a third of the events are acknowledged.
+        let total = (WRITERS * BATCHES * PER_BATCH) as u64;
+        while acked.load(Ordering::Relaxed) < total / 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut dead = nodes[old].take().unwrap();
+        dead.child.kill().unwrap(); // SIGKILL
+        dead.child.wait().unwrap();
+        let killed = Instant::now();
+        let new = loop {
+            if let Some(i) = leader(&client, &nodes).await {
+                break i;
+            }
+            assert!(killed.elapsed() < Duration::from_secs(30), "no node took over in 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        eprintln!("node {new} took over from node {old} after {:?}", killed.elapsed());
+        assert_ne!(new, old);
+
+        let mut acks: BTreeMap<String, u64> = BTreeMap::new();
+        for w in writers {
+            for (id, seq) in w.await.unwrap() {
+                assert!(acks.insert(id.clone(), seq).is_none(), "{id} acknowledged twice");
+            }
+        }
+        assert_eq!(acks.len() as u64, total);
+    });
+
+    // The log itself, read from the database through a surviving node's data directory.
+    let survivor = nodes.iter().position(Option::is_some).unwrap();
+    let out = trail(&["export", "--data", dirs[survivor].to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut ids = BTreeSet::new();
+    let mut seqs = Vec::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(r) = v.get("record") {
+            seqs.push(r["seq"].as_u64().unwrap());
+            let id = r["id"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "{id} is in the log twice");
+        }
+    }
+    let total = WRITERS * BATCHES * PER_BATCH;
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>(), "seq has a gap");
+    for w in 0..WRITERS {
+        for b in 0..BATCHES {
+            for i in 0..PER_BATCH {
+                let id = format!("w{w}-b{b}-e{i}");
+                assert!(ids.contains(&id), "acknowledged {id} is missing");
+            }
+        }
+    }
+    assert_eq!(ids.len(), total, "only the events sent are in the log");
+
+    for n in nodes.iter_mut().flatten() {
+        Command::new("kill").args(["-TERM", &n.child.id().to_string()]).status().unwrap();
+    }
+    for n in nodes.iter_mut().flatten() {
+        n.child.wait().unwrap();
+    }
+    let v = trail(&["verify", "--data", dirs[survivor].to_str().unwrap()]);
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    drop(schema);
+}
