@@ -487,7 +487,25 @@ impl Sequencer {
         let (tx, mut staged) = mpsc::channel(2);
         let origin = self.store.origin().to_owned();
         tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone()));
-        while let Some(stage) = staged.recv().await {
+        loop {
+            // While records wait for a signature, wait for the next batch no longer than the
+            // checkpoint interval: a log that goes quiet still gets its tail signed.
+            let stage = if self.size > self.checkpointed {
+                let due = self.last_checkpoint_at + self.config.checkpoint_interval;
+                match tokio::time::timeout_at(due.into(), staged.recv()).await {
+                    Ok(stage) => stage,
+                    Err(_) => {
+                        if self.sign_checkpoint().await.is_err() {
+                            // Counted and logged; try again one interval later, not at once.
+                            self.last_checkpoint_at = Instant::now();
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                staged.recv().await
+            };
+            let Some(stage) = stage else { break };
             match stage {
                 Stage::Batch(batch) => {
                     self.commit(batch, &spec).await;

@@ -279,3 +279,29 @@ async fn after_a_failed_batch_later_batches_continue_the_durable_chain() {
         assert_eq!(again.seq, size);
     }
 }
+
+#[tokio::test]
+async fn a_quiet_log_gets_its_tail_signed_within_the_interval() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 10_000));
+    let config = RecorderConfig {
+        checkpoint_every: 1_000_000,
+        checkpoint_interval: Duration::from_millis(100),
+        ..RecorderConfig::default()
+    };
+    let rec = open(store.clone(), config);
+    let mut signed = rec.checkpoints();
+    // One burst, then silence: no later event, flush or close triggers a checkpoint.
+    for i in 0..3 {
+        rec.record(event(json!({"kind": "tool_call", "id": format!("q{i}")}))).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(10), signed.wait_for(|s| *s >= 3))
+        .await
+        .expect("the tail was not signed while the log was quiet")
+        .unwrap();
+    assert_eq!(store.checkpoints().unwrap().last().unwrap().checkpoint.size, 3);
+    // And nothing more is signed while nothing more arrives.
+    let before = rec.metrics().checkpoints;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(rec.metrics().checkpoints, before);
+    rec.close().await.unwrap();
+}
