@@ -86,7 +86,7 @@ enum Command {
         /// Storage backend: sqlite, files, or a PostgreSQL URL (postgres://USER@HOST/DB).
         #[arg(long, default_value = "sqlite")]
         store: String,
-        /// Take the [audit] settings (enabled, scan_pii, retention, log_tool_args, buffer_size,
+        /// Take the `[audit]` settings (enabled, scan_pii, retention, log_tool_args, buffer_size,
         /// cleanup_interval) from a Harness or denkeeper config file.
         #[arg(long, value_name = "TOML")]
         audit_from: Option<PathBuf>,
