@@ -184,13 +184,15 @@ def main():
     R["limits"] = json_child([runner, "limits", "--dir", str(WORK / "limits"),
                               "--row-bytes", str(int(mean_bytes))])
 
-    def trail_append(name, n, batch, store):
+    def trail_append(name, n, batch, store, callers=1):
         log(f"trail {name}")
         R[f"trail/{name}"] = json_child([runner, "append", "--events", str(events), "--n", str(n),
                                          "--batch", str(batch), "--store", store,
+                                         "--callers", str(callers),
                                          "--dir", str(WORK / f"trail-{name}")])
 
     trail_append("single-sqlite", n_single, 1, "sqlite")
+    trail_append("single-sqlite-c16", n_single * 4, 1, "sqlite", callers=16)
     trail_append("single-files", n_single, 1, "files")
     trail_append("batch-sqlite", n_batch, a.batch, "sqlite")
     trail_append("batch-files", n_batch, a.batch, "files")
@@ -371,6 +373,12 @@ def render(res, peers):
     w = f"durable append, 1 event per call ({S['single']} events)"
     row(w, "trail (sqlite, default)", t1, durable="fsync per commit", limit="fsync")
     row(w, "trail (files)", R["trail/single-files"], durable="fdatasync per commit", limit="fsync")
+    c16 = R.get("trail/single-sqlite-c16")
+    if c16:
+        row(w.replace(f"({S['single']} events)", f"({c16['events']} events)"),
+            "trail (sqlite), 16 agents at once", c16, durable="fsync per commit",
+            limit=(16 * L["fdatasync_per_s"], "(16 × fdatasync/s)"),
+            note="each agent waits for its own event; group commit")
     peer_rows(w, "append", t1["events_per_s"], {})
 
     tb = R["trail/batch-sqlite"]

@@ -8,8 +8,8 @@
 //!
 //! ```text
 //! trail-bench gen --n N [--seed S]                      JSONL events on stdout
-//! trail-bench append --events F --n N --dir D [--batch B] [--store sqlite|files]
-//! trail-bench query --dir D --reps R [--search WORD]
+//! trail-bench append --events F --n N --dir D [--batch B | --callers C] [--store sqlite|files]
+//! trail-bench query --dir D --reps R [--max-secs S] [--search WORD]
 //! trail-bench proof --dir D --reps R
 //! trail-bench http --url U --events F --n N --clients C [--batch B]
 //! trail-bench limits --dir D [--row-bytes B]
@@ -243,9 +243,39 @@ async fn append(o: &Opts) -> Result<Value> {
     let signer = NoteSigner::from_seed(origin, [7; 32])?;
     let rec = Recorder::open(store, signer, Arc::new(Scanner::default()), RecorderConfig::default())?;
     let mut lines = Lines::open(o.str("events")?)?;
+    let callers = o.num_or("callers", 1)?.max(1);
     let mut lat = Vec::with_capacity(usize::try_from(n / batch + 1)?);
     let mut busy = Duration::ZERO;
     let mut done = 0;
+    if callers > 1 {
+        // Several agents, each appending one event at a time and waiting for it: the events
+        // are loaded first, and the rate is over the wall time of all callers together.
+        let mut shares: Vec<Vec<Event>> = (0..callers).map(|_| Vec::new()).collect();
+        for i in 0..n {
+            shares[usize::try_from(i % callers)?].push(lines.next_event()?);
+        }
+        let start = Instant::now();
+        let tasks: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let rec = rec.clone();
+                tokio::spawn(async move {
+                    let mut lat = Vec::with_capacity(share.len());
+                    for e in share {
+                        let t = Instant::now();
+                        rec.record(e).await?;
+                        lat.push(t.elapsed());
+                    }
+                    anyhow::Ok(lat)
+                })
+            })
+            .collect();
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        busy = start.elapsed();
+        done = n;
+    }
     let wall = Instant::now();
     while done < n {
         let k = batch.min(n - done);
@@ -280,7 +310,7 @@ async fn append(o: &Opts) -> Result<Value> {
     }
     let disk = dir_bytes(&dir)?;
     Ok(json!({
-        "events": n, "batch": batch, "store": kind, "secs": busy.as_secs_f64(),
+        "events": n, "batch": batch, "callers": callers, "store": kind, "secs": busy.as_secs_f64(),
         "wall_secs": wall.as_secs_f64(),
         "events_per_s": n as f64 / busy.as_secs_f64(),
         "p50_us": pct(&mut lat, 50.0), "p99_us": pct(&mut lat, 99.0),
@@ -300,9 +330,15 @@ fn query(o: &Opts) -> Result<Value> {
     let catch_up = t.elapsed().as_secs_f64();
     let store: &dyn Store = &store;
     let mut rng = StdRng::seed_from_u64(3);
+    let budget = Duration::from_secs(o.num_or("max-secs", 20)?);
+    let started = Instant::now();
     let mut lat = Vec::new();
     let mut hits = 0;
+    // At most `reps` queries, and no more once the time budget is spent (at least five).
     for _ in 0..reps {
+        if lat.len() >= 5 && started.elapsed() > budget {
+            break;
+        }
         let q = Query {
             agent: search.is_none().then(|| AGENTS[rng.gen_range(0..AGENTS.len())].to_owned()),
             search: search.clone(),
@@ -315,6 +351,7 @@ fn query(o: &Opts) -> Result<Value> {
         hits += page.records.len();
     }
     let total: Duration = lat.iter().sum();
+    let reps = lat.len() as u64;
     Ok(json!({
         "reps": reps, "rows_returned": hits, "index_catch_up_secs": catch_up,
         "ops_per_s": reps as f64 / total.as_secs_f64(),
