@@ -535,7 +535,8 @@ pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
             Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
             None => BodyInput::Absent,
         };
-        v.record(Location::seq(r.seq), &r.canonical, None, body);
+        // The store parsed each record as it read it; the verifier reuses that parse.
+        v.parsed_record(Location::seq(r.seq), &r.canonical, &r.record, None, body);
         while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
             v.checkpoint(Location::seq(r.seq), &cp.to_string());
         }

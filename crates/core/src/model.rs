@@ -514,7 +514,14 @@ impl Record {
 
     /// Parses stored canonical bytes, checking they are exactly the canonical form.
     pub fn from_canonical(bytes: &[u8]) -> Result<Record, RecordError> {
-        let record = Record::from_json_slice(bytes)?;
+        // Stores and verifiers parse every record they read, so the common case goes straight
+        // from the bytes to the fields. Whatever that path does not accept takes the general
+        // one, which names the problem; whatever it accepts is held to the canonical check
+        // below, like everything else, so it can only yield the record the bytes encode.
+        let record = match serde_json::from_slice::<FlatRecord>(bytes) {
+            Ok(flat) if flat.v == RECORD_VERSION => flat.into_record(),
+            _ => Record::from_json_slice(bytes)?,
+        };
         if record.canonical() != bytes {
             return Err(RecordError::NotCanonical);
         }
@@ -588,6 +595,63 @@ struct RecordOuter {
     findings: Option<Vec<FindingSummary>>,
     body_digest: Option<Hash>,
     prev: Hash,
+}
+
+/// Every field of a record at one level: the fast path of [`Record::from_canonical`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatRecord {
+    v: u32,
+    origin: String,
+    seq: u64,
+    id: String,
+    time: Timestamp,
+    findings: Option<Vec<FindingSummary>>,
+    body_digest: Option<Hash>,
+    prev: Hash,
+    kind: String,
+    category: Option<String>,
+    action: Option<String>,
+    status: Option<String>,
+    agent: Option<String>,
+    session: Option<String>,
+    conversation: Option<String>,
+    actor: Option<String>,
+    source: Option<String>,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    duration_ms: Option<u64>,
+    usage: Option<Usage>,
+}
+
+impl FlatRecord {
+    fn into_record(self) -> Record {
+        Record {
+            v: self.v,
+            origin: self.origin,
+            seq: self.seq,
+            id: self.id,
+            time: self.time,
+            fields: Fields {
+                kind: self.kind,
+                category: self.category,
+                action: self.action,
+                status: self.status,
+                agent: self.agent,
+                session: self.session,
+                conversation: self.conversation,
+                actor: self.actor,
+                source: self.source,
+                trace_id: self.trace_id,
+                span_id: self.span_id,
+                duration_ms: self.duration_ms,
+                usage: self.usage,
+            },
+            findings: self.findings.unwrap_or_default(),
+            body_digest: self.body_digest,
+            prev: self.prev,
+        }
+    }
 }
 
 fn unreachable_object() -> ! {

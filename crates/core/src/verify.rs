@@ -183,6 +183,37 @@ impl Verifier {
         claimed: Option<Hash>,
         body: BodyInput<'_>,
     ) {
+        let parsed = Record::from_canonical(canonical);
+        self.record_checked(at, canonical, parsed.as_ref().map_err(ToString::to_string), claimed, body);
+    }
+
+    /// Like [`Verifier::record`], for a record the caller has already parsed from these bytes (a
+    /// store parses every record it reads), so they are not parsed a second time. Re-encoding
+    /// `record` must give exactly `canonical` (checked here, at a fraction of the cost of a
+    /// parse); when it does not, the bytes are parsed and judged as [`Verifier::record`] would.
+    pub fn parsed_record(
+        &mut self,
+        at: Location,
+        canonical: &[u8],
+        record: &Record,
+        claimed: Option<Hash>,
+        body: BodyInput<'_>,
+    ) {
+        if record.canonical() == canonical {
+            self.record_checked(at, canonical, Ok(record), claimed, body);
+        } else {
+            self.record(at, canonical, claimed, body);
+        }
+    }
+
+    fn record_checked(
+        &mut self,
+        at: Location,
+        canonical: &[u8],
+        parsed: Result<&Record, String>,
+        claimed: Option<Hash>,
+        body: BodyInput<'_>,
+    ) {
         for (cp_at, size) in std::mem::take(&mut self.ahead) {
             self.problem(
                 cp_at,
@@ -208,9 +239,9 @@ impl Verifier {
                 ),
             );
         }
-        match Record::from_canonical(canonical) {
-            Ok(record) => self.check_record(at, &record, hash, body),
-            Err(e) => self.problem(at, "bad_record", e.to_string()),
+        match parsed {
+            Ok(record) => self.check_record(at, record, hash, body),
+            Err(e) => self.problem(at, "bad_record", e),
         }
         self.range.append(hash);
         self.prev = hash;

@@ -427,12 +427,18 @@ fn seal_jobs(
 /// (`spec`), so sealing the next batch overlaps the commit of the previous one. The committer
 /// reseals a batch whose start no longer matches the durable chain (after a failure or a
 /// duplicate id), so speculation never reaches the store.
+///
+/// The linger only pays while the committer is busy: events that arrive during a commit join
+/// the next batch. When no batch is staged or committing (`in_flight` is 0) and nothing more is
+/// queued, the batch goes at once, so a lone event waits for its own commit and not also for
+/// the linger (which was 2 ms of about 4 ms per acknowledged event on a disk that fsyncs in 2).
 async fn batcher(
     mut rx: mpsc::Receiver<Msg>,
     tx: mpsc::Sender<Stage>,
     spec: Arc<std::sync::Mutex<(u64, Hash)>>,
     origin: String,
     config: Arc<RecorderConfig>,
+    in_flight: Arc<AtomicU64>,
 ) {
     let mut jobs: Vec<Job> = Vec::new();
     loop {
@@ -454,6 +460,7 @@ async fn batcher(
             }
             match rx.try_recv() {
                 Ok(m) => msg = Some(m),
+                Err(_) if in_flight.load(Ordering::Acquire) == 0 => break,
                 Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(m)) => msg = Some(m),
                     _ => break,
@@ -469,6 +476,7 @@ async fn batcher(
                 *spec = sealed.end;
                 (start, sealed)
             };
+            in_flight.fetch_add(1, Ordering::AcqRel);
             if tx.send(Stage::Batch(SealedBatch { jobs: batch, start, sealed })).await.is_err() {
                 return;
             }
@@ -486,7 +494,15 @@ impl Sequencer {
         let spec = Arc::new(std::sync::Mutex::new((self.size, self.last_hash)));
         let (tx, mut staged) = mpsc::channel(2);
         let origin = self.store.origin().to_owned();
-        tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone()));
+        let in_flight = Arc::new(AtomicU64::new(0));
+        tokio::spawn(batcher(
+            rx,
+            tx,
+            spec.clone(),
+            origin,
+            self.config.clone(),
+            in_flight.clone(),
+        ));
         loop {
             // While records wait for a signature, wait for the next batch no longer than the
             // checkpoint interval: a log that goes quiet still gets its tail signed.
@@ -509,6 +525,7 @@ impl Sequencer {
             match stage {
                 Stage::Batch(batch) => {
                     self.commit(batch, &spec).await;
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                     let due = self.size - self.checkpointed >= self.config.checkpoint_every
                         || (self.size > self.checkpointed
                             && self.last_checkpoint_at.elapsed()

@@ -182,7 +182,7 @@ pub fn verify_store(store: &dyn Store, opts: VerifyOptions) -> trail_store::Resu
             Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
             None => BodyInput::Absent,
         };
-        v.record(Location::seq(r.seq), &r.canonical, None, body);
+        v.parsed_record(Location::seq(r.seq), &r.canonical, &r.record, None, body);
         while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
             v.checkpoint(Location::seq(r.seq), &cp.to_string());
         }
