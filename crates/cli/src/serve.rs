@@ -24,6 +24,12 @@ pub struct ServeArgs {
     /// Serve a non-loopback address without API keys: anyone who reaches it can read and write.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Serve HTTPS with this PEM certificate chain [default: `[server] tls_cert` in trail.toml].
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert, mode 0600 [default: `[server] tls_key`].
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -110,6 +116,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         tasks.append(&mut t);
         logs.push(Arc::new(handle));
     }
+    let options = serve_options(&args, &section, &dir.path)?;
     let limits = Limits::from(&section);
     let state = AppState::new(logs.clone(), keys, limits);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -117,10 +124,13 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
-    println!("trail: serving {} on http://{local}", names.join(", "));
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    println!("trail: serving {} on {scheme}://{local}", names.join(", "));
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    trail_server::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    trail_server::serve_with(listener, state, shutdown_signal(), options)
+        .await
+        .context("server failed")?;
     let _ = stop_exporters.send(true);
     for t in tasks {
         let _ = t.await;
@@ -131,6 +141,33 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     drop(locks);
     eprintln!("trail: stopped; final checkpoints signed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// TLS (flags first, then `[server] tls_cert`/`tls_key`, relative to the data directory) and
+/// the header read timeout.
+fn serve_options(
+    args: &ServeArgs,
+    section: &ServerSection,
+    dir: &Path,
+) -> Result<trail_server::ServeOptions> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => match (&section.tls_cert, &section.tls_key) {
+            (Some(c), Some(k)) => Some((dir.join(c), dir.join(k))),
+            (None, None) => None,
+            _ => bail!("[server] tls_cert and tls_key go together: set both or neither"),
+        },
+    };
+    let tls = match tls {
+        Some((cert, key)) => Some(trail_server::tls_config(&cert, &key)?),
+        None => None,
+    };
+    Ok(trail_server::ServeOptions {
+        tls,
+        header_read_timeout: std::time::Duration::from_millis(
+            section.header_read_timeout_ms.max(100),
+        ),
+    })
 }
 
 /// Opens one log's recorder and starts its exporters.

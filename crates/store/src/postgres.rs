@@ -65,6 +65,7 @@ use crate::{
 
 mod conn;
 
+pub use conn::application_name;
 use conn::{Conn, Pool, Session, Settings, Stmts};
 
 /// The schema version this code writes and reads.
