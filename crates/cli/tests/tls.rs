@@ -78,13 +78,12 @@ fn get_healthz(url: &str, cert: CertificateDer<'static>) -> String {
     let addr = url.strip_prefix("https://").unwrap().to_owned();
     let mut roots = RootCertStore::empty();
     roots.add(cert).unwrap();
-    let config = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -118,7 +117,8 @@ fn serves_https_from_flags_and_from_the_config() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
     let toml = std::fs::read_to_string(data.join("trail.toml")).unwrap();
-    let toml = format!("{toml}\n[server]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n");
+    let toml =
+        format!("{toml}\n[server]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n");
     std::fs::write(data.join("trail.toml"), toml).unwrap();
     let (child, url) = serve(&data, &[]);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
@@ -137,7 +137,15 @@ fn half_a_pair_or_a_readable_key_stops_the_server_before_it_listens() {
     let c = data.join("tls/cert.pem");
     let k = data.join("tls/key.pem");
 
-    let out = trail(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--tls-cert", c.to_str().unwrap()]);
+    let out = trail(&[
+        "serve",
+        "--data",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        c.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
 
@@ -159,8 +167,11 @@ fn half_a_pair_or_a_readable_key_stops_the_server_before_it_listens() {
     assert!(out.stdout.is_empty(), "it never announced a listener");
 
     let toml = std::fs::read_to_string(data.join("trail.toml")).unwrap();
-    std::fs::write(data.join("trail.toml"), format!("{toml}\n[server]\ntls_cert = \"tls/cert.pem\"\n"))
-        .unwrap();
+    std::fs::write(
+        data.join("trail.toml"),
+        format!("{toml}\n[server]\ntls_cert = \"tls/cert.pem\"\n"),
+    )
+    .unwrap();
     let out = trail(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -118,9 +118,19 @@ async fn otlp_bodies_over_the_limits_are_refused_with_clear_errors() {
         "]}}".repeat(40)
     );
     let r = post(&s, "/v1/logs", None, "application/json", deep.into_bytes()).await;
-    assert_eq!((r.status, r.code().as_str()), (StatusCode::BAD_REQUEST, "too_deep"), "{}", r.text());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::BAD_REQUEST, "too_deep"),
+        "{}",
+        r.text()
+    );
+    // A protobuf request is answered with a protobuf google.rpc.Status.
     let r = post(&s, "/v1/traces", None, "application/x-protobuf", vec![0xff; 64]).await;
-    assert_eq!((r.status, r.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_otlp"));
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let status =
+        <trail_server::otlp::RpcStatus as prost::Message>::decode(r.body.as_slice()).unwrap();
+    assert_eq!(status.code, 3, "INVALID_ARGUMENT");
+    assert!(status.message.contains("not a valid OTLP protobuf message"), "{}", status.message);
     let r = post(&s, "/v1/traces", None, "text/plain", b"hello".to_vec()).await;
     assert_eq!(
         (r.status, r.code().as_str()),
@@ -193,13 +203,15 @@ async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
         worst
     };
     // Slowloris: headers that never end.
-    let headers = drip(addr, "POST /v1/events HTTP/1.1\r\nHost: t\r\n", &"X-Slow: yes\r\n".repeat(50));
+    let slow_headers = "X-Slow: yes\r\n".repeat(50);
+    let headers = drip(addr, "POST /v1/events HTTP/1.1\r\nHost: t\r\n", &slow_headers);
     // A complete head, then a body a byte at a time: the request timeout answers 503 with
     // Retry-After, and nothing is appended.
+    let slow_body = format!(r#"{{"kind":"slow","body":"{}"}}"#, "x".repeat(170));
     let body = drip(
         addr,
         "POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n",
-        &format!(r#"{{"kind":"slow","body":"{}"}}"#, "x".repeat(170)),
+        &slow_body,
     );
     let (worst, (h_answer, h_took), (b_answer, b_took)) = tokio::join!(healthz, headers, body);
     assert!(h_took < Duration::from_secs(10), "slow headers were allowed {h_took:?}");

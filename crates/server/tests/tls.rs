@@ -57,7 +57,8 @@ async fn request(
 ) -> (u16, String) {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let stream = tls.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
     tokio::spawn(conn);
     let resp = sender.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
@@ -103,7 +104,9 @@ async fn serves_https_with_a_trusted_self_signed_certificate() {
     assert!(body.contains("over-tls"), "{body}");
 
     // A client that does not trust the certificate fails the handshake.
-    let stranger = client(rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.der().clone());
+    let stranger = client(
+        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.der().clone(),
+    );
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let refused = stranger.connect(ServerName::try_from("localhost").unwrap(), tcp).await;
     assert!(refused.is_err(), "an untrusted certificate was accepted");

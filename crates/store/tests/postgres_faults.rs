@@ -180,7 +180,8 @@ fn connections_killed_mid_batch_lose_no_acknowledged_record() {
     }
     // And it verifies against a checkpoint signed now.
     let state = reopened.state().unwrap();
-    let cp = Checkpoint { origin: ORIGIN.into(), size: state.size, root: state.root }.sign(&signer());
+    let cp =
+        Checkpoint { origin: ORIGIN.into(), size: state.size, root: state.root }.sign(&signer());
     reopened.put_checkpoint(None, &cp).unwrap();
     let mut v = Verifier::new(VerifyOptions {
         verifiers: vec![signer().verifier()],
