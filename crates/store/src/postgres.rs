@@ -645,7 +645,12 @@ pub(crate) fn pg_err(e: ::postgres::Error) -> StoreError {
             db.code().code(),
             db.detail().map(|d| format!(", {d}")).unwrap_or_default()
         )),
-        None => StoreError::Postgres(e.to_string()),
+        // The client's own text ("error communicating with the server") keeps the reason, such
+        // as the server closing the connection, in its source.
+        None => StoreError::Postgres(match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        }),
     }
 }
 

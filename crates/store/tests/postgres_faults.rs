@@ -56,7 +56,7 @@ fn kill_backends(admin: &mut postgres::Client, schema: &str) -> usize {
 /// A store error that says the connection went away, as a dropped connection's must.
 fn is_connection_loss(e: &StoreError) -> bool {
     let text = e.to_string().to_lowercase();
-    ["terminat", "connection", "closed", "thread stopped", "shutdown"]
+    ["terminat", "connection", "closed", "thread stopped", "shutdown", "communicating"]
         .iter()
         .any(|w| text.contains(w))
 }
