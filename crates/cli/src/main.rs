@@ -115,7 +115,7 @@ enum Command {
     },
     /// Import audit files of other systems into this log.
     Import(interop::ImportArgs),
-    /// Run the HTTP API, OpenTelemetry receiver, live tail and dashboard.
+    /// Run the HTTP API, OpenTelemetry receiver, live tail and dashboard (HTTPS with --tls-cert).
     Serve(serve::ServeArgs),
     /// Manage API keys for `trail serve`.
     Keys(serve::KeysArgs),

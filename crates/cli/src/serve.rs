@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// quarter of it); a dead leader is replaced after about this long.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub lease_ttl_ms: u64,
+    /// Serve HTTPS with this PEM certificate chain [default: `[server] tls_cert` in trail.toml].
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert, mode 0600 [default: `[server] tls_key`].
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -119,7 +125,9 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let node = if advertise.is_empty() { format!("http://{local}") } else { advertise };
+    let options = serve_options(&args, &section, &dir.path)?;
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let node = if advertise.is_empty() { format!("{scheme}://{local}") } else { advertise };
 
     let (stop_tasks, tasks_stop) = tokio::sync::watch::channel(false);
     let mut locks: Vec<File> = Vec::new();
@@ -143,7 +151,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let limits = Limits::from(&section);
     let state = AppState::for_node(logs.clone(), keys, limits, node.clone());
     let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
-    println!("trail: serving {} on http://{local}", names.join(", "));
+    println!("trail: serving {} on {scheme}://{local}", names.join(", "));
     if logs.iter().any(|l| matches!(l.role(), Role::Follower { .. })) || args.advertise.is_some() {
         eprintln!(
             "trail: node {node}; logs in PostgreSQL are sequenced by the holder of their lease"
@@ -151,7 +159,9 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    trail_server::serve(listener, state, shutdown_signal()).await.context("server failed")?;
+    trail_server::serve_with(listener, state, shutdown_signal(), options)
+        .await
+        .context("server failed")?;
     // Exporters, retention and leadership end first (a leader closes its recorder and gives its
     // lease up), then what this node still sequences is closed with a final checkpoint.
     let _ = stop_tasks.send(true);
@@ -166,6 +176,33 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     drop(locks);
     eprintln!("trail: stopped; final checkpoints signed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// TLS (flags first, then `[server] tls_cert`/`tls_key`, relative to the data directory) and
+/// the header read timeout.
+fn serve_options(
+    args: &ServeArgs,
+    section: &ServerSection,
+    dir: &Path,
+) -> Result<trail_server::ServeOptions> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => match (&section.tls_cert, &section.tls_key) {
+            (Some(c), Some(k)) => Some((dir.join(c), dir.join(k))),
+            (None, None) => None,
+            _ => bail!("[server] tls_cert and tls_key go together: set both or neither"),
+        },
+    };
+    let tls = match tls {
+        Some((cert, key)) => Some(trail_server::tls_config(&cert, &key)?),
+        None => None,
+    };
+    Ok(trail_server::ServeOptions {
+        tls,
+        header_read_timeout: std::time::Duration::from_millis(
+            section.header_read_timeout_ms.max(100),
+        ),
+    })
 }
 
 /// This node's part in the sequencer leases of PostgreSQL logs.

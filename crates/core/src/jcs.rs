@@ -6,7 +6,10 @@
 //!
 //! An integer beyond ±2^53 cannot be represented by an IEEE double, so JCS would silently round
 //! it; here it is an error naming its JSON pointer instead, and the sender must send it as a
-//! string. The same goes for any number that did not parse as a finite double.
+//! string. The same goes for any number that did not parse as a finite double, and for a
+//! non-integer literal whose magnitude is beyond 2^53 but below 10^21: ECMAScript writes such a
+//! double as plain integer digits (`16666888888888886666.3` becomes `16666888888888887000`),
+//! which read back as an unsafe integer, so the canonical bytes would not canonicalize again.
 
 use serde_json::{Map, Number, Value};
 
@@ -22,6 +25,10 @@ pub enum JcsError {
     UnsafeInteger { path: String, number: String },
     #[error("number {number} at {path} is not a finite double")]
     NotFinite { path: String, number: String },
+    #[error(
+        "number {number} at {path} is beyond ±2^53, where JCS writes a double as integer digits that no longer say which number was sent; send it as a string"
+    )]
+    UnsafeDouble { path: String, number: String },
 }
 
 /// Returns the canonical bytes of `value`.
@@ -150,7 +157,17 @@ fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), JcsErro
         out.extend_from_slice(i.to_string().as_bytes());
     } else {
         match n.as_f64() {
-            Some(f) if f.is_finite() => out.extend_from_slice(format_f64(f).as_bytes()),
+            Some(f) if f.is_finite() => {
+                // Beyond 2^53 and below 10^21 ECMAScript writes integer digits; those would be
+                // refused as an unsafe integer when the canonical bytes are read again.
+                if f.abs() > MAX_SAFE_INTEGER as f64 && f.abs() < 1e21 {
+                    return Err(JcsError::UnsafeDouble {
+                        path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+                        number: n.to_string(),
+                    });
+                }
+                out.extend_from_slice(format_f64(f).as_bytes())
+            }
             _ => {
                 return Err(JcsError::NotFinite {
                     path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
@@ -176,6 +193,41 @@ mod tests {
         );
         assert!(to_vec(&json!({"a": -9007199254740993i64})).is_err());
         assert_eq!(to_vec(&json!(9007199254740992u64)).unwrap(), b"9007199254740992");
+    }
+
+    /// Canonical bytes canonicalize again to themselves; a number that cannot is refused.
+    fn check(input: &str, want: Result<&str, &str>) {
+        let v: Value = serde_json::from_str(input).unwrap();
+        match (to_vec(&v), want) {
+            (Ok(once), Ok(text)) => {
+                assert_eq!(String::from_utf8(once.clone()).unwrap(), text, "{input}");
+                let again = to_vec(&serde_json::from_slice(&once).unwrap()).unwrap();
+                assert_eq!(again, once, "{input}: not idempotent");
+            }
+            (Err(e), Err(needle)) => assert!(e.to_string().contains(needle), "{input}: {e}"),
+            (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn doubles_written_as_unsafe_integers_are_refused() {
+        // Found by the `jcs` fuzz target: the first number was accepted and written as
+        // 16666888888888887000, which the canonicalizer then refused to read back.
+        check(
+            r#"{"numbers": [16666888888888886666.33303329, 1E30, 4.51, 2e-3, 0.000010000000000000000000001]}"#,
+            Err("number 1.6666888888888887e+19 at /numbers/0 is beyond ±2^53"),
+        );
+        check("1e20", Err("at / is beyond ±2^53"));
+        check("-1.5e17", Err("is beyond ±2^53"));
+        check("9007199254740993.5", Err("is beyond ±2^53"));
+        check("9007199254740992.0", Ok("9007199254740992"));
+        check("-9007199254740992.0", Ok("-9007199254740992"));
+        check("1e21", Ok("1e+21"));
+        check("-1.5e21", Ok("-1.5e+21"));
+        check(
+            "[1E30, 4.51, 2e-3, 0.000010000000000000000000001]",
+            Ok("[1e+30,4.51,0.002,0.00001]"),
+        );
     }
 
     #[test]

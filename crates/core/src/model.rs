@@ -282,10 +282,15 @@ impl Fields {
             if let Some(n) = u.output_tokens {
                 check_safe("usage.output_tokens", n)?;
             }
+            // Beyond 2^53 JCS writes a double as integer digits, which a generic JCS reader
+            // (the export's) refuses as an unsafe integer.
             if let Some(c) = u.cost_usd
-                && !(c.is_finite() && c >= 0.0)
+                && !(c.is_finite() && c >= 0.0 && c <= MAX_SAFE_INTEGER as f64)
             {
-                return Err(EventError::field("usage.cost_usd", "must be a finite number >= 0"));
+                return Err(EventError::field(
+                    "usage.cost_usd",
+                    "must be a finite number >= 0 and at most 2^53",
+                ));
             }
             if let Some(m) = &u.model {
                 check_identifier("usage.model", m)?;
@@ -766,6 +771,24 @@ mod tests {
         check_event(
             r#"{"kind":"x","body":{"n":[18446744073709551615]}}"#,
             "body: number 18446744073709551615 at /n/0 is an integer beyond ±2^53 and cannot be hashed faithfully; send it as a string",
+        );
+    }
+
+    #[test]
+    fn big_double_in_body() {
+        // Regression (found by the `jcs` fuzz target): this was accepted, stored as
+        // 16666888888888887000, and then refused when an export of the log was read back.
+        check_event(
+            r#"{"kind":"x","body":{"n":16666888888888886666.5}}"#,
+            "body: number 1.6666888888888887e+19 at /n is beyond ±2^53, where JCS writes a double as integer digits that no longer say which number was sent; send it as a string",
+        );
+    }
+
+    #[test]
+    fn huge_cost_is_refused() {
+        check_event(
+            r#"{"kind":"x","usage":{"cost_usd":1e17}}"#,
+            "field `usage.cost_usd`: must be a finite number >= 0 and at most 2^53",
         );
     }
 

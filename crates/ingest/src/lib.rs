@@ -495,14 +495,7 @@ impl Sequencer {
         let (tx, mut staged) = mpsc::channel(2);
         let origin = self.store.origin().to_owned();
         let in_flight = Arc::new(AtomicU64::new(0));
-        tokio::spawn(batcher(
-            rx,
-            tx,
-            spec.clone(),
-            origin,
-            self.config.clone(),
-            in_flight.clone(),
-        ));
+        tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone(), in_flight.clone()));
         loop {
             // While records wait for a signature, wait for the next batch no longer than the
             // checkpoint interval: a log that goes quiet still gets its tail signed.
@@ -569,6 +562,20 @@ impl Sequencer {
                 Ok(r) => r,
                 Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string()), spec),
             };
+            // A store can report an error for a batch it did commit (PostgreSQL when the
+            // connection drops during COMMIT). The durable head says which: if it is this
+            // batch's end, the batch is durable and is acknowledged like any other.
+            let head = match &result {
+                Err(_) if !records.is_empty() => self.durable_head().await,
+                _ => None,
+            };
+            let result = match result {
+                Err(e) if head == Some(sealed.end) => {
+                    tracing::warn!(error = %e, events = records.len(), "the store reported an error for a batch it committed; acknowledging the batch");
+                    Ok(())
+                }
+                other => other,
+            };
             match result {
                 Ok(()) => {
                     known.extend(sealed.acks.drain());
@@ -619,6 +626,15 @@ impl Sequencer {
                 Err(e) => {
                     let e = store_err(e);
                     tracing::error!(error = %e, events = jobs.len(), "batch commit failed; every event in it was refused");
+                    // Later batches continue the durable chain, even when an earlier batch that
+                    // was reported failed turned out to be committed.
+                    if let Some(durable) = head.filter(|h| h.0 > self.size) {
+                        tracing::warn!(
+                            size = durable.0,
+                            "the store holds more than was acknowledged; continuing after it"
+                        );
+                        (self.size, self.last_hash) = durable;
+                    }
                     return self.fail(jobs, &e, spec);
                 }
             }
@@ -641,6 +657,15 @@ impl Sequencer {
                 self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
             }
             let _ = job.reply.send(Ok(ack));
+        }
+    }
+
+    /// The store's head (size, last hash), or `None` if it cannot be read.
+    async fn durable_head(&self) -> Option<(u64, Hash)> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.state()).await {
+            Ok(Ok(s)) => Some((s.size, s.last_hash)),
+            _ => None,
         }
     }
 

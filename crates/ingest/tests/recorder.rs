@@ -158,11 +158,14 @@ async fn the_same_id_twice_in_one_batch_is_stored_once() {
     }
 }
 
-/// A store whose `fail_at`-th append fails, to exercise the sequencer's recovery.
+/// A store whose `fail_at`-th append fails, to exercise the sequencer's recovery. With
+/// `commits`, that append stores the batch and then reports an error, as PostgreSQL does when the
+/// connection drops during COMMIT.
 struct Flaky {
     inner: MemoryStore,
     calls: std::sync::atomic::AtomicUsize,
     fail_at: usize,
+    commits: bool,
 }
 
 impl Store for Flaky {
@@ -178,6 +181,9 @@ impl Store for Flaky {
     fn append(&self, batch: &[trail_core::Sealed]) -> trail_store::Result<()> {
         let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if n == self.fail_at {
+            if self.commits {
+                self.inner.append(batch)?;
+            }
             return Err(trail_store::StoreError::Invalid("disk on fire".into()));
         }
         self.inner.append(batch)
@@ -238,8 +244,12 @@ impl Store for Flaky {
 #[tokio::test]
 async fn after_a_failed_batch_later_batches_continue_the_durable_chain() {
     for fail_at in [0, 1, 3] {
-        let store =
-            Arc::new(Flaky { inner: MemoryStore::new(ORIGIN, 100_000), calls: 0.into(), fail_at });
+        let store = Arc::new(Flaky {
+            inner: MemoryStore::new(ORIGIN, 100_000),
+            calls: 0.into(),
+            fail_at,
+            commits: false,
+        });
         let config = RecorderConfig { batch_max: 16, ..RecorderConfig::default() };
         let rec = open(store.clone(), config);
         let mut pending = Vec::new();
@@ -304,4 +314,41 @@ async fn a_quiet_log_gets_its_tail_signed_within_the_interval() {
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(rec.metrics().checkpoints, before);
     rec.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_committed_despite_an_error_is_acknowledged_and_the_chain_goes_on() {
+    for fail_at in [0, 2] {
+        let store = Arc::new(Flaky {
+            inner: MemoryStore::new(ORIGIN, 100_000),
+            calls: 0.into(),
+            fail_at,
+            commits: true,
+        });
+        let config = RecorderConfig { batch_max: 16, ..RecorderConfig::default() };
+        let rec = open(store.clone(), config);
+        let mut pending = Vec::new();
+        for i in 0..200 {
+            pending
+                .push(rec.try_record(event(json!({"kind": "x", "id": format!("k{i}")}))).unwrap());
+        }
+        // The store holds the batch it called failed, so every event is acknowledged.
+        let mut acks = Vec::new();
+        for p in pending {
+            acks.push(p.await.unwrap());
+        }
+        let size = store.state().unwrap().size;
+        assert_eq!(size, 200, "fail_at {fail_at}");
+        for (i, a) in acks.iter().enumerate() {
+            let r = store.get(a.seq).unwrap().unwrap();
+            assert_eq!((r.record.id.as_str(), r.hash), (format!("k{i}").as_str(), a.hash));
+        }
+        let next = rec.record(event(json!({"kind": "x", "id": "after"}))).await.unwrap();
+        assert_eq!(next.seq, 200, "later events continue the durable chain");
+        rec.close().await.unwrap();
+        assert!(
+            store.checkpoints().unwrap().last().is_some_and(|c| c.checkpoint.size == 201),
+            "the closing checkpoint covers the whole log"
+        );
+    }
 }

@@ -256,8 +256,14 @@ impl HarnessEvent {
 pub fn import(path: &Path) -> Result<ImportBatch, ImportError> {
     let bytes =
         std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_owned(), source })?;
+    import_bytes(path, &bytes)
+}
+
+/// [`import`] of bytes already read; `path` only names the file in events and errors. This is
+/// the whole reader of untrusted Harness bytes, so it is what the `harness` fuzz target drives.
+pub fn import_bytes(path: &Path, bytes: &[u8]) -> Result<ImportBatch, ImportError> {
     let name = common::file_name(path);
-    let v = verify(&bytes, Some(&name));
+    let v = verify(bytes, Some(&name));
     if let Some(p) =
         v.problems.iter().find(|p| matches!(p.code, "not_utf8" | "invalid_json" | "not_object"))
     {
@@ -295,7 +301,7 @@ pub fn import(path: &Path) -> Result<ImportBatch, ImportError> {
     body.insert("notes".into(), json!(v.notes));
     body.insert("harness_verdict".into(), json!(v.harness));
     body.insert("cannot_prove".into(), json!(LIMITS));
-    let digest = common::sha256_hex(&bytes);
+    let digest = common::sha256_hex(bytes);
     events.push(common::import_event("harness", &digest, body).map_err(|reason| {
         ImportError::Bad { path: path.to_owned(), at: "import event".into(), reason }
     })?);

@@ -57,6 +57,18 @@ pub async fn forward_ingest(State(state): State<AppState>, req: Request, next: N
     let Some(leader) = leader.filter(|_| !parts.headers.contains_key(FORWARDED)) else {
         return not_leader(&log);
     };
+    if leader.starts_with("https://") {
+        // The forwarding client speaks plain HTTP only (no TLS stack in it): see docs/deploy.md.
+        return ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "leader_unreachable",
+            format!(
+                "log {:?} is sequenced by {leader}, and nodes forward to each other over plain HTTP only; send ingest to that node, or serve the nodes over HTTP behind a TLS-terminating load balancer",
+                log.name
+            ),
+        )
+        .into_response();
+    }
     let bytes = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {

@@ -9,7 +9,10 @@
 //! max_batch = 10000              # events per request
 //! max_json_depth = 64
 //! max_in_flight = 512            # concurrent ingest requests before 429
-//! request_timeout_ms = 30000
+//! request_timeout_ms = 30000      # a whole request, body included; 503 with Retry-After beyond it
+//! header_read_timeout_ms = 10000  # TLS handshake and request headers (slow clients)
+//! tls_cert = "tls/cert.pem"       # both set: serve HTTPS (rustls); relative to the data directory
+//! tls_key = "tls/key.pem"         # mode 0600
 //! otlp_keep_other = true         # false: drop non-GenAI spans and log records (counted)
 //!
 //! [[exporters]]
@@ -38,6 +41,12 @@ pub struct ServerSection {
     pub max_json_depth: usize,
     pub max_in_flight: usize,
     pub request_timeout_ms: u64,
+    /// How long a client may take to finish the TLS handshake and send a request's headers.
+    pub header_read_timeout_ms: u64,
+    /// PEM certificate chain for HTTPS; with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS; with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Keep spans and log records that follow no known AI convention as `custom.otel` events.
     pub otlp_keep_other: bool,
 }
@@ -53,6 +62,9 @@ impl Default for ServerSection {
             max_json_depth: 64,
             max_in_flight: 512,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            tls_cert: None,
+            tls_key: None,
             otlp_keep_other: true,
         }
     }

@@ -9,7 +9,7 @@
 //! [`otlp`] (the receiver and its mapping of GenAI, OpenInference, OpenLLMetry and Claude Code
 //! telemetry to audit events), [`ops`] (health, metrics, keys), [`dashboard`] (the page at `/`
 //! and `/v1/verify`), [`auth`] (API keys), [`exporter`] (webhook and OTLP exporters with
-//! persisted cursors). [`api`] holds the wire types: **API Boundary:** core types are not the
+//! persisted cursors), [`listen`] (plain or TLS connections, header read timeout, graceful stop). [`api`] holds the wire types: **API Boundary:** core types are not the
 //! HTTP API.
 //!
 //! **Architecture Invariant:** the server never appends on its own; every event goes through
@@ -21,11 +21,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
 use axum::routing::get;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -44,6 +44,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod exporter;
+pub mod listen;
 pub mod metrics;
 pub mod ops;
 pub mod otlp;
@@ -54,6 +55,7 @@ pub mod tail;
 pub use auth::{KeyFile, KeyRing, Scope};
 pub use config::{ExporterConfig, Limits, ServerSection};
 pub use error::ApiError;
+pub use listen::{ServeOptions, TlsError, serve_with, tls_config};
 pub use state::{AppState, LogHandle};
 
 #[derive(OpenApi)]
@@ -128,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), cluster::forward_ingest))
+        .layer(axum::middleware::map_response(retry_after))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::from_fn(dashboard::tail_cookie_auth))
         .layer(RequestDecompressionLayer::new().gzip(true))
@@ -147,28 +150,23 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then ends live tails and waits for
-/// requests in flight. Reloads the API keys when their file changes.
+/// Serves `state` on `listener` over plain HTTP with the default [`ServeOptions`] until
+/// `shutdown` resolves; see [`serve_with`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let keys = state.keys.clone();
-    let reload = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            keys.reload_if_changed();
-        }
-    });
-    let st = state.clone();
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            st.begin_shutdown();
-        })
-        .await;
-    reload.abort();
-    result
+    serve_with(listener, state, shutdown, ServeOptions::default()).await
+}
+
+/// Every 429 and 503 tells the client when to retry, including those no handler wrote (the
+/// request timeout's 503); handlers that know better set their own.
+async fn retry_after(mut resp: Response) -> Response {
+    if matches!(resp.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+        && !resp.headers().contains_key(header::RETRY_AFTER)
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    }
+    resp
 }

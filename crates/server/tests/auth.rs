@@ -26,11 +26,15 @@ const ENDPOINTS: &[(&str, &str, &str, Option<Scope>)] = &[
     ("GET", "/v1/proof/consistency?from=1", "", Some(Scope::Read)),
     ("GET", "/v1/receipt/e0", "", Some(Scope::Read)),
     ("GET", "/v1/tail", "", Some(Scope::Read)),
+    ("POST", "/v1/verify", "", Some(Scope::Read)),
+    ("GET", "/v1/verify", "", Some(Scope::Read)),
     ("GET", "/metrics", "", Some(Scope::Admin)),
     ("GET", "/v1/keys", "", Some(Scope::Admin)),
     ("GET", "/healthz", "", None),
     ("GET", "/openapi.json", "", None),
     ("GET", "/", "", None),
+    ("GET", "/dashboard/config", "", None),
+    ("GET", "/assets/app.js", "", None),
 ];
 
 /// Sends a request and returns its status and error code, without reading a streaming body.

@@ -65,6 +65,7 @@ use crate::{
 
 mod conn;
 
+pub use conn::application_name;
 use conn::{Conn, Pool, Session, Settings, Stmts};
 
 /// The schema version this code writes and reads.
@@ -644,7 +645,12 @@ pub(crate) fn pg_err(e: ::postgres::Error) -> StoreError {
             db.code().code(),
             db.detail().map(|d| format!(", {d}")).unwrap_or_default()
         )),
-        None => StoreError::Postgres(e.to_string()),
+        // The client's own text ("error communicating with the server") keeps the reason, such
+        // as the server closing the connection, in its source.
+        None => StoreError::Postgres(match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        }),
     }
 }
 
@@ -1284,6 +1290,9 @@ enum Appended {
     Stale,
     /// The unique index on `id` refused the batch.
     DuplicateId,
+    /// The connection was gone before anything of the batch was sent (the server restarted or
+    /// ended it while it sat idle): nothing was written, so a new connection may try again.
+    Unsent(StoreError),
 }
 
 const HEAD_SQL: &str = "SELECT s.size, s.last_hash, l.epoch, l.holder, \
@@ -1293,8 +1302,16 @@ const HEAD_SQL: &str = "SELECT s.size, s.last_hash, l.epoch, l.holder, \
 
 /// One append transaction: lock the head, check the lease and the head, copy, upsert, commit.
 fn append_tx(s: &mut Session, e: Encoded, fence: Option<LeaseToken>) -> Result<Appended> {
-    let head_stmt = s.stmts.get(&mut s.client, HEAD_SQL)?;
-    let mut tx = s.client.transaction().map_err(pg_err)?;
+    let head_stmt = match s.stmts.get(&mut s.client, HEAD_SQL) {
+        Ok(stmt) => stmt,
+        Err(e) if s.client.is_closed() => return Ok(Appended::Unsent(e)),
+        Err(e) => return Err(e),
+    };
+    let mut tx = match s.client.transaction() {
+        Ok(tx) => tx,
+        Err(e) if connection_lost(&e) => return Ok(Appended::Unsent(pg_err(e))),
+        Err(e) => return Err(pg_err(e)),
+    };
     // Locking the lease row for share makes a takeover wait for this commit, so no append
     // commits after a new epoch did.
     let head = tx.query_one(&head_stmt, &[]).map_err(pg_err)?;
@@ -1349,6 +1366,12 @@ fn append_tx(s: &mut Session, e: Encoded, fence: Option<LeaseToken>) -> Result<A
     .map_err(pg_err)?;
     tx.commit().map_err(pg_err)?;
     Ok(Appended::Done)
+}
+
+/// True when `e` says the connection is gone: closed, or ended by the server (class 57,
+/// operator intervention: `pg_terminate_backend`, shutdown, crash).
+fn connection_lost(e: &::postgres::Error) -> bool {
+    e.is_closed() || e.code().is_some_and(|c| c.code().starts_with("57P"))
 }
 
 enum PgOrIo {
@@ -1494,6 +1517,7 @@ impl Store for PostgresStore {
         let mut w = self.writer();
         let fence = self.fence();
         let mut reloaded = false;
+        let mut reconnected = false;
         loop {
             match check_batch(&self.origin, w.range.size(), w.last_hash, batch) {
                 Ok(()) => {}
@@ -1526,6 +1550,12 @@ impl Store for PostgresStore {
                         seq: batch[0].record.seq,
                     });
                 }
+                // An idle connection the server ended: open a new one and try once more.
+                Appended::Unsent(_) if !reconnected => {
+                    w.conn = None;
+                    reconnected = true;
+                }
+                Appended::Unsent(e) => return Err(e),
                 Appended::DuplicateId => {
                     let ids: Vec<&str> = batch.iter().map(|s| s.record.id.as_str()).collect();
                     let found = self.find_ids(&ids)?;

@@ -75,16 +75,8 @@ pub async fn traces(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let req: ExportTraceServiceRequest = decode(body, enc, &state).await?;
-        let mut mapped = Vec::new();
-        for rs in &req.resource_spans {
-            let resource = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
-            for ss in &rs.scope_spans {
-                for s in &ss.spans {
-                    mapped.push(map::span(resource, ss.scope.as_ref(), s));
-                }
-            }
-        }
+        let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
+        let mapped = decode_traces(&bytes, enc, state.limits.max_json_depth)?;
         state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
         let partial = outcome.message().map(|m| ExportTracePartialSuccess {
@@ -122,16 +114,8 @@ pub async fn logs(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let req: ExportLogsServiceRequest = decode(body, enc, &state).await?;
-        let mut mapped = Vec::new();
-        for rl in &req.resource_logs {
-            let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
-            for sl in &rl.scope_logs {
-                for l in &sl.log_records {
-                    mapped.push(map::log(resource, sl.scope.as_ref(), l));
-                }
-            }
-        }
+        let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
+        let mapped = decode_logs(&bytes, enc, state.limits.max_json_depth)?;
         state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
         let partial = outcome.message().map(|m| ExportLogsPartialSuccess {
@@ -160,14 +144,53 @@ fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     }
 }
 
-async fn decode<T: Message + Default + DeserializeOwned>(
-    body: Body,
+/// Decodes an `ExportTraceServiceRequest` body (already decompressed and size-checked) and maps
+/// every span. Pure and synchronous: the receiver calls it, and so does the `otlp` fuzz target,
+/// since these are the bytes any client on the network can send.
+pub fn decode_traces(
+    bytes: &[u8],
     enc: Encoding,
-    state: &AppState,
+    max_json_depth: usize,
+) -> Result<Vec<map::Mapped>, ApiError> {
+    let req: ExportTraceServiceRequest = decode(bytes, enc, max_json_depth)?;
+    let mut mapped = Vec::new();
+    for rs in &req.resource_spans {
+        let resource = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+        for ss in &rs.scope_spans {
+            for s in &ss.spans {
+                mapped.push(map::span(resource, ss.scope.as_ref(), s));
+            }
+        }
+    }
+    Ok(mapped)
+}
+
+/// Decodes an `ExportLogsServiceRequest` body and maps every log record, as [`decode_traces`].
+pub fn decode_logs(
+    bytes: &[u8],
+    enc: Encoding,
+    max_json_depth: usize,
+) -> Result<Vec<map::Mapped>, ApiError> {
+    let req: ExportLogsServiceRequest = decode(bytes, enc, max_json_depth)?;
+    let mut mapped = Vec::new();
+    for rl in &req.resource_logs {
+        let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+        for sl in &rl.scope_logs {
+            for l in &sl.log_records {
+                mapped.push(map::log(resource, sl.scope.as_ref(), l));
+            }
+        }
+    }
+    Ok(mapped)
+}
+
+fn decode<T: Message + Default + DeserializeOwned>(
+    bytes: &[u8],
+    enc: Encoding,
+    max_json_depth: usize,
 ) -> Result<T, ApiError> {
-    let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
     match enc {
-        Encoding::Protobuf => T::decode(bytes.as_ref()).map_err(|e| {
+        Encoding::Protobuf => T::decode(bytes).map_err(|e| {
             ApiError::bad_request(
                 "invalid_otlp",
                 format!("the body is not a valid OTLP protobuf message: {e}"),
@@ -177,13 +200,13 @@ async fn decode<T: Message + Default + DeserializeOwned>(
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(T::default());
             }
-            if let Some(d) = crate::events::too_deep(&bytes, state.limits.max_json_depth.max(32)) {
+            if let Some(d) = crate::events::too_deep(bytes, max_json_depth.max(32)) {
                 return Err(ApiError::bad_request(
                     "too_deep",
                     format!("JSON nesting reaches depth {d}"),
                 ));
             }
-            serde_json::from_slice(&bytes).map_err(|e| {
+            serde_json::from_slice(bytes).map_err(|e| {
                 ApiError::bad_request(
                     "invalid_otlp",
                     format!("the body is not valid OTLP/JSON: {e}"),

@@ -68,12 +68,14 @@ impl Session {
             ))
         })?;
         // Durability does not depend on the server's default: a commit returns only once it is
-        // flushed to the server's disk.
+        // flushed to the server's disk. The application name carries the schema, so an operator
+        // (or a test) can tell which log a backend in `pg_stat_activity` serves.
         client
             .batch_execute(&format!(
-                "SET search_path TO \"{}\"; SET synchronous_commit TO on; \
-                 SET application_name TO 'trail'",
-                settings.schema
+                "SET search_path TO \"{schema}\"; SET synchronous_commit TO on; \
+                 SET application_name TO '{}'",
+                application_name(&settings.schema),
+                schema = settings.schema,
             ))
             .map_err(pg_err)?;
         Ok(Session { client, stmts: Stmts::default() })
@@ -160,6 +162,14 @@ impl Drop for Conn {
 
 fn stopped() -> StoreError {
     StoreError::Postgres("the connection's thread stopped".into())
+}
+
+/// The `application_name` of a log's connections: `trail:<schema>`, cut to the 63 bytes
+/// PostgreSQL keeps. The schema is a plain identifier, so it needs no quoting.
+pub fn application_name(schema: &str) -> String {
+    let mut name = format!("trail:{schema}");
+    name.truncate(63);
+    name
 }
 
 /// A few idle connections, opened on demand.

@@ -1,0 +1,201 @@
+//! Accepting connections: plain TCP or TLS (rustls with the ring provider), each served as
+//! HTTP/1.1 by hyper with a header read timeout, and a graceful shutdown that ends live tails
+//! and waits for the requests in flight.
+//!
+//! Why not `axum::serve`: it sets no timer on hyper, so a client that sends its headers one
+//! byte a minute (slowloris) holds a connection for ever, and it has no TLS. Here a client gets
+//! [`ServeOptions::header_read_timeout`] to send its request line and headers (and to finish
+//! the TLS handshake); the body is then bounded by the app's request timeout
+//! ([`crate::Limits::request_timeout`]).
+
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::state::AppState;
+
+/// How [`serve_with`] accepts connections.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// When set, every connection must complete a TLS handshake first.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How long a client may take to finish the TLS handshake and to send a request's headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions { tls: None, header_read_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Why a certificate and key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{} holds no PEM certificate", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)", path.display())]
+    NoKey { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    Pem { path: PathBuf, message: String },
+    #[error(
+        "{} has permissions {mode:o}: a TLS private key must be readable by its owner only (chmod 600 {})",
+        path.display(),
+        path.display()
+    )]
+    KeyReadable { path: PathBuf, mode: u32 },
+    #[error("the certificate and key do not make a TLS configuration: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// A TLS server configuration from a PEM certificate chain (leaf first) and a PEM private key.
+/// Refuses a key file that group or others can read, as trail refuses such a signing key.
+pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let cert_pem = read(cert)?;
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(cert, e))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate { path: cert.to_owned() });
+    }
+    check_private_mode(key)?;
+    let key_pem = read(key)?;
+    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => TlsError::NoKey { path: key.to_owned() },
+        other => pem_error(key, other),
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, private)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then ends live tails and waits for
+/// requests in flight. Reloads the API keys when their file changes.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> io::Result<()> {
+    let keys = state.keys.clone();
+    let reload = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            keys.reload_if_changed();
+        }
+    });
+    let router = crate::app(state.clone());
+    let graceful = GracefulShutdown::new();
+    let acceptor = options.tls.map(TlsAcceptor::from);
+    let handshake_timeout = options.header_read_timeout;
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let result = match acceptor {
+                None => watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await,
+                Some(acceptor) => {
+                    let Some(tls) = handshake(&acceptor, tcp, handshake_timeout, peer).await else {
+                        return;
+                    };
+                    watcher.watch(http.serve_connection(TokioIo::new(tls), service)).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    state.begin_shutdown();
+    drop(listener);
+    graceful.shutdown().await;
+    reload.abort();
+    Ok(())
+}
+
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    timeout: Duration,
+    peer: std::net::SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "tls handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "tls handshake timed out");
+            None
+        }
+    }
+}
+
+/// A failed `accept`: a connection reset before it was accepted is the client's business; any
+/// other error (out of file descriptors) is logged, and accepting pauses so it cannot spin.
+async fn accept_failed(e: io::Error) {
+    use io::ErrorKind as K;
+    if matches!(e.kind(), K::ConnectionAborted | K::ConnectionReset | K::ConnectionRefused) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept connections; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })
+}
+
+fn pem_error(path: &Path, e: pem::Error) -> TlsError {
+    TlsError::Pem { path: path.to_owned(), message: e.to_string() }
+}
+
+fn check_private_mode(path: &Path) -> Result<(), TlsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|source| TlsError::Read { path: path.to_owned(), source })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(TlsError::KeyReadable { path: path.to_owned(), mode });
+        }
+    }
+    Ok(())
+}
