@@ -85,6 +85,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 // ------------------------------------------------------------------------------------------------
 // The events
 
+// One line per row of words, not one word per line.
+#[rustfmt::skip]
 const WORDS: &[&str] = &[
     "the", "request", "file", "user", "error", "config", "server", "handler", "module", "function",
     "return", "value", "import", "class", "test", "build", "cache", "index", "query", "table",
@@ -241,7 +243,8 @@ async fn append(o: &Opts) -> Result<Value> {
         other => bail!("unknown store {other:?}"),
     };
     let signer = NoteSigner::from_seed(origin, [7; 32])?;
-    let rec = Recorder::open(store, signer, Arc::new(Scanner::default()), RecorderConfig::default())?;
+    let rec =
+        Recorder::open(store, signer, Arc::new(Scanner::default()), RecorderConfig::default())?;
     let mut lines = Lines::open(o.str("events")?)?;
     let callers = o.num_or("callers", 1)?.max(1);
     let mut lat = Vec::with_capacity(usize::try_from(n / batch + 1)?);
@@ -518,7 +521,12 @@ fn limits(o: &Opts) -> Result<Value> {
 
     // A write-ahead log is reused in place, so its commits overwrite blocks of a file that
     // does not grow: no file-size update rides on each fdatasync.
-    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)?;
     f.write_all(&vec![0u8; 8 << 20])?;
     f.sync_all()?;
     let mut syncs = 0u64;

@@ -184,7 +184,13 @@ impl Verifier {
         body: BodyInput<'_>,
     ) {
         let parsed = Record::from_canonical(canonical);
-        self.record_checked(at, canonical, parsed.as_ref().map_err(ToString::to_string), claimed, body);
+        self.record_checked(
+            at,
+            canonical,
+            parsed.as_ref().map_err(ToString::to_string),
+            claimed,
+            body,
+        );
     }
 
     /// Like [`Verifier::record`], for a record the caller has already parsed from these bytes (a

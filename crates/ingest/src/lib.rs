@@ -495,14 +495,7 @@ impl Sequencer {
         let (tx, mut staged) = mpsc::channel(2);
         let origin = self.store.origin().to_owned();
         let in_flight = Arc::new(AtomicU64::new(0));
-        tokio::spawn(batcher(
-            rx,
-            tx,
-            spec.clone(),
-            origin,
-            self.config.clone(),
-            in_flight.clone(),
-        ));
+        tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone(), in_flight.clone()));
         while let Some(stage) = staged.recv().await {
             match stage {
                 Stage::Batch(batch) => {
