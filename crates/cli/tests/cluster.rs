@@ -1,7 +1,8 @@
 //! Three `trail serve` processes on one PostgreSQL log: clients write to all three at once, the
 //! node that sequences the log is killed with SIGKILL mid-stream, the writes go on, and at the
 //! end every acknowledged event is in the log exactly once, seq has no gap, and `trail verify`
-//! passes. The server is `TRAIL_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`); the
+//! passes. Then the new leader is paused (SIGSTOP) until the last node takes over, writes go on
+//! through that node, and the paused one, woken, is fenced off and follows. The server is `TRAIL_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`); the
 //! log's schema is dropped when the test ends. Without a server the test fails, loudly, unless
 //! `TRAIL_SKIP_POSTGRES=1`.
 
@@ -82,7 +83,9 @@ fn start(data: &Path) -> Node {
 async fn leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> Option<usize> {
     for (i, n) in nodes.iter().enumerate() {
         let Some(n) = n else { continue };
-        let Ok(r) = client.get(format!("{}/metrics", n.url)).send().await else { continue };
+        // A paused node accepts the connection but never answers.
+        let asked = client.get(format!("{}/metrics", n.url)).timeout(Duration::from_millis(500));
+        let Ok(r) = asked.send().await else { continue };
         let text = r.text().await.unwrap_or_default();
         if text.lines().any(|l| l.starts_with("trail_log_leader{") && l.ends_with(" 1")) {
             return Some(i);
@@ -132,7 +135,7 @@ async fn send(
 }
 
 #[test]
-fn three_nodes_survive_the_leader_being_killed_and_lose_nothing() {
+fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
     let Some(schema) = pg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let first = tmp.path().join("node0");
@@ -230,6 +233,36 @@ fn three_nodes_survive_the_leader_being_killed_and_lose_nothing() {
             }
         }
         assert_eq!(acks.len() as u64, total);
+
+        // A leader that is paused (as by a long GC pause or a frozen VM) loses its lease to the
+        // last node; when it wakes up, the fence stops it from appending, and it follows.
+        let paused = nodes[new].as_ref().unwrap().child.id().to_string();
+        Command::new("kill").args(["-STOP", &paused]).status().unwrap();
+        let stopped = Instant::now();
+        let third = loop {
+            if let Some(i) = leader(&client, &nodes).await.filter(|&i| i != new) {
+                break i;
+            }
+            // The paused node does not answer, so `leader` skips it after its timeout.
+            assert!(stopped.elapsed() < Duration::from_secs(60), "no node replaced the paused one");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let third_url = vec![urls[third].clone()];
+        for b in 0..4 {
+            let body = serde_json::Value::Array(
+                (0..PER_BATCH)
+                    .map(|i| serde_json::json!({"id": format!("p-b{b}-e{i}"), "kind": "tool_call"}))
+                    .collect(),
+            )
+            .to_string();
+            assert_eq!(send(&client, &third_url, 0, &body).await.len(), PER_BATCH);
+        }
+        Command::new("kill").args(["-CONT", &paused]).status().unwrap();
+        // Awake, it finds its lease gone and steps down; writes through it reach the new leader.
+        let body = serde_json::json!([{"id": "after-wake", "kind": "tool_call"}]).to_string();
+        let woke = vec![urls[new].clone()];
+        assert_eq!(send(&client, &woke, 0, &body).await.len(), 1);
+        assert_eq!(leader(&client, &nodes).await, Some(third), "the woken node must follow");
     });
 
     // The log itself, read from the database through a surviving node's data directory.
@@ -257,7 +290,16 @@ fn three_nodes_survive_the_leader_being_killed_and_lose_nothing() {
             }
         }
     }
-    assert_eq!(ids.len(), total, "only the events sent are in the log");
+    for b in 0..4 {
+        for i in 0..PER_BATCH {
+            assert!(
+                ids.contains(&format!("p-b{b}-e{i}")),
+                "an event sent during the pause is missing"
+            );
+        }
+    }
+    assert!(ids.contains("after-wake"));
+    assert_eq!(ids.len(), total + 4 * PER_BATCH + 1, "only the events sent are in the log");
 
     for n in nodes.iter_mut().flatten() {
         Command::new("kill").args(["-TERM", &n.child.id().to_string()]).status().unwrap();
