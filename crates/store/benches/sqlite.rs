@@ -159,7 +159,7 @@ fn queries(c: &mut Criterion) {
             ..Query::default()
         }));
     });
-    g.bench_function("page_agent_unindexed", |b| {
+    g.bench_function("page_agent", |b| {
         b.iter(page(Query { agent: Some("agent-3".into()), ..Query::default() }));
     });
     g.bench_function("page_unfiltered", |b| b.iter(page(Query::default())));
