@@ -91,7 +91,8 @@ async fn ingest_client(url: String, client: usize, tally: Arc<Mutex<Tally>>, unt
     let mut n = 0u64;
     while Instant::now() < until {
         n += 1;
-        let size = if client % 4 == 0 { LARGE_BATCH } else { 1 + (n as usize * 7 + client) % 20 };
+        let size =
+            if client.is_multiple_of(4) { LARGE_BATCH } else { 1 + (n as usize * 7 + client) % 20 };
         let resp = http
             .post(format!("{url}/v1/events"))
             .header("content-type", "application/json")
@@ -136,7 +137,8 @@ async fn reader(url: String, tally: Arc<Mutex<Tally>>, until: Instant) {
     let mut i = 0u32;
     while Instant::now() < until {
         i += 1;
-        let path = if i % 2 == 0 { "/healthz" } else { "/v1/events?limit=20&session=load-1" };
+        let path =
+            if i.is_multiple_of(2) { "/healthz" } else { "/v1/events?limit=20&session=load-1" };
         let start = Instant::now();
         let resp = http.get(format!("{url}{path}")).send().await.unwrap();
         let status = resp.status().as_u16();
@@ -228,7 +230,7 @@ fn serve_holds_under_load_with_backpressure_bounded_memory_and_no_lost_acks() {
     let elapsed = started.elapsed();
 
     for (i, answer) in slow_answers.iter().enumerate() {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             assert!(
                 answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
                 "slow headers: {answer:?}"
