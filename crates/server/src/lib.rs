@@ -130,7 +130,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), cluster::forward_ingest))
-        .layer(axum::middleware::map_response(retry_after))
+        .layer(axum::middleware::from_fn(refusals))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::from_fn(dashboard::tail_cookie_auth))
         .layer(RequestDecompressionLayer::new().gzip(true))
@@ -161,12 +161,29 @@ pub async fn serve(
 }
 
 /// Every 429 and 503 tells the client when to retry, including those no handler wrote (the
-/// request timeout's 503); handlers that know better set their own.
-async fn retry_after(mut resp: Response) -> Response {
-    if matches!(resp.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
-        && !resp.headers().contains_key(header::RETRY_AFTER)
+/// request timeout's 503); handlers that know better set their own. A refused request that
+/// carried a body (which may be unread) also closes its connection: hyper cannot reuse it, and a
+/// client told so does not send its next request on a connection that is about to close.
+async fn refusals(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let has_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let mut resp = next.run(req).await;
+    let status = resp.status();
+    let headers = resp.headers_mut();
+    if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+        && !headers.contains_key(header::RETRY_AFTER)
     {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    }
+    if has_body
+        && matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::PAYLOAD_TOO_LARGE
+        )
+    {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }

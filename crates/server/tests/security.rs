@@ -221,6 +221,7 @@ async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
     );
     assert!(b_answer.starts_with("HTTP/1.1 503"), "slow body answered {b_answer:?}");
     assert!(b_answer.to_ascii_lowercase().contains("retry-after: 1"), "{b_answer}");
+    assert!(b_answer.to_ascii_lowercase().contains("connection: close"), "{b_answer}");
     assert!(b_took < Duration::from_secs(10), "a slow body was allowed {b_took:?}");
     assert!(worst < Duration::from_secs(5), "healthz took {worst:?} beside slow clients");
     assert_eq!(l.recorder.store().state().unwrap().size, 0);
