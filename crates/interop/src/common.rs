@@ -23,11 +23,9 @@ pub fn py_to_json(v: &PyValue, path: &str, kept_as_text: &mut Vec<String>) -> Va
                 Value::String(s.clone())
             }
         },
-        // JCS writes -0.0 as 0, so its sign would be lost; and a double beyond 2^53 but below
-        // 10^21 as integer digits, which would not read back as the same number.
+        // JCS writes -0.0 as 0, so its sign would be lost.
         PyValue::Float(f) => match serde_json::Number::from_f64(*f)
             .filter(|_| !(*f == 0.0 && f.is_sign_negative()))
-            .filter(|_| !(f.abs() > MAX_SAFE as f64 && f.abs() < 1e21))
         {
             Some(n) => Value::Number(n),
             None => {
