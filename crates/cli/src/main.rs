@@ -13,6 +13,10 @@ mod interop;
 mod output;
 mod serve;
 
+/// The allocator: see crates/cli/Cargo.toml (glibc malloc dominated a serving node's profile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// trail: a tamper-evident flight recorder for AI agents.
 ///
 /// Records what agents do in an append-only log with signed checkpoints and Merkle proofs that
