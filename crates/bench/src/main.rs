@@ -26,16 +26,16 @@ use anyhow::{Context, Result, bail};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-
-/// The same allocator as the `trail` binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use sha2::{Digest, Sha256};
 use trail_core::{Event, NoteSigner};
 use trail_ingest::{Recorder, RecorderConfig, Scanner};
 use trail_store::Query;
 use trail_store::Store;
 use trail_store::sqlite::SqliteStore;
+
+/// The same allocator as the `trail` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
