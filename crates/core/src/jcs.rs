@@ -44,7 +44,18 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    // Most strings need no escape at all: skip 8 bytes at a time while none of them is a
+    // control character, `"` or `\` (SWAR), then look at bytes one by one from there.
+    let mut clean = 0;
+    while clean + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[clean..clean + 8]);
+        if needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        clean += 8;
+    }
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -66,6 +77,18 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// True when one of the 8 bytes of `w` is below 0x20, `"` or `\\` (each test is the classic
+/// "has a zero byte" trick: a byte borrows into its high bit only if it was zero, or below `n`).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
+    let backslash =
+        (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
+    (below_space | quote | backslash) & HIGH != 0
 }
 
 /// Formats a finite double as ECMAScript does (RFC 8785 §3.2.2.3).
@@ -172,6 +195,26 @@ fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), JcsErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time skip finds every byte that needs an escape, wherever it sits, and
+    /// writes what serde_json writes for a string (the same escapes as RFC 8785).
+    #[test]
+    fn strings_escape_every_special_byte_at_every_position() {
+        let mut specials: Vec<char> = (0u8..0x20).map(char::from).collect();
+        specials.extend(['"', '\\', 'a', '~', '\u{7f}', 'é', '€', '😀']);
+        for len in 0..26 {
+            for at in 0..len {
+                for &c in &specials {
+                    let mut text: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                    text.replace_range(at..=at, &c.to_string());
+                    let mut out = Vec::new();
+                    write_str(&mut out, &text);
+                    let want = serde_json::to_string(&text).unwrap();
+                    assert_eq!(String::from_utf8(out).unwrap(), want, "{text:?}");
+                }
+            }
+        }
+    }
     use serde_json::json;
 
     #[test]
