@@ -5,36 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, reason = "a benchmark's report")]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use trail_store::postgres::{dangerous_drop_schema, schema_for_origin};
 
+#[path = "../tests/common/nodes.rs"]
+mod nodes;
+
 const CLIENTS: usize = 12;
 const BATCH: usize = 1000;
-
-struct Node {
-    child: Child,
-    url: String,
-}
-
-fn start(data: &Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(["--lease-ttl-ms", "2000"])
-        .env_remove("TRAIL_DATA")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    Node { child, url: line.split(" on ").last().unwrap().trim().to_owned() }
-}
 
 fn batch(client: usize, n: u64) -> String {
     let events: Vec<String> = (0..BATCH)
@@ -58,7 +39,7 @@ struct Run {
 
 /// Clients send batches round-robin to `urls` for `secs`; with `kill`, the leader (found in
 /// `/metrics`) is killed with SIGKILL half-way.
-async fn run(nodes: &mut [Option<Node>], secs: u64, kill: bool) -> Run {
+async fn run(nodes: &mut [Option<nodes::Node>], secs: u64, kill: bool) -> Run {
     let urls: Vec<String> = nodes.iter().flatten().map(|n| n.url.clone()).collect();
     let client = reqwest::Client::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -111,7 +92,7 @@ async fn run(nodes: &mut [Option<Node>], secs: u64, kill: bool) -> Run {
     }
     tokio::time::sleep(Duration::from_secs(secs / 2)).await;
     if kill {
-        let leader = leader(&client, nodes).await.unwrap();
+        let leader = nodes::leader(&client, nodes).await.unwrap();
         let mut node = nodes[leader].take().unwrap();
         node.child.kill().unwrap();
         *killed_at.lock().unwrap() = Some(Instant::now());
@@ -136,18 +117,6 @@ async fn run(nodes: &mut [Option<Node>], secs: u64, kill: bool) -> Run {
     }
 }
 
-async fn leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> Option<usize> {
-    for (i, n) in nodes.iter().enumerate() {
-        let Some(n) = n else { continue };
-        let Ok(r) = client.get(format!("{}/metrics", n.url)).send().await else { continue };
-        let text = r.text().await.unwrap_or_default();
-        if text.lines().any(|l| l.starts_with("trail_log_leader{") && l.ends_with(" 1")) {
-            return Some(i);
-        }
-    }
-    None
-}
-
 fn pct(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -167,25 +136,12 @@ fn main() {
     for (n_nodes, kill) in [(1, false), (3, false), (3, true)] {
         let origin = format!("trail.bench/cluster-{}-{n_nodes}-{kill}", std::process::id());
         let tmp = tempfile::tempdir().unwrap();
-        let first = tmp.path().join("node0");
-        let out = Command::new(env!("CARGO_BIN_EXE_trail"))
-            .args(["init", "--data", first.to_str().unwrap(), "--origin", &origin, "--store", &url])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let mut dirs = vec![first.clone()];
-        for i in 1..n_nodes {
-            let d = tmp.path().join(format!("node{i}"));
-            std::fs::create_dir(&d).unwrap();
-            for f in ["trail.toml", "log.key", "log.vkey"] {
-                std::fs::copy(first.join(f), d.join(f)).unwrap();
-            }
-            dirs.push(d);
-        }
-        let mut nodes: Vec<Option<Node>> = dirs.iter().map(|d| Some(start(d))).collect();
+        let dirs = nodes::data_dirs(tmp.path(), &origin, &url, n_nodes);
+        let mut nodes: Vec<Option<nodes::Node>> =
+            dirs.iter().map(|d| Some(nodes::start(d, 2000))).collect();
         let r = rt.block_on(async {
             let client = reqwest::Client::new();
-            while leader(&client, &nodes).await.is_none() {
+            while nodes::leader(&client, &nodes).await.is_none() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             run(&mut nodes, secs, kill).await

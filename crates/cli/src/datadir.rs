@@ -153,15 +153,22 @@ impl AuditConfig {
             .try_into()
             .with_context(|| format!("the [audit] table of {} is not valid", path.display()))?;
         config.cleanup_every()?;
-        if !config.ignored.is_empty() {
-            let keys: Vec<&str> = config.ignored.keys().map(String::as_str).collect();
-            eprintln!(
-                "trail: {}: not taking [audit] {} (not used by trail)",
-                path.display(),
-                keys.join(", ")
-            );
-        }
+        config.warn_unused(path, "not taking [audit]");
         Ok(AuditConfig { ignored: std::collections::BTreeMap::new(), ..config })
+    }
+
+    /// Names, on stderr, the keys of the table trail does not use: `{path}: {what} key(s) ...`.
+    fn warn_unused(&self, path: &Path, what: &str) {
+        if self.ignored.is_empty() {
+            return;
+        }
+        let keys: Vec<&str> = self.ignored.keys().map(String::as_str).collect();
+        eprintln!(
+            "trail: {}: {what} key{} {} (not used by trail)",
+            path.display(),
+            if keys.len() == 1 { "" } else { "s" },
+            keys.join(", ")
+        );
     }
 
     /// How often retention runs in `trail serve`, from `cleanup_interval` ("90s", "30m", "1h",
@@ -272,15 +279,7 @@ impl DataDir {
         })?;
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("{} is not valid", cfg_path.display()))?;
-        if !config.audit.ignored.is_empty() {
-            let keys: Vec<&str> = config.audit.ignored.keys().map(String::as_str).collect();
-            eprintln!(
-                "trail: {}: ignoring [audit] key{} {} (not used by trail)",
-                cfg_path.display(),
-                if keys.len() == 1 { "" } else { "s" },
-                keys.join(", ")
-            );
-        }
+        config.audit.warn_unused(&cfg_path, "ignoring [audit]");
         config.audit.cleanup_every()?;
         Ok(DataDir { path: path.to_owned(), config })
     }

@@ -228,11 +228,9 @@ async fn open_log(
         );
     }
     let (scanner, config) = d.recorder_config()?;
-    d.config.audit.cleanup_every()?;
     let verifier_key = d.verifier().ok().map(|v| v.to_string());
     if let Some(pg) = d.postgres_store()? {
-        let signer = d.signer()?; // fail now, not at the first takeover
-        drop(signer);
+        d.signer()?; // a missing or unsafe key fails now, not at the first takeover
         let store: Arc<dyn Store> = pg.clone();
         let mut handle = LogHandle::follower(store, scanner.clone(), &config);
         handle.verifier_key = verifier_key;

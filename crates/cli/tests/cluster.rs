@@ -8,10 +8,11 @@
 
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
+#[path = "common/nodes.rs"]
+mod nodes;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -55,43 +56,6 @@ fn pg() -> Option<Schema> {
 
 fn trail(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_trail")).args(args).env_remove("TRAIL_DATA").output().unwrap()
-}
-
-/// A node: its process and base URL.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-fn start(data: &Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(["--lease-ttl-ms", "1500"])
-        .env_remove("TRAIL_DATA")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split(" on ").last().unwrap().trim().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
-    Node { child, url }
-}
-
-/// Which node says it sequences the log (its `/metrics`).
-async fn leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> Option<usize> {
-    for (i, n) in nodes.iter().enumerate() {
-        let Some(n) = n else { continue };
-        // A paused node accepts the connection but never answers.
-        let asked = client.get(format!("{}/metrics", n.url)).timeout(Duration::from_millis(500));
-        let Ok(r) = asked.send().await else { continue };
-        let text = r.text().await.unwrap_or_default();
-        if text.lines().any(|l| l.starts_with("trail_log_leader{") && l.ends_with(" 1")) {
-            return Some(i);
-        }
-    }
-    None
 }
 
 /// Sends one batch, to `urls[first]` and then the others in turn, until a node acknowledges it;
@@ -138,31 +102,10 @@ async fn send(
 fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
     let Some(schema) = pg() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let first = tmp.path().join("node0");
-    let out = trail(&[
-        "init",
-        "--data",
-        first.to_str().unwrap(),
-        "--origin",
-        &schema.origin,
-        "--store",
-        &schema.url,
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Every node gets a copy of the data directory: config, signing key, verifier key.
-    let mut dirs: Vec<PathBuf> = vec![first.clone()];
-    for i in 1..3 {
-        let d = tmp.path().join(format!("node{i}"));
-        std::fs::create_dir(&d).unwrap();
-        for f in ["trail.toml", "log.key", "log.vkey"] {
-            std::fs::copy(first.join(f), d.join(f)).unwrap();
-        }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(d.join("log.key"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
-        dirs.push(d);
-    }
-    let mut nodes: Vec<Option<Node>> = dirs.iter().map(|d| Some(start(d))).collect();
+    let dirs = nodes::data_dirs(tmp.path(), &schema.origin, &schema.url, 3);
+    let mut nodes: Vec<Option<nodes::Node>> =
+        dirs.iter().map(|d| Some(nodes::start(d, 1500))).collect();
     let urls: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().url.clone()).collect();
 
     let rt =
@@ -171,7 +114,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         let client = reqwest::Client::new();
         let mut waited = 0;
         let old = loop {
-            if let Some(i) = leader(&client, &nodes).await {
+            if let Some(i) = nodes::leader(&client, &nodes).await {
                 break i;
             }
             waited += 1;
@@ -217,7 +160,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         dead.child.wait().unwrap();
         let killed = Instant::now();
         let new = loop {
-            if let Some(i) = leader(&client, &nodes).await {
+            if let Some(i) = nodes::leader(&client, &nodes).await {
                 break i;
             }
             assert!(killed.elapsed() < Duration::from_secs(30), "no node took over in 30 s");
@@ -240,7 +183,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         Command::new("kill").args(["-STOP", &paused]).status().unwrap();
         let stopped = Instant::now();
         let third = loop {
-            if let Some(i) = leader(&client, &nodes).await.filter(|&i| i != new) {
+            if let Some(i) = nodes::leader(&client, &nodes).await.filter(|&i| i != new) {
                 break i;
             }
             // The paused node does not answer, so `leader` skips it after its timeout.
@@ -262,7 +205,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         let body = serde_json::json!([{"id": "after-wake", "kind": "tool_call"}]).to_string();
         let woke = vec![urls[new].clone()];
         assert_eq!(send(&client, &woke, 0, &body).await.len(), 1);
-        assert_eq!(leader(&client, &nodes).await, Some(third), "the woken node must follow");
+        assert_eq!(nodes::leader(&client, &nodes).await, Some(third), "the woken node must follow");
     });
 
     // The log itself, read from the database through a surviving node's data directory.
