@@ -30,8 +30,8 @@ use sha2::{Digest, Sha256};
 use trail_core::{Event, NoteSigner};
 use trail_ingest::{Recorder, RecorderConfig, Scanner};
 use trail_store::Query;
-use trail_store::Store;
 use trail_store::sqlite::SqliteStore;
+use trail_store::{Durability, Store};
 
 /// The same allocator as the `trail` binary.
 #[global_allocator]
@@ -343,6 +343,12 @@ async fn append(o: &Opts) -> Result<Value> {
         "files" => Arc::new(trail_store::file::FileStore::create(&dir, origin)?),
         other => bail!("unknown store {other:?}"),
     };
+    let durability: Durability =
+        o.0.get("durability")
+            .map_or("commit", String::as_str)
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?;
+    store.set_durability(durability)?;
     let signer = NoteSigner::from_seed(origin, [7; 32])?;
     let rec =
         Recorder::open(store, signer, Arc::new(Scanner::default()), RecorderConfig::default())?;
@@ -414,7 +420,8 @@ async fn append(o: &Opts) -> Result<Value> {
     }
     let disk = dir_bytes(&dir)?;
     Ok(json!({
-        "events": n, "batch": batch, "callers": callers, "store": kind, "secs": busy.as_secs_f64(),
+        "events": n, "batch": batch, "callers": callers, "store": kind,
+        "durability": format!("{durability:?}").to_lowercase(), "secs": busy.as_secs_f64(),
         "wall_secs": wall.as_secs_f64(),
         "events_per_s": n as f64 / busy.as_secs_f64(),
         "p50_us": pct(&mut lat, 50.0), "p99_us": pct(&mut lat, 99.0),

@@ -19,18 +19,26 @@ use crate::datadir::{DataDir, write_private};
 use crate::output::{green, red, yellow};
 use crate::{DataArg, JsonArg};
 
+/// `trail init`'s settings beyond the log's name and store.
+pub struct InitOptions<'a> {
+    /// A Harness or denkeeper config whose `[audit]` settings to take.
+    pub audit_from: Option<&'a Path>,
+    /// `commit` or `checkpoint`.
+    pub durability: &'a str,
+}
+
 pub fn init(
     path: &Path,
     origin: &str,
     store: &str,
-    audit_from: Option<&Path>,
+    opts: &InitOptions<'_>,
     json: bool,
 ) -> Result<ExitCode> {
-    let audit = match audit_from {
+    let audit = match opts.audit_from {
         Some(file) => crate::datadir::AuditConfig::from_file(file)?,
         None => crate::datadir::AuditConfig::default(),
     };
-    let (dir, signer) = DataDir::init(path, origin, store, audit)?;
+    let (dir, signer) = DataDir::init(path, origin, store, audit, opts.durability)?;
     let vkey = signer.verifier().to_string();
     if json {
         println!("{}", json!({"data": dir.path, "origin": origin, "store": store, "vkey": vkey}));
@@ -114,45 +122,43 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         }
     } else {
         // Events are appended in order; the first bad line stops the command and appends
-        // nothing of its own, while the lines before it stay appended.
-        let stdin = std::io::stdin();
+        // nothing of its own, while the lines before it stay appended. A thread reads and
+        // parses the lines, so parsing overlaps with scanning here and committing in the
+        // recorder (on two cores: 28.5 k -> N k events/s).
+        let lines = parse_lines(std::io::stdin());
         let mut pending: Pending = Vec::new();
-        for (i, line) in stdin.lock().lines().enumerate() {
-            let n = i + 1;
-            let line = line.with_context(|| format!("cannot read line {n} of stdin"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let event = match Event::from_slice(line.as_bytes()) {
-                Ok(e) => e,
-                Err(e) => {
-                    failure = Some(format!("line {n}: {e}"));
-                    break;
-                }
-            };
-            match recorder.try_record(event) {
-                Ok(fut) => pending.push((n, boxed(fut))),
-                Err(trail_ingest::RecordError::Full { .. }) => {
-                    drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
-                    if failure.is_some() {
-                        break;
+        'read: for chunk in lines {
+            for (n, line, parsed) in chunk {
+                let event = match parsed {
+                    Ok(e) => e,
+                    Err(e) => {
+                        failure = Some(format!("line {n}: {e}"));
+                        break 'read;
                     }
-                    let event = Event::from_slice(line.as_bytes())?;
-                    pending.push((n, boxed(recorder.record_owned(event))));
+                };
+                match recorder.try_record(event) {
+                    Ok(fut) => pending.push((n, boxed(fut))),
+                    Err(trail_ingest::RecordError::Full { .. }) => {
+                        drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
+                        if failure.is_some() {
+                            break 'read;
+                        }
+                        let event = Event::from_slice(line.as_bytes())?;
+                        pending.push((n, boxed(recorder.record_owned(event))));
+                    }
+                    Err(e) => {
+                        failure = Some(format!("line {n}: {e}"));
+                        break 'read;
+                    }
                 }
-                Err(e) => {
-                    failure = Some(format!("line {n}: {e}"));
-                    break;
-                }
-            }
-            // A sliding window: wait for the oldest acknowledgement only, so parsing and
-            // scanning here overlap with the sequencer's commits.
-            if pending.len() >= 8192 {
-                let oldest: Pending = pending.drain(..1024).collect();
-                let mut oldest = oldest;
-                drain(&mut oldest, &mut appended, &mut print, &mut failure).await?;
-                if failure.is_some() {
-                    break;
+                // A sliding window: wait for the oldest acknowledgement only, so parsing and
+                // scanning here overlap with the sequencer's commits.
+                if pending.len() >= 8192 {
+                    let mut oldest: Pending = pending.drain(..1024).collect();
+                    drain(&mut oldest, &mut appended, &mut print, &mut failure).await?;
+                    if failure.is_some() {
+                        break 'read;
+                    }
                 }
             }
         }
@@ -168,6 +174,44 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
     }
     closed.map_err(|e| anyhow!("final checkpoint: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line's number, its text and the event parsed from it.
+type Parsed = (usize, String, Result<Event>);
+
+/// Lines of stdin parsed into events on a thread of their own, in chunks; blank lines are
+/// skipped. The thread stops after the first line it cannot read or parse.
+fn parse_lines(
+    input: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::IntoIter<Vec<Parsed>> {
+    const CHUNK: usize = 256;
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    std::thread::spawn(move || {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
+            let n = i + 1;
+            let (line, parsed) = match line {
+                Ok(l) if l.trim().is_empty() => continue,
+                Ok(l) => {
+                    let parsed = Event::from_slice(l.as_bytes()).map_err(anyhow::Error::from);
+                    (l, parsed)
+                }
+                Err(e) => (String::new(), Err(anyhow!("cannot read stdin: {e}"))),
+            };
+            let stop = parsed.is_err();
+            chunk.push((n, line, parsed));
+            if stop || chunk.len() == CHUNK {
+                if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+                    return;
+                }
+                if stop {
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(chunk);
+    });
+    rx.into_iter()
 }
 
 type Ack = std::pin::Pin<
@@ -625,7 +669,8 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
             _ => bail!("{} holds a log that is not a demo; choose another --data", path.display()),
         }
     }
-    let (dir, _) = DataDir::init(path, origin, "sqlite", crate::datadir::AuditConfig::default())?;
+    let (dir, _) =
+        DataDir::init(path, origin, "sqlite", crate::datadir::AuditConfig::default(), "commit")?;
     println!("1. created log {origin} in {}", dir.path.display());
     let recorder = open_recorder(&dir)?;
     let aws = format!("AKIA{}", "Z7Q3VN4XK2LMB5TP");

@@ -9,10 +9,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use trail_core::{NoteSigner, NoteVerifier};
 use trail_ingest::{Mode, Policy, RecorderConfig, ScanConfig, Scanner};
-use trail_store::Store;
 use trail_store::file::FileStore;
 use trail_store::postgres::{PostgresStore, schema_for_origin};
 use trail_store::sqlite::SqliteStore;
+use trail_store::{Durability, Store};
 
 pub const CONFIG_FILE: &str = "trail.toml";
 pub const KEY_FILE: &str = "log.key";
@@ -53,6 +53,11 @@ pub struct LogConfig {
     /// The PostgreSQL schema holding the log (default: named after the origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// When an append reaches the disk: `commit` (default: synced before it is acknowledged)
+    /// or `checkpoint` (synced with the next signed checkpoint, at most `[checkpoint]
+    /// interval_ms` later; a power failure can lose the events since the last checkpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<String>,
 }
 
 fn default_store() -> String {
@@ -210,7 +215,9 @@ impl DataDir {
         origin: &str,
         store: &str,
         audit: AuditConfig,
+        durability: &str,
     ) -> Result<(DataDir, NoteSigner)> {
+        durability.parse::<Durability>().map_err(|e| anyhow!("--durability: {e}"))?;
         let (store, url) = match store {
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 ("postgres", Some(url.to_owned()))
@@ -244,6 +251,7 @@ impl DataDir {
                 store: store.to_owned(),
                 url,
                 schema: None,
+                durability: Some(durability.to_owned()),
             },
             checkpoint: CheckpointConfig::default(),
             scan: ScanSection::default(),
@@ -293,13 +301,24 @@ impl DataDir {
         if let Some(pg) = self.postgres_store()? {
             return Ok(pg);
         }
-        Ok(match self.config.log.store.as_str() {
+        let durability = self.durability()?;
+        let store: Arc<dyn Store> = match self.config.log.store.as_str() {
             "files" => Arc::new(FileStore::open(&self.path)?),
             "sqlite" => Arc::new(SqliteStore::open(&self.path.join(SQLITE_FILE))?),
             other => {
                 bail!("unknown store {other:?} in {CONFIG_FILE}: use sqlite, files or postgres")
             }
-        })
+        };
+        store.set_durability(durability)?;
+        Ok(store)
+    }
+
+    /// `[log] durability`, checked.
+    pub fn durability(&self) -> Result<Durability> {
+        match &self.config.log.durability {
+            None => Ok(Durability::Commit),
+            Some(d) => d.parse().map_err(|e| anyhow!("{CONFIG_FILE}: [log] {e}")),
+        }
     }
 
     /// The store, when it is PostgreSQL (whose lease lets several nodes share the log).
@@ -312,7 +331,10 @@ impl DataDir {
             bail!("{CONFIG_FILE}: store = \"postgres\" needs url = \"postgres://USER@HOST/DB\"");
         };
         let schema = log.schema.clone().unwrap_or_else(|| schema_for_origin(&log.origin));
-        Ok(Some(Arc::new(PostgresStore::open_in(url, &schema)?)))
+        let durability = self.durability()?;
+        let store = PostgresStore::open_in(url, &schema)?;
+        store.set_durability(durability)?;
+        Ok(Some(Arc::new(store)))
     }
 
     /// The log's signing key.

@@ -94,6 +94,11 @@ enum Command {
         /// cleanup_interval) from a Harness or denkeeper config file.
         #[arg(long, value_name = "TOML")]
         audit_from: Option<PathBuf>,
+        /// When an append reaches the disk: commit (synced before it is acknowledged) or
+        /// checkpoint (synced with the next signed checkpoint, about a second later; a power
+        /// failure can lose the events since the last checkpoint, never a signed one).
+        #[arg(long, default_value = "commit", value_parser = ["commit", "checkpoint"])]
+        durability: String,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -232,8 +237,12 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { data, origin, store, audit_from, json } => {
-            commands::init(&data.data, &origin, &store, audit_from.as_deref(), json.json)
+        Command::Init { data, origin, store, audit_from, durability, json } => {
+            let opts = commands::InitOptions {
+                audit_from: audit_from.as_deref(),
+                durability: &durability,
+            };
+            commands::init(&data.data, &origin, &store, &opts, json.json)
         }
         Command::Log(args) => commands::log(args).await,
         Command::Checkpoint { data } => commands::checkpoint(&data.data).await,

@@ -44,18 +44,19 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    // Most strings need no escape at all: skip 8 bytes at a time while none of them is a
-    // control character, `"` or `\` (SWAR), then look at bytes one by one from there.
-    let mut clean = 0;
-    while clean + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[clean..clean + 8]);
-        if needs_escape(u64::from_le_bytes(word)) {
-            break;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Most bytes need no escape: skip 8 at a time while none of them is a control
+        // character, `"` or `\` (SWAR), also after an escape (bodies hold many line breaks).
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !needs_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
         }
-        clean += 8;
-    }
-    for (i, &b) in bytes.iter().enumerate().skip(clean) {
+        let b = bytes[i];
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -65,7 +66,10 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             0x0c => b"\\f",
             0x0d => b"\\r",
             0x00..=0x1f => b"",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
@@ -73,7 +77,8 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use trail_core::{
     Checkpoint, Event, EventError, FindingSummary, Hash, NoteSigner, Prepared, Sealed, Timestamp,
 };
-use trail_store::{Store, StoreError, StoredRecord};
+use trail_store::{Durability, Store, StoreError, StoredRecord};
 
 pub use trail_scan::json::{Mode, Policy};
 pub use trail_scan::{ScanConfig, Scanner};
@@ -173,6 +173,7 @@ impl Recorder {
             last_hash: state.last_hash,
             checkpointed: latest,
             last_checkpoint_at: Instant::now(),
+            unsynced: store.durability() == Durability::Checkpoint,
         };
         let handle = tokio::spawn(seq.run(rx));
         let p = &config.policy;
@@ -357,6 +358,9 @@ fn store_err(e: StoreError) -> RecordError {
     RecordError::Store(e.to_string())
 }
 
+/// The largest batch the sequencer writes on its own task when appends are not synced.
+const INLINE_MAX: usize = 4;
+
 struct Sequencer {
     store: Arc<dyn Store>,
     signer: NoteSigner,
@@ -368,6 +372,8 @@ struct Sequencer {
     last_hash: Hash,
     checkpointed: u64,
     last_checkpoint_at: Instant,
+    /// The store does not sync appends (durability `checkpoint`), so small ones are quick.
+    unsynced: bool,
 }
 
 /// A batch sealed ahead of its commit, on the speculative chain.
@@ -555,6 +561,11 @@ impl Sequencer {
             let store = self.store.clone();
             let result = if records.is_empty() {
                 Ok(Ok(()))
+            } else if self.unsynced && records.len() <= INLINE_MAX {
+                // A few records written without a sync take less time than handing them to
+                // another thread and waking this one again (measured with one event per
+                // call: p50 309 -> 208 us on SQLite, 168 -> 90 us on files).
+                Ok(store.append(&to_store))
             } else {
                 tokio::task::spawn_blocking(move || store.append(&to_store)).await
             };

@@ -8,7 +8,8 @@
 //! open when it does not match.
 //!
 //! Crash safety: a batch is written with one `write` and made durable with `fdatasync` before
-//! `append` returns. A crash mid-write leaves an incomplete last line; opening the log then fails
+//! `append` returns (with [`Durability::Checkpoint`], by the `fdatasync` of the next checkpoint
+//! line instead). A crash mid-write leaves an incomplete last line; opening the log then fails
 //! with [`StoreError::TornTail`] naming the line, and nothing is dropped or kept silently until
 //! [`FileStore::repair`] moves the torn bytes to `log.jsonl.torn`. Erasure and pruning rewrite
 //! the file to a temporary name and rename it over the old one.
@@ -18,6 +19,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use trail_core::export::{self, ExportLine};
 use trail_core::verify::Anchor;
@@ -27,7 +29,8 @@ use trail_merkle::{CompactRange, Hash, node_position};
 use crate::query::{Aggregate, run_query};
 use crate::tree::{check_batch, check_checkpoint, grow};
 use crate::{
-    Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord, TreeState,
+    Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
+    TreeState,
 };
 
 /// File name of the log inside the data directory.
@@ -40,6 +43,9 @@ pub struct FileStore {
     dir: PathBuf,
     origin: String,
     inner: Mutex<Inner>,
+    /// Whether `append` syncs (durability [`Durability::Commit`]); otherwise the next
+    /// checkpoint's sync covers the appended lines.
+    sync_appends: AtomicBool,
 }
 
 struct Inner {
@@ -90,7 +96,12 @@ impl FileStore {
         let mut leaves = Vec::new();
         load(&path, &mut log, &origin, &mut inner, &mut leaves)?;
         inner.tree = open_tree(dir, &inner, &leaves)?;
-        Ok(FileStore { dir: dir.to_owned(), origin, inner: Mutex::new(inner) })
+        Ok(FileStore {
+            dir: dir.to_owned(),
+            origin,
+            inner: Mutex::new(inner),
+            sync_appends: AtomicBool::new(true),
+        })
     }
 
     /// Moves an incomplete last line aside to `log.jsonl.torn`; returns how many bytes moved.
@@ -339,7 +350,9 @@ impl Store for FileStore {
         let write = (|| {
             let mut log = &inner.log;
             log.write_all(&buf)?;
-            log.sync_data()?;
+            if self.sync_appends.load(Ordering::Relaxed) {
+                log.sync_data()?;
+            }
             let mut tree = &inner.tree;
             tree.seek(SeekFrom::End(0))?;
             tree.write_all(&node_buf)
@@ -477,6 +490,19 @@ impl Store for FileStore {
 
     fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>> {
         Ok(self.lock().checkpoints.clone())
+    }
+
+    fn durability(&self) -> Durability {
+        if self.sync_appends.load(Ordering::Relaxed) {
+            Durability::Commit
+        } else {
+            Durability::Checkpoint
+        }
+    }
+
+    fn set_durability(&self, durability: Durability) -> Result<()> {
+        self.sync_appends.store(durability == Durability::Commit, Ordering::Relaxed);
+        Ok(())
     }
 
     fn put_checkpoint(&self, expected_latest: Option<u64>, cp: &SignedCheckpoint) -> Result<()> {

@@ -146,6 +146,33 @@ fn describe_sqlite(e: &rusqlite::Error) -> String {
     format!("{e} ({hint})")
 }
 
+/// When an appended batch reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every append is synced to disk before it returns (the default): an acknowledged record
+    /// survives a power failure.
+    #[default]
+    Commit,
+    /// Appends are written (to the operating system, or to PostgreSQL without waiting for its
+    /// WAL flush) and synced together by the next stored checkpoint, which syncs before it
+    /// returns. An acknowledged record survives a crash of trail; a power failure (or, on
+    /// PostgreSQL, a server crash) may lose the records appended since the last checkpoint, never
+    /// a checkpoint or a record it covers, so the log can never fork from a signed checkpoint.
+    Checkpoint,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "commit" => Ok(Durability::Commit),
+            "checkpoint" => Ok(Durability::Checkpoint),
+            other => Err(format!("unknown durability {other:?}: use \"commit\" or \"checkpoint\"")),
+        }
+    }
+}
+
 /// One log's storage.
 pub trait Store: Send + Sync {
     /// A short name of the backend, e.g. `sqlite`.
@@ -157,9 +184,17 @@ pub trait Store: Send + Sync {
     /// Size, last leaf hash and root.
     fn state(&self) -> Result<TreeState>;
 
-    /// Appends a batch atomically and durably: all of it or none. The batch must continue the
-    /// log (first seq = size, each `prev` = the previous hash) and carry new ids only.
+    /// Appends a batch atomically: all of it or none, on disk as [`Store::set_durability`] says
+    /// (by default before it returns). The batch must continue the log (first seq = size, each
+    /// `prev` = the previous hash) and carry new ids only.
     fn append(&self, batch: &[Sealed]) -> Result<()>;
+
+    /// Sets when appends reach the disk (checkpoints, erasures and prunes are always synced
+    /// before they return).
+    fn set_durability(&self, durability: Durability) -> Result<()>;
+
+    /// When appends reach the disk.
+    fn durability(&self) -> Durability;
 
     /// Finds the records with these ids (for idempotent appends).
     fn find_ids(&self, ids: &[&str]) -> Result<Vec<StoredRecord>>;

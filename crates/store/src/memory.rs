@@ -11,7 +11,8 @@ use trail_merkle::{CompactRange, Hash, node_position};
 use crate::query::{Aggregate, run_query};
 use crate::tree::{anchor_peak, check_batch, check_checkpoint, grow};
 use crate::{
-    Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord, TreeState,
+    Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
+    TreeState,
 };
 
 /// The memory backend.
@@ -52,6 +53,15 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
+    }
+
+    fn durability(&self) -> Durability {
+        Durability::Commit
+    }
+
+    fn set_durability(&self, _: Durability) -> Result<()> {
+        // Nothing here outlives the process.
+        Ok(())
     }
 
     fn origin(&self) -> &str {

@@ -37,7 +37,9 @@
 //! Appends: one transaction per batch: lock the head and check the lease, then binary `COPY` of
 //! the records and bodies (encoded here, not through per-value `ToSql` calls), two multi-row
 //! upserts for the rollups, and the new head. `synchronous_commit` is set on for every
-//! connection, so an append returns only after its commit is on the server's disk.
+//! connection, so an append returns only after its commit is on the server's disk (with
+//! [`Durability::Checkpoint`] an append commits with `synchronous_commit` off, and the next
+//! checkpoint's synchronous commit flushes the server's WAL up to and past it).
 //!
 //! Connections: each lives on a thread of its own (see `conn`), so the store may be called from
 //! any thread, including one that drives async tasks. One connection writes; a small pool reads.
@@ -60,7 +62,8 @@ use trail_merkle::{CompactRange, Hash, NodeReader};
 use crate::query::{HOUR_NANOS, HourBucket, duration_ms, is_denial, is_error};
 use crate::tree::{anchor_peak, check_batch, check_checkpoint};
 use crate::{
-    Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord, TreeState,
+    Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
+    TreeState,
 };
 
 mod conn;
@@ -219,6 +222,7 @@ struct Writer {
     conn: Option<Conn>,
     range: CompactRange,
     last_hash: Hash,
+    durability: Durability,
 }
 
 /// The prune anchor as last read.
@@ -484,6 +488,7 @@ impl PostgresStore {
                 conn: Some(conn),
                 range: CompactRange::new(),
                 last_hash: Hash::ZERO,
+                durability: Durability::Commit,
             }),
             shared: RwLock::new(shared),
             fence: Mutex::new(None),
@@ -1301,7 +1306,12 @@ const HEAD_SQL: &str = "SELECT s.size, s.last_hash, l.epoch, l.holder, \
      FOR UPDATE OF s FOR SHARE OF l";
 
 /// One append transaction: lock the head, check the lease and the head, copy, upsert, commit.
-fn append_tx(s: &mut Session, e: Encoded, fence: Option<LeaseToken>) -> Result<Appended> {
+fn append_tx(
+    s: &mut Session,
+    e: Encoded,
+    fence: Option<LeaseToken>,
+    durability: Durability,
+) -> Result<Appended> {
     let head_stmt = match s.stmts.get(&mut s.client, HEAD_SQL) {
         Ok(stmt) => stmt,
         Err(e) if s.client.is_closed() => return Ok(Appended::Unsent(e)),
@@ -1331,6 +1341,11 @@ fn append_tx(s: &mut Session, e: Encoded, fence: Option<LeaseToken>) -> Result<A
     }
     if uint(head.get(0)) != e.size || hash_col(&head, 1)? != e.last_hash {
         return Ok(Appended::Stale);
+    }
+    if durability == Durability::Checkpoint {
+        // The next checkpoint commits with synchronous_commit on, and its WAL flush covers
+        // every commit before it.
+        tx.batch_execute("SET LOCAL synchronous_commit TO off").map_err(pg_err)?;
     }
     let copied = (|| {
         let mut w = tx.copy_in(RECORDS_COPY)?;
@@ -1510,6 +1525,15 @@ impl Store for PostgresStore {
         Ok(state)
     }
 
+    fn durability(&self) -> Durability {
+        self.writer().durability
+    }
+
+    fn set_durability(&self, durability: Durability) -> Result<()> {
+        self.writer().durability = durability;
+        Ok(())
+    }
+
     fn append(&self, batch: &[Sealed]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -1532,8 +1556,9 @@ impl Store for PostgresStore {
             let mut range = w.range.clone();
             let encoded = encode(batch, &mut range, w.last_hash);
             let fence = fence.clone();
-            let outcome =
-                writer_conn(&mut w, &self.pool)?.run(move |s| append_tx(s, encoded, fence))?;
+            let durability = w.durability;
+            let outcome = writer_conn(&mut w, &self.pool)?
+                .run(move |s| append_tx(s, encoded, fence, durability))?;
             match outcome {
                 Appended::Done => {
                     w.last_hash = batch[batch.len() - 1].hash;

@@ -29,6 +29,9 @@
 //!
 //! Durability: `synchronous = FULL` in WAL mode, so an append returns only after its one
 //! transaction (records, bodies and nodes together) is on disk; a crash never leaves half a batch.
+//! With [`Durability::Checkpoint`] appends commit with `synchronous = NORMAL` (written to the WAL,
+//! not synced) and the next checkpoint's FULL commit syncs the WAL, and with it every append
+//! before it; a power failure rolls back whole transactions after the last sync, never part of one.
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,7 +48,8 @@ use trail_merkle::{CompactRange, Hash, NodeReader};
 use crate::query::{HOUR_NANOS, HourBucket, duration_ms, is_denial, is_error};
 use crate::tree::{anchor_peak, check_batch, check_checkpoint};
 use crate::{
-    Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord, TreeState,
+    Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
+    TreeState,
 };
 
 /// The schema version this code writes and reads.
@@ -146,6 +150,8 @@ struct Writer {
     last_hash: Hash,
     /// First seq not yet in the search index.
     fts_next: u64,
+    /// When appends are synced; everything else commits with FULL.
+    durability: Durability,
 }
 
 /// What readers need without taking the writer's lock.
@@ -214,6 +220,90 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Appends a batch in one transaction, under the writer's lock.
+    fn append_locked(&self, w: &mut Writer, batch: &[Sealed]) -> Result<()> {
+        let size = w.range.size();
+        check_batch(&self.origin, size, w.last_hash, batch)?;
+        let mut range = w.range.clone();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process appending to the same file would fork our view of the log.
+        let stored_size: Option<i64> =
+            tx.prepare_cached("SELECT max(seq) FROM records")?.query_row([], |r| r.get(0))?;
+        if let Some(max) = stored_size
+            && max as u64 + 1 != size
+        {
+            return Err(StoreError::OutOfOrder { size: max as u64 + 1, seq: batch[0].record.seq });
+        }
+        {
+            let mut insert_record = tx.prepare_cached(
+                "INSERT INTO records (seq, id, time, kind, category, action, status, agent, session, \
+                 conversation, actor, source, trace_id, input_tokens, output_tokens, cost_usd, tree, canonical) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?;
+            let mut insert_body =
+                tx.prepare_cached("INSERT INTO bodies (seq, salt, body) VALUES (?1, ?2, ?3)")?;
+            let mut tree = Vec::with_capacity(32 * 65);
+            let mut rollup = Rollup::default();
+            for s in batch {
+                rollup.add(&s.record);
+                let r = &s.record;
+                let f = &r.fields;
+                tree.clear();
+                for (_, _, h) in range.append(s.hash) {
+                    tree.extend_from_slice(h.as_bytes());
+                }
+                let usage = f.usage.as_ref();
+                let inserted = insert_record.execute(params![
+                    int(r.seq),
+                    r.id,
+                    r.time.unix_nanos(),
+                    f.kind,
+                    f.category,
+                    f.action,
+                    f.status,
+                    f.agent,
+                    f.session,
+                    f.conversation,
+                    f.actor,
+                    f.source,
+                    f.trace_id,
+                    usage.and_then(|u| u.input_tokens).map(int),
+                    usage.and_then(|u| u.output_tokens).map(int),
+                    usage.and_then(|u| u.cost_usd),
+                    tree,
+                    s.canonical,
+                ]);
+                if let Err(e) = inserted {
+                    if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                        let existing: Option<i64> = tx
+                            .query_row("SELECT seq FROM records WHERE id = ?1", [&r.id], |row| {
+                                row.get(0)
+                            })
+                            .optional()?;
+                        if let Some(seq) = existing {
+                            return Err(StoreError::DuplicateId {
+                                id: r.id.clone(),
+                                seq: seq as u64,
+                            });
+                        }
+                    }
+                    return Err(e.into());
+                }
+                if let Some(b) = &s.body {
+                    insert_body.execute(params![int(r.seq), b.salt, b.canonical])?;
+                }
+            }
+            rollup.write(&tx)?;
+        }
+        tx.commit()?;
+        let last_hash = batch[batch.len() - 1].hash;
+        let state = TreeState { size: range.size(), last_hash, root: range.root() };
+        w.range = range;
+        w.last_hash = last_hash;
+        self.set_shared(|s| s.state = state);
+        Ok(())
+    }
+
     fn load(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
         let version: i64 = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
@@ -257,7 +347,13 @@ impl SqliteStore {
         Ok(SqliteStore {
             origin,
             path,
-            writer: Mutex::new(Writer { conn, range, last_hash, fts_next: fts_next as u64 }),
+            writer: Mutex::new(Writer {
+                conn,
+                range,
+                last_hash,
+                fts_next: fts_next as u64,
+                durability: Durability::Commit,
+            }),
             readers: Mutex::new(Vec::new()),
             shared: RwLock::new(Shared { state, start, anchor }),
         })
@@ -301,6 +397,14 @@ impl SqliteStore {
     fn catch_up(&self) -> Result<()> {
         self.index_all()
     }
+}
+
+/// Sets the writer's `synchronous` level through a cached statement (appends switch it per batch
+/// when durability is [`Durability::Checkpoint`]).
+fn set_synchronous(conn: &Connection, full: bool) -> Result<()> {
+    let sql = if full { "PRAGMA synchronous = FULL" } else { "PRAGMA synchronous = NORMAL" };
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 fn configure_writer(conn: &Connection, file: bool) -> Result<()> {
@@ -458,7 +562,7 @@ fn index_chunk(w: &mut Writer, max: usize) -> Result<u64> {
     // not wait for the disk: with NORMAL a power loss may lose the last index transactions, never
     // records, and the cursor is lost with them. The next FULL commit (an append) syncs the WAL
     // including these frames.
-    w.conn.pragma_update(None, "synchronous", "NORMAL")?;
+    set_synchronous(&w.conn, false)?;
     let out = (|| -> Result<u64> {
         let from = w.fts_next;
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -486,7 +590,7 @@ fn index_chunk(w: &mut Writer, max: usize) -> Result<u64> {
         tx.commit()?;
         Ok(next)
     })();
-    let restore = w.conn.pragma_update(None, "synchronous", "FULL");
+    let restore = set_synchronous(&w.conn, true);
     let next = out?;
     restore?;
     let moved = next - w.fts_next;
@@ -717,85 +821,24 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let mut w = self.writer();
-        let size = w.range.size();
-        check_batch(&self.origin, size, w.last_hash, batch)?;
-        let mut range = w.range.clone();
-        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process appending to the same file would fork our view of the log.
-        let stored_size: Option<i64> =
-            tx.prepare_cached("SELECT max(seq) FROM records")?.query_row([], |r| r.get(0))?;
-        if let Some(max) = stored_size
-            && max as u64 + 1 != size
-        {
-            return Err(StoreError::OutOfOrder { size: max as u64 + 1, seq: batch[0].record.seq });
+        if w.durability == Durability::Commit {
+            return self.append_locked(&mut w, batch);
         }
-        {
-            let mut insert_record = tx.prepare_cached(
-                "INSERT INTO records (seq, id, time, kind, category, action, status, agent, session, \
-                 conversation, actor, source, trace_id, input_tokens, output_tokens, cost_usd, tree, canonical) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )?;
-            let mut insert_body =
-                tx.prepare_cached("INSERT INTO bodies (seq, salt, body) VALUES (?1, ?2, ?3)")?;
-            let mut tree = Vec::with_capacity(32 * 65);
-            let mut rollup = Rollup::default();
-            for s in batch {
-                rollup.add(&s.record);
-                let r = &s.record;
-                let f = &r.fields;
-                tree.clear();
-                for (_, _, h) in range.append(s.hash) {
-                    tree.extend_from_slice(h.as_bytes());
-                }
-                let usage = f.usage.as_ref();
-                let inserted = insert_record.execute(params![
-                    int(r.seq),
-                    r.id,
-                    r.time.unix_nanos(),
-                    f.kind,
-                    f.category,
-                    f.action,
-                    f.status,
-                    f.agent,
-                    f.session,
-                    f.conversation,
-                    f.actor,
-                    f.source,
-                    f.trace_id,
-                    usage.and_then(|u| u.input_tokens).map(int),
-                    usage.and_then(|u| u.output_tokens).map(int),
-                    usage.and_then(|u| u.cost_usd),
-                    tree,
-                    s.canonical,
-                ]);
-                if let Err(e) = inserted {
-                    if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
-                        let existing: Option<i64> = tx
-                            .query_row("SELECT seq FROM records WHERE id = ?1", [&r.id], |row| {
-                                row.get(0)
-                            })
-                            .optional()?;
-                        if let Some(seq) = existing {
-                            return Err(StoreError::DuplicateId {
-                                id: r.id.clone(),
-                                seq: seq as u64,
-                            });
-                        }
-                    }
-                    return Err(e.into());
-                }
-                if let Some(b) = &s.body {
-                    insert_body.execute(params![int(r.seq), b.salt, b.canonical])?;
-                }
-            }
-            rollup.write(&tx)?;
-        }
-        tx.commit()?;
-        let last_hash = batch[batch.len() - 1].hash;
-        let state = TreeState { size: range.size(), last_hash, root: range.root() };
-        w.range = range;
-        w.last_hash = last_hash;
-        self.set_shared(|s| s.state = state);
+        // Synced by the next checkpoint's FULL commit: syncing the write-ahead log covers every
+        // frame before it. NORMAL still commits atomically; a power failure can only roll back
+        // whole transactions after the last sync.
+        set_synchronous(&w.conn, false)?;
+        let out = self.append_locked(&mut w, batch);
+        set_synchronous(&w.conn, true)?;
+        out
+    }
+
+    fn durability(&self) -> Durability {
+        self.writer().durability
+    }
+
+    fn set_durability(&self, durability: Durability) -> Result<()> {
+        self.writer().durability = durability;
         Ok(())
     }
 
