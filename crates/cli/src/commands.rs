@@ -185,7 +185,7 @@ fn parse_lines(
     input: impl std::io::Read + Send + 'static,
 ) -> std::sync::mpsc::IntoIter<Vec<Parsed>> {
     const CHUNK: usize = 256;
-    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
     std::thread::spawn(move || {
         let mut chunk = Vec::with_capacity(CHUNK);
         for (i, line) in std::io::BufReader::new(input).lines().enumerate() {

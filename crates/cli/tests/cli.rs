@@ -110,6 +110,42 @@ fn a_bad_line_is_named_and_the_lines_before_it_stay() {
     assert!(unknown.stderr.contains("line 1: field `colour`: unknown field"), "{}", unknown.stderr);
 }
 
+#[test]
+fn checkpoint_durability_is_chosen_at_init_and_a_bad_value_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let args = ["init", "--data", d(&data), "--origin", "trail.test/cli", "--durability"];
+    let r = trail(&[&args[..], &["checkpoint"]].concat(), "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config = std::fs::read_to_string(data.join("trail.toml")).unwrap();
+    assert!(config.contains("durability = \"checkpoint\""), "{config}");
+    let r = trail(&["log", "--data", d(&data), "--json"], &events(3));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // `trail log` ends with a signed checkpoint, which syncs what it covers.
+    let cp = trail(&["checkpoint", "--data", d(&data)], "");
+    assert!(cp.stdout.lines().nth(1) == Some("3"), "{}", cp.stdout);
+    let v = verify(&data);
+    assert!(v.stdout.contains("3/3 records valid"), "{}", v.stdout);
+    // A typo in the config is named with its choices, and nothing is appended.
+    std::fs::write(data.join("trail.toml"), config.replace("\"checkpoint\"", "\"sometimes\""))
+        .unwrap();
+    let bad = trail(&["log", "--data", d(&data)], &events(5));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("[log] unknown durability \"sometimes\": use \"commit\" or \"checkpoint\""),
+        "{}",
+        bad.stderr
+    );
+    let other = tmp.path().join("other");
+    let r = trail(
+        &["init", "--data", d(&other), "--origin", "trail.test/cli", "--durability", "never"],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("'never'"), "{}", r.stderr);
+}
+
 /// Edits the `n`th line of a file log.
 fn edit_line(data: &Path, n: usize, f: impl Fn(&str) -> String) {
     let path = data.join("log.jsonl");

@@ -8,7 +8,7 @@ use trail_core::verify::Anchor;
 use trail_core::{Event, Sealed, Timestamp};
 use trail_merkle::{CompactRange, verify_consistency, verify_inclusion};
 
-use crate::{Query, Store, StoreError};
+use crate::{Durability, Query, Store, StoreError};
 
 /// The origin every conformance store is created with.
 pub const ORIGIN: &str = "trail.test/conformance";
@@ -57,6 +57,10 @@ macro_rules! conformance {
             #[test]
             fn prune_keeps_proofs_for_the_rest() {
                 $crate::conformance::prune_keeps_proofs_for_the_rest(&*make());
+            }
+            #[test]
+            fn checkpoint_durability_changes_no_result() {
+                $crate::conformance::checkpoint_durability_changes_no_result(&*make());
             }
         }
     };
@@ -374,4 +378,24 @@ pub fn prune_keeps_proofs_for_the_rest(store: &dyn Store) {
     store.append(&more).expect("append after prune");
     assert_eq!(store.state().expect("state").size, 23);
     assert_eq!(store.query(&Query::default()).expect("q").total, 10);
+}
+
+/// With [`Durability::Checkpoint`] only when the disk is synced changes: what is stored, read,
+/// proved, checkpointed and erased is the same.
+pub fn checkpoint_durability_changes_no_result(store: &dyn Store) {
+    assert_eq!(store.durability(), Durability::Commit, "the default syncs every append");
+    store.set_durability(Durability::Checkpoint).expect("set durability");
+    assert_eq!(store.durability(), Durability::Checkpoint);
+    append_read_back_exact_bytes(store);
+    let size = store.state().expect("state").size;
+    let root = store.state().expect("state").root;
+    let cp = trail_core::Checkpoint { origin: ORIGIN.into(), size, root }.sign(&signer());
+    store.put_checkpoint(None, &cp).expect("checkpoint");
+    assert_eq!(store.latest_checkpoint().expect("latest"), Some(cp));
+    assert_eq!(store.erase(&[0]).expect("erase"), 1);
+    assert!(store.get(0).expect("get").expect("record 0").is_erased());
+    store.set_durability(Durability::Commit).expect("set durability");
+    assert_eq!(store.durability(), Durability::Commit);
+    store.append(&seal(store, &sample(2))).expect("append after switching back");
+    assert_eq!(store.state().expect("state").size, size + 2);
 }

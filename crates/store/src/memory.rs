@@ -20,6 +20,8 @@ pub struct MemoryStore {
     origin: String,
     capacity: usize,
     inner: RwLock<Inner>,
+    /// [`Durability::Checkpoint`] was asked for (remembered; nothing here is synced).
+    unsynced: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -38,7 +40,12 @@ struct Inner {
 impl MemoryStore {
     /// An empty log for `origin` holding at most `capacity` records.
     pub fn new(origin: &str, capacity: usize) -> MemoryStore {
-        MemoryStore { origin: origin.to_owned(), capacity, inner: RwLock::new(Inner::default()) }
+        MemoryStore {
+            origin: origin.to_owned(),
+            capacity,
+            inner: RwLock::new(Inner::default()),
+            unsynced: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -56,11 +63,17 @@ impl Store for MemoryStore {
     }
 
     fn durability(&self) -> Durability {
-        Durability::Commit
+        if self.unsynced.load(std::sync::atomic::Ordering::Relaxed) {
+            Durability::Checkpoint
+        } else {
+            Durability::Commit
+        }
     }
 
-    fn set_durability(&self, _: Durability) -> Result<()> {
-        // Nothing here outlives the process.
+    fn set_durability(&self, durability: Durability) -> Result<()> {
+        // Nothing here outlives the process; the setting is only remembered.
+        let unsynced = durability == Durability::Checkpoint;
+        self.unsynced.store(unsynced, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
