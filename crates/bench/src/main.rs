@@ -83,6 +83,9 @@ impl Opts {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
+    if std::env::var_os("TRAIL_BENCH_CURRENT").is_some() {
+        return Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?);
+    }
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 

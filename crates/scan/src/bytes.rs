@@ -71,28 +71,9 @@ pub(crate) fn is(c: u8, mask: u8) -> bool {
     CLASS[usize::from(c)] & mask != 0
 }
 
-/// First occurrence of `n` in `h`: a scan for the needle's rarest-looking byte (its last),
-/// then a compare. Needles here are short keywords.
+/// First occurrence of `n` in `h` (SIMD, from `memchr`).
 pub(crate) fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    let Some((&last, _)) = n.split_last() else { return Some(0) };
-    if h.len() < n.len() {
-        return None;
-    }
-    let k = n.len() - 1;
-    let mut i = k;
-    while i < h.len() {
-        match h[i..].iter().position(|&c| c == last) {
-            None => return None,
-            Some(p) => {
-                let e = i + p;
-                if h[e - k..=e] == *n {
-                    return Some(e - k);
-                }
-                i = e + 1;
-            }
-        }
-    }
-    None
+    memchr::memmem::find(h, n)
 }
 
 /// `n` occurs in `h`.

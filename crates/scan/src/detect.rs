@@ -342,7 +342,10 @@ impl Detectors {
     /// Which detector groups the text switches on.
     fn groups(&self, text: &[u8]) -> u32 {
         let mut m = 0;
-        if text.contains(&b'\n') && text.iter().any(|c| b",;\t|".contains(c)) {
+        if memchr::memchr(b'\n', text).is_some()
+            && (memchr::memchr3(b',', b';', b'\t', text).is_some()
+                || memchr::memchr(b'|', text).is_some())
+        {
             m |= g::TABLE;
         }
         for hit in self.ac.find_iter(text) {
@@ -1406,7 +1409,7 @@ pub(crate) fn placeholder(s: &[u8]) -> bool {
 fn key_seps(text: &[u8]) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     let (mut from, mut i) = (0, 0);
     std::iter::from_fn(move || {
-        while let Some(p) = text[i..].iter().position(|&c| c == b':' || c == b'=') {
+        while let Some(p) = memchr::memchr2(b':', b'=', &text[i..]) {
             let p = i + p;
             i = p + 1;
             let mut q = p;
