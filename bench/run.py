@@ -189,18 +189,22 @@ def main():
     R["limits"] = json_child([runner, "limits", "--dir", str(WORK / "limits"),
                               "--row-bytes", str(int(mean_bytes))])
 
-    def trail_append(name, n, batch, store, callers=1, durability="commit"):
+    def trail_append(name, n, batch, store, callers=1, durability="commit", rt="multi"):
         log(f"trail {name}")
         R[f"trail/{name}"] = json_child([runner, "append", "--events", str(events), "--n", str(n),
                                          "--batch", str(batch), "--store", store,
                                          "--callers", str(callers), "--durability", durability,
-                                         "--dir", str(WORK / f"trail-{name}")])
+                                         "--runtime", rt, "--dir", str(WORK / f"trail-{name}")])
 
     trail_append("single-sqlite", n_single, 1, "sqlite")
     trail_append("single-sqlite-c16", n_single * 4, 1, "sqlite", callers=16)
     trail_append("single-files", n_single, 1, "files")
-    trail_append("single-sqlite-unsynced", n_single, 1, "sqlite", durability="checkpoint")
-    trail_append("single-files-unsynced", n_single, 1, "files", durability="checkpoint")
+    # Without a sync per event; on tokio's multi-thread scheduler (what `#[tokio::main]` gives)
+    # and on a current-thread one (a single agent loop, as each peer's Python loop is).
+    for st in ["sqlite", "files"]:
+        for rt in ["multi", "current"]:
+            trail_append(f"single-{st}-unsynced-{rt}", n_single, 1, st, durability="checkpoint",
+                         rt=rt)
     trail_append("batch-sqlite", n_batch, a.batch, "sqlite")
     trail_append("batch-files", n_batch, a.batch, "files")
 
@@ -414,19 +418,24 @@ def render(res, peers):
 
     # The peers that never fsync, against trail configured the same way: an acknowledged event
     # survives a crash of the process, not of the machine.
-    su, fu = R.get("trail/single-sqlite-unsynced"), R.get("trail/single-files-unsynced")
-    if su and fu:
+    unsynced = {(st, rt): R.get(f"trail/single-{st}-unsynced-{rt}")
+                for st in ["sqlite", "files"] for rt in ["multi", "current"]}
+    if all(unsynced.values()):
         w = f"append without fsync per event, 1 event per call ({S['single']} events)"
-        unsynced = "written, fsync at each signed checkpoint (durability = checkpoint)"
-        row(w, "trail (sqlite)", su, durable=unsynced)
-        row(w, "trail (files)", fu, durable=unsynced)
-        best = max(su["events_per_s"], fu["events_per_s"])
+        how = "written; fsync at each signed checkpoint (durability = checkpoint)"
+        for (st, rt), r in unsynced.items():
+            runtime = {"multi": "multi-thread runtime (#[tokio::main])",
+                       "current": "current-thread runtime (one agent loop)"}[rt]
+            row(w, f"trail ({st}), {runtime}", r, durable=how)
+        best = max(r["events_per_s"] for r in unsynced.values())
         for p in peers:
             r = R.get(f"{p}/append")
             if p in DURABLE_APPEND or not r:
                 continue
+            multi = unsynced[("files", "multi")]["events_per_s"]
             row(w, PEERS[p][0], r, durable=PEERS[p][3], ref=best,
-                note="ratio to the faster trail row")
+                note=f"ratio to the fastest trail row; "
+                     f"{ratio(multi, r['events_per_s'])} to trail (files) on the multi-thread runtime")
 
     tb = R["trail/batch-sqlite"]
     w = f"durable append, batches of {S['batch']} ({S['batched']} events)"

@@ -9,6 +9,7 @@
 //! ```text
 //! trail-bench gen --n N [--seed S]                      JSONL events on stdout
 //! trail-bench append --events F --n N --dir D [--batch B | --callers C] [--store sqlite|files]
+//!                    [--durability commit|checkpoint] [--runtime multi|current]
 //! trail-bench query --dir D --reps R [--max-secs S] [--search WORD]
 //! trail-bench proof --dir D --reps R
 //! trail-bench http --url U --events F --n N --clients C [--batch B]
@@ -43,10 +44,10 @@ fn main() -> Result<()> {
     let opts = Opts::parse(args)?;
     let out = match cmd.as_str() {
         "gen" => return generate(opts.num("n")?, opts.num_or("seed", 1)?),
-        "append" => runtime()?.block_on(append(&opts))?,
+        "append" => runtime(&opts)?.block_on(append(&opts))?,
         "query" => query(&opts)?,
         "proof" => proof(&opts)?,
-        "http" => runtime()?.block_on(http(&opts))?,
+        "http" => runtime(&opts)?.block_on(http(&opts))?,
         "limits" => limits(&opts)?,
         other => bail!("unknown command {other:?}: use gen, append, query, proof, http or limits"),
     };
@@ -82,11 +83,17 @@ impl Opts {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    if std::env::var_os("TRAIL_BENCH_CURRENT").is_some() {
-        return Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?);
-    }
-    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+/// `--runtime multi` (default: tokio's multi-thread scheduler on both cores, what
+/// `#[tokio::main]` gives) or `current` (one thread, what a single agent loop needs: no wake-up
+/// crosses threads, and with unsynced appends none is needed).
+fn runtime(o: &Opts) -> Result<tokio::runtime::Runtime> {
+    Ok(match o.0.get("runtime").map_or("multi", String::as_str) {
+        "multi" => {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?
+        }
+        "current" => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        other => bail!("unknown runtime {other:?}: use multi or current"),
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -424,7 +431,8 @@ async fn append(o: &Opts) -> Result<Value> {
     let disk = dir_bytes(&dir)?;
     Ok(json!({
         "events": n, "batch": batch, "callers": callers, "store": kind,
-        "durability": format!("{durability:?}").to_lowercase(), "secs": busy.as_secs_f64(),
+        "durability": format!("{durability:?}").to_lowercase(),
+        "runtime": o.0.get("runtime").map_or("multi", String::as_str), "secs": busy.as_secs_f64(),
         "wall_secs": wall.as_secs_f64(),
         "events_per_s": n as f64 / busy.as_secs_f64(),
         "p50_us": pct(&mut lat, 50.0), "p99_us": pct(&mut lat, 99.0),
