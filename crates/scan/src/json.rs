@@ -5,6 +5,7 @@
 //! optional tag key; nothing here reads a clock or logs.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
@@ -114,8 +115,18 @@ impl Walker<'_> {
                 for (i, item) in items.iter_mut().enumerate() {
                     let len = path.len();
                     path.push('/');
-                    path.push_str(&i.to_string());
+                    let _ = write!(path, "{i}");
                     self.value(item, path)?;
+                    path.truncate(len);
+                }
+            }
+            // Most objects have no key to rename: walk them in place.
+            Value::Object(map) if map.keys().all(|k| self.applicable(k).is_empty()) => {
+                for (key, child) in map.iter_mut() {
+                    let len = path.len();
+                    path.push('/');
+                    push_pointer_token(path, key);
+                    self.value(child, path)?;
                     path.truncate(len);
                 }
             }
