@@ -151,6 +151,7 @@ def main():
         return
     n_log = a.log_events or (20_000 if a.quick else 1_000_000)
     n_single = a.single or (300 if a.quick else 2_000)
+    reps_single = 1 if a.quick else 3
     n_batch = a.batched or (5_000 if a.quick else 100_000)
     reps = 50 if a.quick else 200
     peers = [p for p in a.peers.split(",") if p]
@@ -189,12 +190,26 @@ def main():
     R["limits"] = json_child([runner, "limits", "--dir", str(WORK / "limits"),
                               "--row-bytes", str(int(mean_bytes))])
 
+    def median_of(runs, make):
+        """Runs `make` `runs` times (each in a fresh process and directory) and keeps the run
+        with the median rate, noting every rate: one-at-a-time appends on a shared VM vary by
+        a fifth from run to run."""
+        results = sorted((make(i) for i in range(runs)), key=lambda r: r["events_per_s"])
+        kept = dict(results[len(results) // 2])
+        kept["rates_of_runs"] = [r["events_per_s"] for r in results]
+        return kept
+
     def trail_append(name, n, batch, store, callers=1, durability="commit", rt="multi"):
         log(f"trail {name}")
-        R[f"trail/{name}"] = json_child([runner, "append", "--events", str(events), "--n", str(n),
-                                         "--batch", str(batch), "--store", store,
-                                         "--callers", str(callers), "--durability", durability,
-                                         "--runtime", rt, "--dir", str(WORK / f"trail-{name}")])
+
+        def once(i):
+            d = WORK / f"trail-{name}-{i}"
+            r = json_child([runner, "append", "--events", str(events), "--n", str(n),
+                            "--batch", str(batch), "--store", store, "--callers", str(callers),
+                            "--durability", durability, "--runtime", rt, "--dir", str(d)])
+            shutil.rmtree(d)
+            return r
+        R[f"trail/{name}"] = median_of(reps_single if batch == 1 else 1, once)
 
     trail_append("single-sqlite", n_single, 1, "sqlite")
     trail_append("single-sqlite-c16", n_single * 4, 1, "sqlite", callers=16)
@@ -222,7 +237,11 @@ def main():
         R[f"{p}/{workload}"] = r
 
     for p in peers:
-        peer(p, "append", WORK / f"{p}-single", n_single)
+        if p in pythons:
+            def once(i, p=p):
+                peer(p, "append", WORK / f"{p}-single-{i}", n_single)
+                return R[f"{p}/append"]
+            R[f"{p}/append"] = median_of(reps_single, once)
 
     # The big log, written by trail's own CLI from the same events (stdin NDJSON); then the same
     # once more with durability = checkpoint (synced by each signed checkpoint, not each commit).
@@ -377,6 +396,10 @@ def render(res, peers):
             cells.append(f"{100 * rate / lv:.1f} % of {fmt_rate(lv)} {ln}")
         else:
             cells.append("")
+        runs = (r or {}).get("rates_of_runs", [])
+        if len(runs) > 1:
+            spread = f"median of {len(runs)} runs ({fmt_rate(runs[0])}–{fmt_rate(runs[-1])})"
+            note = f"{note}; {spread}" if note else spread
         cells.append(note)
         rows.append(cells)
 
