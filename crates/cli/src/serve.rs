@@ -202,6 +202,7 @@ fn serve_options(
         header_read_timeout: std::time::Duration::from_millis(
             section.header_read_timeout_ms.max(100),
         ),
+        max_connections: section.max_connections.max(1),
     })
 }
 

@@ -11,6 +11,8 @@
 //! max_in_flight = 512            # concurrent ingest requests before 429
 //! request_timeout_ms = 30000      # a whole request, body included; 503 with Retry-After beyond it
 //! header_read_timeout_ms = 10000  # TLS handshake and request headers (slow clients)
+//! min_body_bytes_per_s = 1024    # after header_read_timeout_ms, a body slower than this gets 408
+//! max_connections = 1024         # open connections; more are answered 503 and closed
 //! tls_cert = "tls/cert.pem"       # both set: serve HTTPS (rustls); relative to the data directory
 //! tls_key = "tls/key.pem"         # mode 0600
 //! otlp_keep_other = true         # false: drop non-GenAI spans and log records (counted)
@@ -43,6 +45,12 @@ pub struct ServerSection {
     pub request_timeout_ms: u64,
     /// How long a client may take to finish the TLS handshake and send a request's headers.
     pub header_read_timeout_ms: u64,
+    /// The slowest a request body may arrive, on average, once `header_read_timeout_ms` has
+    /// passed (0: no minimum), so a client dripping a body cannot hold an ingest slot until
+    /// `request_timeout_ms`.
+    pub min_body_bytes_per_s: u64,
+    /// Connections open at once; more are answered 503 with Retry-After and closed.
+    pub max_connections: usize,
     /// PEM certificate chain for HTTPS; with `tls_key`.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for HTTPS; with `tls_cert`.
@@ -63,6 +71,8 @@ impl Default for ServerSection {
             max_in_flight: 512,
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
+            min_body_bytes_per_s: 1024,
+            max_connections: 1024,
             tls_cert: None,
             tls_key: None,
             otlp_keep_other: true,
@@ -79,6 +89,10 @@ pub struct Limits {
     pub max_json_depth: usize,
     pub max_in_flight: usize,
     pub request_timeout: std::time::Duration,
+    /// A request body must arrive at this many bytes a second on average (0: any rate)...
+    pub min_body_rate: u64,
+    /// ...once this long has passed since the handler started reading it.
+    pub body_grace: std::time::Duration,
     pub otlp_keep_other: bool,
 }
 
@@ -97,6 +111,8 @@ impl From<&ServerSection> for Limits {
             max_json_depth: s.max_json_depth.max(2),
             max_in_flight: s.max_in_flight.max(1),
             request_timeout: std::time::Duration::from_millis(s.request_timeout_ms.max(100)),
+            min_body_rate: s.min_body_bytes_per_s,
+            body_grace: std::time::Duration::from_millis(s.header_read_timeout_ms.max(100)),
             otlp_keep_other: s.otlp_keep_other,
         }
     }

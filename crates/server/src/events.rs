@@ -7,6 +7,8 @@
 //! once every event is durable. If the store then fails, the events already committed stay
 //! committed (the answer lists the ones that failed); retrying with event ids is idempotent.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -71,7 +73,7 @@ pub async fn ingest(
             format!("{} ingest requests are in flight; retry later", state.limits.max_in_flight),
         )
     })?;
-    let bytes = read_body(body, state.limits.max_body_bytes).await?;
+    let bytes = read_body(body, state.limits.max_body_bytes, &state).await?;
     let values = parse_batch(&bytes, state.limits.max_batch, state.limits.max_json_depth)?;
     let log = access.log;
     log.recorder()?; // a follower that got this request during a takeover says who leads
@@ -292,21 +294,68 @@ pub fn store_query(p: &EventsParams) -> Result<StoreQuery, ApiError> {
 }
 
 /// Reads the (already decompressed) body up to `limit` bytes: 413 beyond it.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the request body is larger than {limit} bytes (after decompression)"),
-            )
+pub async fn read_body(body: Body, limit: usize, state: &AppState) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    let limits = &state.limits;
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    let start = tokio::time::Instant::now();
+    loop {
+        let next = body.frame();
+        let frame = if limits.min_body_rate == 0 {
+            next.await
         } else {
-            ApiError::bad_request("bad_body", format!("cannot read the request body: {e}"))
+            // The next frame is due when the bytes so far stop meeting the minimum rate (and
+            // not before the grace period ends).
+            let owed =
+                Duration::from_secs_f64((buf.len() + 1) as f64 / limits.min_body_rate as f64);
+            match tokio::time::timeout_at(start + limits.body_grace.max(owed), next).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    state.metrics.slow_bodies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let secs = start.elapsed().as_secs_f64();
+                    return Err(ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "body_too_slow",
+                        format!(
+                            "the request body arrived at {:.0} bytes/s ({} bytes in {secs:.1} s), below the minimum of {} bytes/s; nothing was stored",
+                            buf.len() as f64 / secs,
+                            buf.len(),
+                            limits.min_body_rate
+                        ),
+                    ));
+                }
+            }
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| body_error(&e, limit))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(&data);
         }
-    })
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the request body is larger than {limit} bytes (after decompression)"),
+    )
+}
+
+fn body_error(e: &axum::Error, limit: usize) -> ApiError {
+    let too_big = std::error::Error::source(e)
+        .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        || e.to_string().contains("length limit");
+    if too_big {
+        too_large(limit)
+    } else {
+        ApiError::bad_request("bad_body", format!("cannot read the request body: {e}"))
+    }
 }
 
 /// Splits a body into JSON values: one object, an array, or NDJSON.

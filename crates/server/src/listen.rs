@@ -5,8 +5,9 @@
 //! Why not `axum::serve`: it sets no timer on hyper, so a client that sends its headers one
 //! byte a minute (slowloris) holds a connection for ever, and it has no TLS. Here a client gets
 //! [`ServeOptions::header_read_timeout`] to send its request line and headers (and to finish
-//! the TLS handshake); the body is then bounded by the app's request timeout
-//! ([`crate::Limits::request_timeout`]).
+//! the TLS handshake); the body must then keep [`crate::Limits::min_body_rate`] and is bounded
+//! by the app's request timeout ([`crate::Limits::request_timeout`]). At most
+//! [`ServeOptions::max_connections`] are served at once.
 
 use std::future::Future;
 use std::io;
@@ -33,11 +34,18 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// How long a client may take to finish the TLS handshake and to send a request's headers.
     pub header_read_timeout: Duration,
+    /// Connections served at once; one more is answered 503 with Retry-After (plain HTTP) or
+    /// closed (TLS) at once, so open sockets and their buffers stay bounded.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { tls: None, header_read_timeout: Duration::from_secs(10) }
+        ServeOptions {
+            tls: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
     }
 }
 
@@ -110,6 +118,7 @@ pub async fn serve_with(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
+    let open = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -122,11 +131,18 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            state.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(%peer, max = options.max_connections, "connection refused: too many open");
+            tokio::spawn(refuse(tcp, acceptor.is_none()));
+            continue;
+        };
         let service = TowerToHyperService::new(router.clone());
         let http = http.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let result = match acceptor {
                 None => watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await,
                 Some(acceptor) => {
@@ -146,6 +162,22 @@ pub async fn serve_with(
     graceful.shutdown().await;
     reload.abort();
     Ok(())
+}
+
+/// Answers a connection over the limit: plain HTTP gets a 503 naming the limit, with
+/// Retry-After; TLS is closed (an answer would need the handshake the limit is there to spare).
+async fn refuse(mut tcp: TcpStream, plain: bool) {
+    use tokio::io::AsyncWriteExt as _;
+    if plain {
+        let body = r#"{"error":{"code":"too_many_connections","message":"the server has its maximum of open connections ([server] max_connections); retry later"}}"#;
+        let answer = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), tcp.write_all(answer.as_bytes())).await;
+    }
+    let _ = tcp.shutdown().await;
 }
 
 async fn handshake(

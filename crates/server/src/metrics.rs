@@ -19,6 +19,10 @@ pub struct HttpMetrics {
     pub requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     pub auth_failures: AtomicU64,
     pub overloaded: AtomicU64,
+    /// Connections refused because `max_connections` were open.
+    pub connections_refused: AtomicU64,
+    /// Request bodies cut off for arriving below `min_body_bytes_per_s`.
+    pub slow_bodies: AtomicU64,
     pub events_ingested: AtomicU64,
     pub otlp_spans_received: AtomicU64,
     pub otlp_logs_received: AtomicU64,
@@ -74,6 +78,16 @@ pub fn render(state: &AppState) -> String {
             "trail_http_overloaded_total",
             "Requests refused with 429 or 503 under load.",
             get(&m.overloaded),
+        ),
+        (
+            "trail_http_connections_refused_total",
+            "Connections refused with 503 because max_connections were open.",
+            get(&m.connections_refused),
+        ),
+        (
+            "trail_http_slow_bodies_total",
+            "Requests answered 408 because their body arrived below min_body_bytes_per_s.",
+            get(&m.slow_bodies),
         ),
         (
             "trail_http_events_ingested_total",

@@ -227,3 +227,102 @@ async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
     assert_eq!(l.recorder.store().state().unwrap().size, 0);
     let _ = stop.send(());
 }
+
+/// Serves `limits` and `options` on loopback; returns the address and the stop switch.
+async fn serve_on_loopback(
+    limits: Limits,
+    options: ServeOptions,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, TestLog) {
+    let l = log("test/a");
+    let s = state(&[&l], KeyFile::default(), limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(trail_server::serve_with(
+        listener,
+        s,
+        async move {
+            let _ = rx.await;
+        },
+        options,
+    ));
+    (addr, tx, l)
+}
+
+async fn post_event(addr: std::net::SocketAddr, kind: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/v1/events"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"kind": kind}).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_below_the_minimum_rate_is_cut_off_and_frees_its_ingest_slot() {
+    // One ingest slot, and a request timeout far away: without a minimum rate, a client dripping
+    // its body would hold the only slot for 30 s and every other sender would get 429.
+    let limits = Limits {
+        max_in_flight: 1,
+        request_timeout: Duration::from_secs(30),
+        min_body_rate: 1024,
+        body_grace: Duration::from_millis(600),
+        ..Limits::default()
+    };
+    let (addr, stop, l) = serve_on_loopback(limits, ServeOptions::default()).await;
+    let slow_body = format!(r#"{{"kind":"slow","body":"{}"}}"#, "x".repeat(170));
+    let dripping = drip(
+        addr,
+        "POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        &slow_body,
+    );
+    let (answer, took) = dripping.await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "a dripped body was answered {answer:?}");
+    assert!(answer.contains("body_too_slow"), "{answer}");
+    assert!(answer.contains("below the minimum of 1024 bytes/s"), "{answer}");
+    assert!(took < Duration::from_secs(5), "a dripped body held its slot for {took:?}");
+    // The slot is free again: the next sender is served, and only its event is stored.
+    let r = post_event(addr, "after_slow").await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(l.recorder.store().state().unwrap().size, 1);
+    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await;
+    assert!(metrics.unwrap().contains("trail_http_slow_bodies_total 1"));
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_get_503_and_the_server_recovers() {
+    let options = ServeOptions { max_connections: 2, ..ServeOptions::default() };
+    let (addr, stop, _l) = serve_on_loopback(Limits::default(), options).await;
+    // Two clients connect and say nothing: they hold both connections.
+    let idle1 = TcpStream::connect(addr).await.unwrap();
+    let idle2 = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut answer))
+        .await
+        .expect("a connection over the limit was left hanging")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("too_many_connections"), "{answer}");
+    assert!(answer.contains("max_connections"), "{answer}");
+    // Once the idle clients leave, new connections are served again.
+    drop((idle1, idle2));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = reqwest::get(format!("http://{addr}/healthz")).await;
+        if r.as_ref().is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not recover: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await;
+    assert!(metrics.unwrap().contains("trail_http_connections_refused_total"));
+    let _ = stop.send(());
+}

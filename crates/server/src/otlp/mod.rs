@@ -75,7 +75,7 @@ pub async fn traces(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
+        let bytes = read_body(body, state.limits.max_otlp_body_bytes, &state).await?;
         let mapped = decode_traces(&bytes, enc, state.limits.max_json_depth)?;
         state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
@@ -114,7 +114,7 @@ pub async fn logs(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let bytes = read_body(body, state.limits.max_otlp_body_bytes).await?;
+        let bytes = read_body(body, state.limits.max_otlp_body_bytes, &state).await?;
         let mapped = decode_logs(&bytes, enc, state.limits.max_json_depth)?;
         state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
