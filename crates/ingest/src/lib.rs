@@ -144,6 +144,13 @@ pub struct Recorder {
     done: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     /// False when every type is off: bodies are then not scanned at all.
     scanning: bool,
+    /// The sequencer's state: its task commits batches under this lock, and `record` appends
+    /// a lone event under it when the store does not sync appends (see [`Recorder::record`]).
+    seq: Arc<tokio::sync::Mutex<Sequencer>>,
+    /// Events sent to the queue and not yet acknowledged or refused.
+    pipeline: Arc<AtomicU64>,
+    /// Wakes the sequencer's task after an event appended on a caller's task left records to sign.
+    tail: Arc<tokio::sync::Notify>,
 }
 
 impl Recorder {
@@ -174,8 +181,12 @@ impl Recorder {
             checkpointed: latest,
             last_checkpoint_at: Instant::now(),
             unsynced: store.durability() == Durability::Checkpoint,
+            spec: Arc::new(std::sync::Mutex::new((state.size, state.last_hash))),
         };
-        let handle = tokio::spawn(seq.run(rx));
+        let seq = Arc::new(tokio::sync::Mutex::new(seq));
+        let pipeline = Arc::new(AtomicU64::new(0));
+        let tail = Arc::new(tokio::sync::Notify::new());
+        let handle = tokio::spawn(Sequencer::run(seq.clone(), rx, pipeline.clone(), tail.clone()));
         let p = &config.policy;
         let scanning = p.default_pii != Mode::Off
             || p.default_secret != Mode::Off
@@ -190,14 +201,48 @@ impl Recorder {
             checkpoint,
             store,
             done: Arc::new(tokio::sync::Mutex::new(Some(handle))),
+            seq,
+            pipeline,
+            tail,
         })
     }
 
     /// Records one event, waiting while the queue is full; returns once it is durable.
+    ///
+    /// When the store does not sync appends ([`Durability::Checkpoint`]) and no event is queued
+    /// or being committed, the event is sealed and appended right here, on the caller's task:
+    /// such an append takes microseconds, less than handing the event to the sequencer's task
+    /// and waking this one again (on a multi-thread runtime each hand-off can wake a parked
+    /// thread). Anything the fast way cannot finish (a store error, a known id) goes the usual
+    /// way, whose recovery handles it.
     pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
         let (job, rx) = self.prepare(event)?;
-        self.tx.send(Msg::Event(Box::new(job))).await.map_err(|_| RecordError::Closed)?;
+        let job = match self.append_here(job) {
+            None => return rx.await.map_err(|_| RecordError::Closed)?,
+            Some(job) => job,
+        };
+        self.pipeline.fetch_add(1, Ordering::AcqRel);
+        if self.tx.send(Msg::Event(Box::new(job))).await.is_err() {
+            self.pipeline.fetch_sub(1, Ordering::AcqRel);
+            return Err(RecordError::Closed);
+        }
         rx.await.map_err(|_| RecordError::Closed)?
+    }
+
+    /// Appends a lone event on this task when nothing is queued or committing and the store does
+    /// not sync appends; gives the job back otherwise. Never waits: the lock is only tried, and
+    /// the store call holds no await, so a caller that gives up cannot leave it half done.
+    fn append_here(&self, job: Job) -> Option<Job> {
+        if self.pipeline.load(Ordering::Acquire) != 0 {
+            return Some(job);
+        }
+        let Ok(mut seq) = self.seq.try_lock() else { return Some(job) };
+        // Checked again under the lock: every event sent before this one is acknowledged, so
+        // one caller's events stay in the order it sent them.
+        if !seq.unsynced || self.pipeline.load(Ordering::Acquire) != 0 {
+            return Some(job);
+        }
+        seq.append_one(job, &self.tail)
     }
 
     /// Like [`Recorder::record`], as a future that owns what it needs.
@@ -217,13 +262,18 @@ impl Recorder {
     ) -> Result<impl Future<Output = Result<Appended, RecordError>> + Send + use<>, RecordError>
     {
         let (job, rx) = self.prepare(event)?;
+        self.pipeline.fetch_add(1, Ordering::AcqRel);
         match self.tx.try_send(Msg::Event(Box::new(job))) {
             Ok(()) => Ok(async move { rx.await.map_err(|_| RecordError::Closed)? }),
             Err(mpsc::error::TrySendError::Full(_)) => {
+                self.pipeline.fetch_sub(1, Ordering::AcqRel);
                 self.metrics.rejected_full.fetch_add(1, Ordering::Relaxed);
                 Err(RecordError::Full { capacity: self.config.queue_capacity })
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(RecordError::Closed),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.pipeline.fetch_sub(1, Ordering::AcqRel);
+                Err(RecordError::Closed)
+            }
         }
     }
 
@@ -358,6 +408,14 @@ fn store_err(e: StoreError) -> RecordError {
     RecordError::Store(e.to_string())
 }
 
+/// Sleeps until `due`, or for ever.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The largest batch the sequencer writes on its own task when appends are not synced.
 const INLINE_MAX: usize = 4;
 
@@ -374,6 +432,8 @@ struct Sequencer {
     last_checkpoint_at: Instant,
     /// The store does not sync appends (durability `checkpoint`), so small ones are quick.
     unsynced: bool,
+    /// The end of the chain the batcher seals on, ahead of what is committed.
+    spec: Arc<std::sync::Mutex<(u64, Hash)>>,
 }
 
 /// A batch sealed ahead of its commit, on the speculative chain.
@@ -496,57 +556,119 @@ async fn batcher(
 }
 
 impl Sequencer {
-    async fn run(mut self, rx: mpsc::Receiver<Msg>) {
-        let spec = Arc::new(std::sync::Mutex::new((self.size, self.last_hash)));
+    async fn run(
+        seq: Arc<tokio::sync::Mutex<Sequencer>>,
+        rx: mpsc::Receiver<Msg>,
+        pipeline: Arc<AtomicU64>,
+        tail: Arc<tokio::sync::Notify>,
+    ) {
         let (tx, mut staged) = mpsc::channel(2);
-        let origin = self.store.origin().to_owned();
         let in_flight = Arc::new(AtomicU64::new(0));
-        tokio::spawn(batcher(rx, tx, spec.clone(), origin, self.config.clone(), in_flight.clone()));
+        {
+            let s = seq.lock().await;
+            let origin = s.store.origin().to_owned();
+            let spec = s.spec.clone();
+            tokio::spawn(batcher(rx, tx, spec, origin, s.config.clone(), in_flight.clone()));
+        }
         loop {
             // While records wait for a signature, wait for the next batch no longer than the
-            // checkpoint interval: a log that goes quiet still gets its tail signed.
-            let stage = if self.size > self.checkpointed {
-                let due = self.last_checkpoint_at + self.config.checkpoint_interval;
-                match tokio::time::timeout_at(due.into(), staged.recv()).await {
-                    Ok(stage) => stage,
-                    Err(_) => {
-                        if self.sign_checkpoint().await.is_err() {
-                            // Counted and logged; try again one interval later, not at once.
-                            self.last_checkpoint_at = Instant::now();
-                        }
-                        continue;
+            // checkpoint interval: a log that goes quiet still gets its tail signed. Events
+            // appended on callers' tasks wake this loop through `tail` when they leave records
+            // to sign.
+            let due = {
+                let s = seq.lock().await;
+                (s.size > s.checkpointed)
+                    .then(|| s.last_checkpoint_at + s.config.checkpoint_interval)
+            };
+            let stage = tokio::select! {
+                stage = staged.recv() => stage,
+                () = tail.notified() => {
+                    let mut s = seq.lock().await;
+                    if s.size - s.checkpointed >= s.config.checkpoint_every {
+                        let _ = s.sign_checkpoint().await;
                     }
+                    continue;
                 }
-            } else {
-                staged.recv().await
+                () = sleep_until(due) => {
+                    let mut s = seq.lock().await;
+                    if s.size > s.checkpointed
+                        && s.last_checkpoint_at.elapsed() >= s.config.checkpoint_interval
+                        && s.sign_checkpoint().await.is_err()
+                    {
+                        // Counted and logged; try again one interval later, not at once.
+                        s.last_checkpoint_at = Instant::now();
+                    }
+                    continue;
+                }
             };
             let Some(stage) = stage else { break };
+            let mut s = seq.lock().await;
             match stage {
                 Stage::Batch(batch) => {
-                    self.commit(batch, &spec).await;
+                    let n = batch.jobs.len() as u64;
+                    s.commit(batch).await;
                     in_flight.fetch_sub(1, Ordering::AcqRel);
-                    let due = self.size - self.checkpointed >= self.config.checkpoint_every
-                        || (self.size > self.checkpointed
-                            && self.last_checkpoint_at.elapsed()
-                                >= self.config.checkpoint_interval);
-                    if due {
-                        let _ = self.sign_checkpoint().await;
+                    pipeline.fetch_sub(n, Ordering::AcqRel);
+                    if s.due() {
+                        let _ = s.sign_checkpoint().await;
                     }
                 }
                 Stage::Flush(reply) => {
-                    let _ = reply.send(self.sign_checkpoint().await);
+                    let _ = reply.send(s.sign_checkpoint().await);
                 }
             }
         }
         // Every handle is gone: commit nothing more, but leave a checkpoint behind.
-        let _ = self.sign_checkpoint().await;
+        let _ = seq.lock().await.sign_checkpoint().await;
+    }
+
+    /// A checkpoint is due: by count, or by time while records wait for one.
+    fn due(&self) -> bool {
+        self.size - self.checkpointed >= self.config.checkpoint_every
+            || (self.size > self.checkpointed
+                && self.last_checkpoint_at.elapsed() >= self.config.checkpoint_interval)
+    }
+
+    /// Seals and appends one job after the committed chain, without waiting; acknowledges it.
+    /// Gives the job back when the store refuses it (the usual path then resolves a known id
+    /// or reports the error).
+    fn append_one(&mut self, job: Job, tail: &tokio::sync::Notify) -> Option<Job> {
+        let (size, prev) = (self.size, self.last_hash);
+        let sealed = job.prepared.clone().seal(self.store.origin(), size, prev);
+        if self.store.append(std::slice::from_ref(&sealed)).is_err() {
+            return Some(job);
+        }
+        let was_signed = self.size == self.checkpointed;
+        (self.size, self.last_hash) = (size + 1, sealed.hash);
+        {
+            // The batcher seals on `spec`; move it along unless it is already ahead (then the
+            // batch it sealed is resealed after this record when it is committed).
+            let mut spec = self.spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *spec == (size, prev) {
+                *spec = (self.size, self.last_hash);
+            }
+        }
+        self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+        self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+        let ack =
+            Appended { seq: size, id: sealed.record.id.clone(), hash: sealed.hash, created: true };
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(Arc::new(StoredRecord::from_sealed(&sealed)));
+        }
+        let _ = job.reply.send(Ok(ack));
+        if was_signed || self.size - self.checkpointed >= self.config.checkpoint_every {
+            tail.notify_one();
+        }
+        None
     }
 
     /// Commits one batch durably, then acknowledges it. Optimistic about ids: most are new (and
     /// generated ids always are), so it appends first and looks ids up only when the store
     /// reports one that exists; the store checks ids inside the same transaction, so a duplicate
     /// can never be appended.
-    async fn commit(&mut self, batch: SealedBatch, spec: &std::sync::Mutex<(u64, Hash)>) {
+    async fn commit(&mut self, batch: SealedBatch) {
+        let spec = self.spec.clone();
+        let spec = &*spec;
         let SealedBatch { jobs, start, mut sealed } = batch;
         let durable = (self.size, self.last_hash);
         let origin = self.store.origin().to_owned();

@@ -370,3 +370,217 @@ async fn a_batch_committed_despite_an_error_is_acknowledged_and_the_chain_goes_o
         );
     }
 }
+
+/// A memory store that notes on which tokio task each append ran.
+struct TaskNoting {
+    inner: MemoryStore,
+    tasks: std::sync::Mutex<Vec<Option<tokio::task::Id>>>,
+}
+
+impl Store for TaskNoting {
+    fn backend(&self) -> &'static str {
+        "task-noting"
+    }
+    fn origin(&self) -> &str {
+        self.inner.origin()
+    }
+    fn state(&self) -> trail_store::Result<trail_store::TreeState> {
+        self.inner.state()
+    }
+    fn append(&self, batch: &[trail_core::Sealed]) -> trail_store::Result<()> {
+        self.tasks.lock().unwrap().push(tokio::task::try_id());
+        self.inner.append(batch)
+    }
+    fn set_durability(&self, d: Durability) -> trail_store::Result<()> {
+        self.inner.set_durability(d)
+    }
+    fn durability(&self) -> Durability {
+        self.inner.durability()
+    }
+    fn find_ids(&self, ids: &[&str]) -> trail_store::Result<Vec<trail_store::StoredRecord>> {
+        self.inner.find_ids(ids)
+    }
+    fn get(&self, seq: u64) -> trail_store::Result<Option<trail_store::StoredRecord>> {
+        self.inner.get(seq)
+    }
+    fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(trail_store::StoredRecord) -> trail_store::Result<bool>,
+    ) -> trail_store::Result<()> {
+        self.inner.scan(from, to, f)
+    }
+    fn node(&self, level: u32, index: u64) -> trail_store::Result<trail_core::Hash> {
+        self.inner.node(level, index)
+    }
+    fn query(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Page> {
+        self.inner.query(q)
+    }
+    fn sessions(
+        &self,
+        q: &trail_store::Query,
+    ) -> trail_store::Result<Vec<trail_store::SessionSummary>> {
+        self.inner.sessions(q)
+    }
+    fn stats(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Stats> {
+        self.inner.stats(q)
+    }
+    fn checkpoints(&self) -> trail_store::Result<Vec<trail_core::SignedCheckpoint>> {
+        self.inner.checkpoints()
+    }
+    fn put_checkpoint(
+        &self,
+        expected_latest: Option<u64>,
+        cp: &trail_core::SignedCheckpoint,
+    ) -> trail_store::Result<()> {
+        self.inner.put_checkpoint(expected_latest, cp)
+    }
+    fn erase(&self, seqs: &[u64]) -> trail_store::Result<u64> {
+        self.inner.erase(seqs)
+    }
+    fn prune(&self, anchor: &trail_core::verify::Anchor) -> trail_store::Result<u64> {
+        self.inner.prune(anchor)
+    }
+    fn anchor(&self) -> trail_store::Result<Option<trail_core::verify::Anchor>> {
+        self.inner.anchor()
+    }
+    fn disk_bytes(&self) -> trail_store::Result<u64> {
+        self.inner.disk_bytes()
+    }
+}
+
+/// Checks the stored chain and that every ack names the record stored at its seq.
+fn check_chain(store: &dyn Store, acks: &[(String, trail_ingest::Appended)]) {
+    let size = store.state().unwrap().size;
+    assert_eq!(size as usize, acks.len());
+    let mut prev = trail_core::Hash::ZERO;
+    for seq in 0..size {
+        let r = store.get(seq).unwrap().unwrap();
+        assert_eq!(r.record.prev, prev, "seq {seq}");
+        prev = r.hash;
+    }
+    for (id, a) in acks {
+        let r = store.get(a.seq).unwrap().unwrap();
+        assert_eq!((&r.record.id, r.hash), (id, a.hash));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsynced_lone_event_is_appended_on_the_callers_task() {
+    let store = Arc::new(TaskNoting {
+        inner: MemoryStore::new(ORIGIN, 10_000),
+        tasks: std::sync::Mutex::new(Vec::new()),
+    });
+    let config = RecorderConfig {
+        checkpoint_every: 1_000_000,
+        checkpoint_interval: Duration::from_millis(100),
+        ..RecorderConfig::default()
+    };
+    for durability in [Durability::Checkpoint, Durability::Commit] {
+        store.tasks.lock().unwrap().clear();
+        store.set_durability(durability).unwrap();
+        let rec = open(store.clone(), config.clone());
+        let start = store.state().unwrap().size;
+        let caller = tokio::spawn({
+            let rec = rec.clone();
+            async move {
+                for i in 0..20 {
+                    rec.record(event(json!({"kind": "x", "id": format!("{durability:?}-{i}")})))
+                        .await
+                        .unwrap();
+                }
+                tokio::task::id()
+            }
+        });
+        let caller = caller.await.unwrap();
+        let tasks = store.tasks.lock().unwrap().clone();
+        let here = tasks.iter().filter(|t| **t == Some(caller)).count();
+        match durability {
+            // Nothing to wait for: no hand-off to the sequencer's task and back.
+            Durability::Checkpoint => assert_eq!(here, 20, "{tasks:?}"),
+            // A synced append never blocks the caller's task.
+            Durability::Commit => assert_eq!(here, 0, "{tasks:?}"),
+        }
+        // The tail is signed while the log is quiet, though the sequencer's task appended none.
+        let mut signed = rec.checkpoints();
+        tokio::time::timeout(Duration::from_secs(10), signed.wait_for(|s| *s == start + 20))
+            .await
+            .expect("the tail of events appended on the caller's task was not signed")
+            .unwrap();
+        rec.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsynced_appends_from_many_tasks_keep_the_chain_and_each_callers_order() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(ORIGIN, 100_000));
+    store.set_durability(Durability::Checkpoint).unwrap();
+    let config = RecorderConfig { checkpoint_every: 500, ..RecorderConfig::default() };
+    let rec = open(store.clone(), config);
+    let mut tasks = Vec::new();
+    // Callers appending one event at a time (the fast way when nothing else is queued)...
+    for t in 0..6 {
+        let rec = rec.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acks = Vec::new();
+            for i in 0..300 {
+                let id = format!("one-{t}-{i}");
+                acks.push((
+                    id.clone(),
+                    rec.record(event(json!({"kind": "x", "id": id}))).await.unwrap(),
+                ));
+            }
+            acks
+        }));
+    }
+    // ...beside callers queueing bursts, then one more event after each burst, which must come
+    // after the burst although the queue may be empty by then.
+    for t in 0..2 {
+        let rec = rec.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acks = Vec::new();
+            for b in 0..10 {
+                let ids: Vec<String> = (0..50).map(|i| format!("burst-{t}-{b}-{i}")).collect();
+                let pending: Vec<_> = ids
+                    .iter()
+                    .map(|id| rec.try_record(event(json!({"kind": "y", "id": id}))).unwrap())
+                    .collect();
+                let after = format!("after-{t}-{b}");
+                let last = rec.record(event(json!({"kind": "y", "id": after}))).await.unwrap();
+                for (id, p) in ids.into_iter().zip(pending) {
+                    let a = p.await.unwrap();
+                    assert!(
+                        a.seq < last.seq,
+                        "{id} (seq {}) after {after} (seq {})",
+                        a.seq,
+                        last.seq
+                    );
+                    acks.push((id, a));
+                }
+                acks.push((after, last));
+            }
+            acks
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        let acks = t.await.unwrap();
+        // Each caller's events are stored in the order it sent them.
+        let one_by_one: Vec<u64> =
+            acks.iter().filter(|(id, _)| id.starts_with("one-")).map(|(_, a)| a.seq).collect();
+        assert!(one_by_one.windows(2).all(|w| w[0] < w[1]), "{one_by_one:?}");
+        all.extend(acks);
+    }
+    assert_eq!(all.len(), 6 * 300 + 2 * 10 * 51);
+    check_chain(&*store, &all);
+    // An id sent again is answered with the record it already has.
+    let (id, first) = all[0].clone();
+    let again = rec.record(event(json!({"kind": "x", "id": id}))).await.unwrap();
+    assert!(!again.created);
+    assert_eq!((again.seq, again.hash), (first.seq, first.hash));
+    rec.close().await.unwrap();
+    let cps = store.checkpoints().unwrap();
+    assert_eq!(cps.last().unwrap().checkpoint.size, all.len() as u64);
+    assert!(cps.len() >= 4, "checkpoints every 500 records: {}", cps.len());
+}
