@@ -152,6 +152,13 @@ pub async fn submit(
     let Ok(recorder) = log.recorder() else {
         return events.iter().map(|_| Err(RecordError::Closed)).collect();
     };
+    if events.len() == 1 {
+        // `record` may append a lone event on this task (when the store does not sync appends),
+        // without a hand-off to the sequencer's task and back.
+        let mut events = events;
+        let ev = events.remove(0);
+        return vec![recorder.record(ev).await];
+    }
     for ev in events {
         let spare = ev.clone();
         match recorder.try_record(ev) {
