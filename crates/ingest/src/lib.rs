@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use trail_core::{
     Checkpoint, Event, EventError, FindingSummary, Hash, NoteSigner, Prepared, Sealed, Timestamp,
 };
-use trail_store::{Durability, Store, StoreError, StoredRecord};
+use trail_store::{Store, StoreError, StoredRecord};
 
 pub use trail_scan::json::{Mode, Policy};
 pub use trail_scan::{ScanConfig, Scanner};
@@ -180,7 +180,7 @@ impl Recorder {
             last_hash: state.last_hash,
             checkpointed: latest,
             last_checkpoint_at: Instant::now(),
-            unsynced: store.durability() == Durability::Checkpoint,
+            unsynced: store.quick_appends(),
             spec: Arc::new(std::sync::Mutex::new((state.size, state.last_hash))),
         };
         let seq = Arc::new(tokio::sync::Mutex::new(seq));
@@ -209,8 +209,8 @@ impl Recorder {
 
     /// Records one event, waiting while the queue is full; returns once it is durable.
     ///
-    /// When the store does not sync appends ([`Durability::Checkpoint`]) and no event is queued
-    /// or being committed, the event is sealed and appended right here, on the caller's task:
+    /// When the store's appends are quick (a local store that does not sync them:
+    /// [`Store::quick_appends`]) and no event is queued or being committed, the event is sealed and appended right here, on the caller's task:
     /// such an append takes microseconds, less than handing the event to the sequencer's task
     /// and waking this one again (on a multi-thread runtime each hand-off can wake a parked
     /// thread). Anything the fast way cannot finish (a store error, a known id) goes the usual
@@ -430,7 +430,7 @@ struct Sequencer {
     last_hash: Hash,
     checkpointed: u64,
     last_checkpoint_at: Instant,
-    /// The store does not sync appends (durability `checkpoint`), so small ones are quick.
+    /// The store's appends are quick (local and not synced: [`Store::quick_appends`]).
     unsynced: bool,
     /// The end of the chain the batcher seals on, ahead of what is committed.
     spec: Arc<std::sync::Mutex<(u64, Hash)>>,

@@ -194,6 +194,9 @@ impl Store for Flaky {
     fn durability(&self) -> trail_store::Durability {
         self.inner.durability()
     }
+    fn quick_appends(&self) -> bool {
+        self.inner.quick_appends()
+    }
     fn find_ids(&self, ids: &[&str]) -> trail_store::Result<Vec<trail_store::StoredRecord>> {
         self.inner.find_ids(ids)
     }
@@ -396,6 +399,9 @@ impl Store for TaskNoting {
     }
     fn durability(&self) -> Durability {
         self.inner.durability()
+    }
+    fn quick_appends(&self) -> bool {
+        self.inner.quick_appends()
     }
     fn find_ids(&self, ids: &[&str]) -> trail_store::Result<Vec<trail_store::StoredRecord>> {
         self.inner.find_ids(ids)

@@ -386,6 +386,8 @@ pub fn checkpoint_durability_changes_no_result(store: &dyn Store) {
     assert_eq!(store.durability(), Durability::Commit, "the default syncs every append");
     store.set_durability(Durability::Checkpoint).expect("set durability");
     assert_eq!(store.durability(), Durability::Checkpoint);
+    // Quick appends are local writes without a sync, never a round trip to a server.
+    assert_eq!(store.quick_appends(), store.backend() != "postgres", "{}", store.backend());
     append_read_back_exact_bytes(store);
     let size = store.state().expect("state").size;
     let root = store.state().expect("state").root;

@@ -500,6 +500,10 @@ impl Store for FileStore {
         }
     }
 
+    fn quick_appends(&self) -> bool {
+        self.durability() == Durability::Checkpoint
+    }
+
     fn set_durability(&self, durability: Durability) -> Result<()> {
         self.sync_appends.store(durability == Durability::Commit, Ordering::Relaxed);
         Ok(())

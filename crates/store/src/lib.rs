@@ -196,6 +196,13 @@ pub trait Store: Send + Sync {
     /// When appends reach the disk.
     fn durability(&self) -> Durability;
 
+    /// Whether an append returns without waiting for a disk or a network: a local store whose
+    /// appends are not synced. The recorder then appends small batches on its own task, or a
+    /// lone event on the caller's, instead of handing them to a blocking thread.
+    fn quick_appends(&self) -> bool {
+        false
+    }
+
     /// Finds the records with these ids (for idempotent appends).
     fn find_ids(&self, ids: &[&str]) -> Result<Vec<StoredRecord>>;
 

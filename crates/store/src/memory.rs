@@ -70,6 +70,10 @@ impl Store for MemoryStore {
         }
     }
 
+    fn quick_appends(&self) -> bool {
+        self.durability() == Durability::Checkpoint
+    }
+
     fn set_durability(&self, durability: Durability) -> Result<()> {
         // Nothing here outlives the process; the setting is only remembered.
         let unsynced = durability == Durability::Checkpoint;

@@ -1525,6 +1525,11 @@ impl Store for PostgresStore {
         Ok(state)
     }
 
+    fn quick_appends(&self) -> bool {
+        // Every append is a round trip to the server, synced or not.
+        false
+    }
+
     fn durability(&self) -> Durability {
         self.writer().durability
     }

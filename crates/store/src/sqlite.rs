@@ -837,6 +837,10 @@ impl Store for SqliteStore {
         self.writer().durability
     }
 
+    fn quick_appends(&self) -> bool {
+        self.durability() == Durability::Checkpoint
+    }
+
     fn set_durability(&self, durability: Durability) -> Result<()> {
         self.writer().durability = durability;
         Ok(())
