@@ -7,7 +7,9 @@
 //! resumes where the last delivered batch ended and may resend that batch, never skip one. A
 //! failing receiver is retried with exponential backoff, forever; the exporter then falls behind,
 //! which `/metrics` shows (`trail_exporter_cursor`, `trail_exporter_failures_total`). An exporter
-//! only reads the store, so its failure never affects the log or its ingest.
+//! only reads the store (and, on PostgreSQL, saves its cursor there too, so the node that takes
+//! over the log's lease resumes where the last leader's exporter stopped), so its failure never
+//! affects the log or its ingest.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,7 +57,8 @@ pub enum ExporterError {
     Client { name: String, reason: String },
 }
 
-/// Starts one exporter over `recorder`'s log; its cursor lives in `data_dir/exporters/`.
+/// Starts one exporter over `recorder`'s log; its cursor lives in `data_dir/exporters/`, and also
+/// in the log when the store keeps exporter cursors (PostgreSQL, shared by several nodes).
 pub fn spawn(
     config: ExporterConfig,
     recorder: Recorder,
@@ -78,19 +81,21 @@ pub fn spawn(
     };
     std::fs::create_dir_all(&dir).map_err(|e| cursor_err(&dir, e.to_string()))?;
     let path = dir.join(format!("{name}.cursor"));
-    let cursor = match read_cursor(&path).map_err(|r| cursor_err(&path, r))? {
-        Some(c) => c,
-        None => {
-            let start = match config.start {
-                ExportStart::Beginning => 0,
-                ExportStart::End => {
-                    recorder.store().state().map_err(|e| cursor_err(&path, e.to_string()))?.size
-                }
-            };
-            write_cursor(&path, start).map_err(|e| cursor_err(&path, e.to_string()))?;
-            start
-        }
+    // A log that several nodes share keeps the cursor too: the node that takes over exporting
+    // resumes where the last one stopped, not where its own file says.
+    let shared =
+        recorder.store().exporter_cursor(&name).map_err(|e| cursor_err(&path, e.to_string()))?;
+    let cursor = match (read_cursor(&path).map_err(|r| cursor_err(&path, r))?, shared) {
+        (Some(file), Some(shared)) => file.max(shared),
+        (Some(c), None) | (None, Some(c)) => c,
+        (None, None) => match config.start {
+            ExportStart::Beginning => 0,
+            ExportStart::End => {
+                recorder.store().state().map_err(|e| cursor_err(&path, e.to_string()))?.size
+            }
+        },
     };
+    write_cursor(&path, cursor).map_err(|e| cursor_err(&path, e.to_string()))?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(config.timeout_ms.max(1)))
         .build()
@@ -150,6 +155,18 @@ impl Runner {
             if let Err(e) = write_cursor(&self.path, next) {
                 // The batch will be sent again after a restart: at least once still holds.
                 tracing::error!(exporter = %self.config.name, error = %e, path = %self.path.display(), "cannot save the exporter cursor");
+            }
+            let store = self.recorder.store().clone();
+            let name = self.config.name.clone();
+            match tokio::task::spawn_blocking(move || store.set_exporter_cursor(&name, next)).await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(exporter = %self.config.name, error = %e, "cannot save the exporter cursor with the log");
+                }
+                Err(e) => {
+                    tracing::error!(exporter = %self.config.name, error = %e, "cannot save the exporter cursor with the log");
+                }
             }
             self.metrics.cursor.store(next, Ordering::Relaxed);
         }

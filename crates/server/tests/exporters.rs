@@ -236,3 +236,70 @@ async fn otlp_exporter_feeds_another_trail_server() {
     task.await.unwrap();
     let _ = stop_sink.send(());
 }
+
+/// Two nodes of a cluster share one PostgreSQL log, each with its own data directory: when the
+/// second takes over, its exporter resumes where the first one's stopped (kept with the log),
+/// instead of from its own (absent) cursor file, so nothing is delivered twice.
+#[tokio::test]
+async fn a_node_taking_over_a_shared_log_resumes_the_exporter_where_the_last_stopped() {
+    use trail_store::postgres::{PostgresStore, scratch_schema};
+    let url = std::env::var("TRAIL_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = scratch_schema("trail_export_takeover");
+    let store = match PostgresStore::create_in(&url, &schema, "test/takeover") {
+        Ok(s) => Arc::new(s.dangerous_drop_on_drop()),
+        Err(e) if std::env::var("TRAIL_SKIP_POSTGRES").as_deref() == Ok("1") => {
+            let loud = format!("\n*** SKIPPED: no PostgreSQL at {url} ({e}) ***\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), loud.as_bytes());
+            return;
+        }
+        Err(e) => panic!("no PostgreSQL at {url}: {e}; start it (see .ci/run)"),
+    };
+    let (rx, hook_url) = receiver(0).await;
+    // Node A leads: it records 20 events and exports them, then goes away.
+    let node_a = tempfile::tempdir().unwrap();
+    let a = log_on(store.clone(), trail_ingest::RecorderConfig::default());
+    let (stop_a, stop) = tokio::sync::watch::channel(false);
+    let (metrics_a, task_a) = exporter::spawn(
+        webhook(&hook_url, ExportFilter::default()),
+        a.recorder.clone(),
+        node_a.path(),
+        stop,
+    )
+    .unwrap();
+    for i in 0..20 {
+        record(&a, &format!("a{i}"), "ok", serde_json::json!({"n": i})).await;
+    }
+    eventually("node A delivered its 20 events", || metrics_a.cursor.load(Ordering::Relaxed) == 20)
+        .await;
+    stop_a.send(true).unwrap();
+    task_a.await.unwrap();
+    a.recorder.clone().close().await.unwrap();
+    // Node B takes over with a data directory of its own, which holds no cursor file.
+    let node_b = tempfile::tempdir().unwrap();
+    let b = log_on(store.clone(), trail_ingest::RecorderConfig::default());
+    let (stop_b, stop) = tokio::sync::watch::channel(false);
+    let (metrics_b, task_b) = exporter::spawn(
+        webhook(&hook_url, ExportFilter::default()),
+        b.recorder.clone(),
+        node_b.path(),
+        stop,
+    )
+    .unwrap();
+    assert_eq!(metrics_b.cursor.load(Ordering::Relaxed), 20, "node B starts after A's last");
+    for i in 0..5 {
+        record(&b, &format!("b{i}"), "ok", serde_json::json!({"n": i})).await;
+    }
+    eventually("node B delivered its 5 events", || metrics_b.cursor.load(Ordering::Relaxed) == 25)
+        .await;
+    stop_b.send(true).unwrap();
+    task_b.await.unwrap();
+    let got = rx.got.lock().unwrap().clone();
+    let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (0..25).collect::<Vec<_>>(), "each event delivered once, in order");
+    assert_eq!(
+        exporter::read_cursor(&node_b.path().join("exporters/alerts.cursor")).unwrap(),
+        Some(25)
+    );
+    b.recorder.clone().close().await.unwrap();
+}

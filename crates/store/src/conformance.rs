@@ -59,6 +59,10 @@ macro_rules! conformance {
                 $crate::conformance::prune_keeps_proofs_for_the_rest(&*make());
             }
             #[test]
+            fn exporter_cursors_only_move_forward() {
+                $crate::conformance::exporter_cursors_only_move_forward(&*make());
+            }
+            #[test]
             fn checkpoint_durability_changes_no_result() {
                 $crate::conformance::checkpoint_durability_changes_no_result(&*make());
             }
@@ -400,4 +404,19 @@ pub fn checkpoint_durability_changes_no_result(store: &dyn Store) {
     assert_eq!(store.durability(), Durability::Commit);
     store.append(&seal(store, &sample(2))).expect("append after switching back");
     assert_eq!(store.state().expect("state").size, size + 2);
+}
+
+/// A store that several nodes share keeps exporter cursors, which never move back; the others
+/// keep none (the data directory's cursor file is the cursor).
+pub fn exporter_cursors_only_move_forward(store: &dyn Store) {
+    assert_eq!(store.exporter_cursor("alerts").expect("read"), None);
+    store.set_exporter_cursor("alerts", 5).expect("save");
+    store.set_exporter_cursor("alerts", 3).expect("save an older one");
+    store.set_exporter_cursor("siem", 9).expect("save another");
+    let kept = |name: &str| store.exporter_cursor(name).expect("read");
+    if store.backend() == "postgres" {
+        assert_eq!((kept("alerts"), kept("siem"), kept("other")), (Some(5), Some(9), None));
+    } else {
+        assert_eq!((kept("alerts"), kept("siem")), (None, None), "{}", store.backend());
+    }
 }

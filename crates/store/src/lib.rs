@@ -189,6 +189,20 @@ pub trait Store: Send + Sync {
     /// `prev` = the previous hash) and carry new ids only.
     fn append(&self, batch: &[Sealed]) -> Result<()>;
 
+    /// Exporter `name`'s cursor (the first seq not yet delivered), kept with the log by stores
+    /// that several nodes share (PostgreSQL), so the node that takes over exporting resumes
+    /// where the last one stopped. Stores of one node keep none (`None`): the cursor file in the
+    /// data directory is the only one.
+    fn exporter_cursor(&self, _name: &str) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    /// Saves exporter `name`'s cursor with the log, never moving it back; nothing for stores of
+    /// one node (see [`Store::exporter_cursor`]).
+    fn set_exporter_cursor(&self, _name: &str, _next: u64) -> Result<()> {
+        Ok(())
+    }
+
     /// Sets when appends reach the disk (checkpoints, erasures and prunes are always synced
     /// before they return).
     fn set_durability(&self, durability: Durability) -> Result<()>;

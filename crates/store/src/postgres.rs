@@ -77,6 +77,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// The tables of a new log, created inside its own schema.
 pub const SCHEMA: &str = "
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE exporter_cursors (name text PRIMARY KEY, next bigint NOT NULL);
 CREATE TABLE state (
     id int PRIMARY KEY CHECK (id = 0),
     size bigint NOT NULL,
@@ -470,6 +471,12 @@ impl PostgresStore {
                      (this trail reads version {SCHEMA_VERSION})"
                 )));
             }
+            // Logs made before exporter cursors were kept with the log get the table; a role
+            // that may not create tables leaves it to the owner (the exporter then keeps its
+            // cursor in the data directory only).
+            let _ = s.client.batch_execute(
+                "CREATE TABLE IF NOT EXISTS exporter_cursors (name text PRIMARY KEY, next bigint NOT NULL)",
+            );
             Ok((origin.clone(), read_shared(s)?))
         })?;
         if let Some(expected) = expected_origin
@@ -1523,6 +1530,33 @@ impl Store for PostgresStore {
         })?;
         self.shared_at(start)?;
         Ok(state)
+    }
+
+    fn exporter_cursor(&self, name: &str) -> Result<Option<u64>> {
+        let name = name.to_owned();
+        self.pool.run(move |s| {
+            match s.client.query_opt("SELECT next FROM exporter_cursors WHERE name = $1", &[&name])
+            {
+                Ok(row) => Ok(row.map(|r| uint(r.get(0)))),
+                // A log made before the table existed, opened by a role that may not create it.
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+                Err(e) => Err(pg_err(e)),
+            }
+        })
+    }
+
+    fn set_exporter_cursor(&self, name: &str, next: u64) -> Result<()> {
+        let name = name.to_owned();
+        self.pool.run(move |s| {
+            s.client
+                .execute(
+                    "INSERT INTO exporter_cursors (name, next) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET next = greatest(exporter_cursors.next, excluded.next)",
+                    &[&name, &int(next)],
+                )
+                .map_err(pg_err)?;
+            Ok(())
+        })
     }
 
     fn quick_appends(&self) -> bool {
