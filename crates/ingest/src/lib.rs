@@ -210,21 +210,20 @@ impl Recorder {
     /// Records one event, waiting while the queue is full; returns once it is durable.
     ///
     /// When the store's appends are quick (a local store that does not sync them:
-    /// [`Store::quick_appends`]) and no event is queued or being committed, the event is sealed and appended right here, on the caller's task:
-    /// such an append takes microseconds, less than handing the event to the sequencer's task
-    /// and waking this one again (on a multi-thread runtime each hand-off can wake a parked
-    /// thread). Anything the fast way cannot finish (a store error, a known id) goes the usual
-    /// way, whose recovery handles it.
+    /// [`Store::quick_appends`]) and no event is queued or being committed, the event is sealed
+    /// and appended right here, on the caller's task: such an append takes microseconds, less
+    /// than handing the event to the sequencer's task and waking this one again (on a
+    /// multi-thread runtime each hand-off can wake a parked thread).
+    /// Anything the fast way cannot finish (a store error, a known id) goes the usual way, whose
+    /// recovery handles it.
     pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
         let (job, rx) = self.prepare(event)?;
-        let job = match self.append_here(job) {
-            None => return rx.await.map_err(|_| RecordError::Closed)?,
-            Some(job) => job,
-        };
-        self.pipeline.fetch_add(1, Ordering::AcqRel);
-        if self.tx.send(Msg::Event(Box::new(job))).await.is_err() {
-            self.pipeline.fetch_sub(1, Ordering::AcqRel);
-            return Err(RecordError::Closed);
+        if let Some(job) = self.append_here(job) {
+            self.pipeline.fetch_add(1, Ordering::AcqRel);
+            if self.tx.send(Msg::Event(Box::new(job))).await.is_err() {
+                self.pipeline.fetch_sub(1, Ordering::AcqRel);
+                return Err(RecordError::Closed);
+            }
         }
         rx.await.map_err(|_| RecordError::Closed)?
     }
@@ -263,18 +262,17 @@ impl Recorder {
     {
         let (job, rx) = self.prepare(event)?;
         self.pipeline.fetch_add(1, Ordering::AcqRel);
-        match self.tx.try_send(Msg::Event(Box::new(job))) {
-            Ok(()) => Ok(async move { rx.await.map_err(|_| RecordError::Closed)? }),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.pipeline.fetch_sub(1, Ordering::AcqRel);
-                self.metrics.rejected_full.fetch_add(1, Ordering::Relaxed);
-                Err(RecordError::Full { capacity: self.config.queue_capacity })
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.pipeline.fetch_sub(1, Ordering::AcqRel);
-                Err(RecordError::Closed)
-            }
+        if let Err(e) = self.tx.try_send(Msg::Event(Box::new(job))) {
+            self.pipeline.fetch_sub(1, Ordering::AcqRel);
+            return Err(match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    self.metrics.rejected_full.fetch_add(1, Ordering::Relaxed);
+                    RecordError::Full { capacity: self.config.queue_capacity }
+                }
+                mpsc::error::TrySendError::Closed(_) => RecordError::Closed,
+            });
         }
+        Ok(async move { rx.await.map_err(|_| RecordError::Closed)? })
     }
 
     /// Commits everything queued so far and signs a checkpoint covering it.
@@ -667,8 +665,6 @@ impl Sequencer {
     /// reports one that exists; the store checks ids inside the same transaction, so a duplicate
     /// can never be appended.
     async fn commit(&mut self, batch: SealedBatch) {
-        let spec = self.spec.clone();
-        let spec = &*spec;
         let SealedBatch { jobs, start, mut sealed } = batch;
         let durable = (self.size, self.last_hash);
         let origin = self.store.origin().to_owned();
@@ -693,7 +689,7 @@ impl Sequencer {
             };
             let result = match result {
                 Ok(r) => r,
-                Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string()), spec),
+                Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string())),
             };
             // A store can report an error for a batch it did commit (PostgreSQL when the
             // connection drops during COMMIT). The durable head says which: if it is this
@@ -716,7 +712,7 @@ impl Sequencer {
                     if resealed {
                         // Later batches were sealed on a chain that did not happen; they will be
                         // resealed when they arrive. New ones continue from here.
-                        *spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        *self.spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
                             sealed.end;
                     }
                     if !records.is_empty() {
@@ -750,8 +746,8 @@ impl Sequencer {
                                 known.insert(r.record.id, a);
                             }
                         }
-                        Ok(Err(e)) => return self.fail(jobs, &store_err(e), spec),
-                        Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string()), spec),
+                        Ok(Err(e)) => return self.fail(jobs, &store_err(e)),
+                        Err(e) => return self.fail(jobs, &RecordError::Store(e.to_string())),
                     }
                     sealed = seal_jobs(&origin, durable, &jobs, &known);
                     resealed = true;
@@ -768,7 +764,7 @@ impl Sequencer {
                         );
                         (self.size, self.last_hash) = durable;
                     }
-                    return self.fail(jobs, &e, spec);
+                    return self.fail(jobs, &e);
                 }
             }
         }
@@ -803,8 +799,8 @@ impl Sequencer {
     }
 
     /// Refuses every event of a batch; later batches are resealed after the durable chain.
-    fn fail(&self, jobs: Vec<Job>, e: &RecordError, spec: &std::sync::Mutex<(u64, Hash)>) {
-        *spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+    fn fail(&self, jobs: Vec<Job>, e: &RecordError) {
+        *self.spec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
             (self.size, self.last_hash);
         self.metrics.failed_writes.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         for j in jobs {

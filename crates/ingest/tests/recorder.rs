@@ -158,19 +158,38 @@ async fn the_same_id_twice_in_one_batch_is_stored_once() {
     }
 }
 
+/// A memory store whose appends go through `on_append`, which gets the store behind it.
+struct Hooked {
+    inner: MemoryStore,
+    on_append: AppendHook,
+}
+
+type AppendHook =
+    Box<dyn Fn(&MemoryStore, &[trail_core::Sealed]) -> trail_store::Result<()> + Send + Sync>;
+
 /// A store whose `fail_at`-th append fails, to exercise the sequencer's recovery. With
 /// `commits`, that append stores the batch and then reports an error, as PostgreSQL does when the
 /// connection drops during COMMIT.
-struct Flaky {
-    inner: MemoryStore,
-    calls: std::sync::atomic::AtomicUsize,
-    fail_at: usize,
-    commits: bool,
+fn flaky(fail_at: usize, commits: bool) -> Arc<Hooked> {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    Arc::new(Hooked {
+        inner: MemoryStore::new(ORIGIN, 100_000),
+        on_append: Box::new(move |inner, batch| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n == fail_at {
+                if commits {
+                    inner.append(batch)?;
+                }
+                return Err(trail_store::StoreError::Invalid("disk on fire".into()));
+            }
+            inner.append(batch)
+        }),
+    })
 }
 
-impl Store for Flaky {
+impl Store for Hooked {
     fn backend(&self) -> &'static str {
-        "flaky"
+        "hooked"
     }
     fn origin(&self) -> &str {
         self.inner.origin()
@@ -179,14 +198,7 @@ impl Store for Flaky {
         self.inner.state()
     }
     fn append(&self, batch: &[trail_core::Sealed]) -> trail_store::Result<()> {
-        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if n == self.fail_at {
-            if self.commits {
-                self.inner.append(batch)?;
-            }
-            return Err(trail_store::StoreError::Invalid("disk on fire".into()));
-        }
-        self.inner.append(batch)
+        (self.on_append)(&self.inner, batch)
     }
     fn set_durability(&self, d: trail_store::Durability) -> trail_store::Result<()> {
         self.inner.set_durability(d)
@@ -258,12 +270,7 @@ async fn after_a_failed_batch_later_batches_continue_the_durable_chain() {
         .into_iter()
         .flat_map(|f| [(f, Durability::Commit, 16), (f, Durability::Checkpoint, 4)])
     {
-        let store = Arc::new(Flaky {
-            inner: MemoryStore::new(ORIGIN, 100_000),
-            calls: 0.into(),
-            fail_at,
-            commits: false,
-        });
+        let store = flaky(fail_at, false);
         store.set_durability(durability).unwrap();
         let config = RecorderConfig { batch_max, ..RecorderConfig::default() };
         let rec = open(store.clone(), config);
@@ -339,12 +346,7 @@ async fn a_batch_committed_despite_an_error_is_acknowledged_and_the_chain_goes_o
         .into_iter()
         .flat_map(|f| [(f, Durability::Commit, 16), (f, Durability::Checkpoint, 4)])
     {
-        let store = Arc::new(Flaky {
-            inner: MemoryStore::new(ORIGIN, 100_000),
-            calls: 0.into(),
-            fail_at,
-            commits: true,
-        });
+        let store = flaky(fail_at, true);
         store.set_durability(durability).unwrap();
         let config = RecorderConfig { batch_max, ..RecorderConfig::default() };
         let rec = open(store.clone(), config);
@@ -374,88 +376,6 @@ async fn a_batch_committed_despite_an_error_is_acknowledged_and_the_chain_goes_o
     }
 }
 
-/// A memory store that notes on which tokio task each append ran.
-struct TaskNoting {
-    inner: MemoryStore,
-    tasks: std::sync::Mutex<Vec<Option<tokio::task::Id>>>,
-}
-
-impl Store for TaskNoting {
-    fn backend(&self) -> &'static str {
-        "task-noting"
-    }
-    fn origin(&self) -> &str {
-        self.inner.origin()
-    }
-    fn state(&self) -> trail_store::Result<trail_store::TreeState> {
-        self.inner.state()
-    }
-    fn append(&self, batch: &[trail_core::Sealed]) -> trail_store::Result<()> {
-        self.tasks.lock().unwrap().push(tokio::task::try_id());
-        self.inner.append(batch)
-    }
-    fn set_durability(&self, d: Durability) -> trail_store::Result<()> {
-        self.inner.set_durability(d)
-    }
-    fn durability(&self) -> Durability {
-        self.inner.durability()
-    }
-    fn quick_appends(&self) -> bool {
-        self.inner.quick_appends()
-    }
-    fn find_ids(&self, ids: &[&str]) -> trail_store::Result<Vec<trail_store::StoredRecord>> {
-        self.inner.find_ids(ids)
-    }
-    fn get(&self, seq: u64) -> trail_store::Result<Option<trail_store::StoredRecord>> {
-        self.inner.get(seq)
-    }
-    fn scan(
-        &self,
-        from: u64,
-        to: u64,
-        f: &mut dyn FnMut(trail_store::StoredRecord) -> trail_store::Result<bool>,
-    ) -> trail_store::Result<()> {
-        self.inner.scan(from, to, f)
-    }
-    fn node(&self, level: u32, index: u64) -> trail_store::Result<trail_core::Hash> {
-        self.inner.node(level, index)
-    }
-    fn query(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Page> {
-        self.inner.query(q)
-    }
-    fn sessions(
-        &self,
-        q: &trail_store::Query,
-    ) -> trail_store::Result<Vec<trail_store::SessionSummary>> {
-        self.inner.sessions(q)
-    }
-    fn stats(&self, q: &trail_store::Query) -> trail_store::Result<trail_store::Stats> {
-        self.inner.stats(q)
-    }
-    fn checkpoints(&self) -> trail_store::Result<Vec<trail_core::SignedCheckpoint>> {
-        self.inner.checkpoints()
-    }
-    fn put_checkpoint(
-        &self,
-        expected_latest: Option<u64>,
-        cp: &trail_core::SignedCheckpoint,
-    ) -> trail_store::Result<()> {
-        self.inner.put_checkpoint(expected_latest, cp)
-    }
-    fn erase(&self, seqs: &[u64]) -> trail_store::Result<u64> {
-        self.inner.erase(seqs)
-    }
-    fn prune(&self, anchor: &trail_core::verify::Anchor) -> trail_store::Result<u64> {
-        self.inner.prune(anchor)
-    }
-    fn anchor(&self) -> trail_store::Result<Option<trail_core::verify::Anchor>> {
-        self.inner.anchor()
-    }
-    fn disk_bytes(&self) -> trail_store::Result<u64> {
-        self.inner.disk_bytes()
-    }
-}
-
 /// Checks the stored chain and that every ack names the record stored at its seq.
 fn check_chain(store: &dyn Store, acks: &[(String, trail_ingest::Appended)]) {
     let size = store.state().unwrap().size;
@@ -474,9 +394,15 @@ fn check_chain(store: &dyn Store, acks: &[(String, trail_ingest::Appended)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsynced_lone_event_is_appended_on_the_callers_task() {
-    let store = Arc::new(TaskNoting {
+    // The tokio task each append ran on.
+    let tasks: Arc<std::sync::Mutex<Vec<Option<tokio::task::Id>>>> = Arc::default();
+    let noted = tasks.clone();
+    let store = Arc::new(Hooked {
         inner: MemoryStore::new(ORIGIN, 10_000),
-        tasks: std::sync::Mutex::new(Vec::new()),
+        on_append: Box::new(move |inner, batch| {
+            noted.lock().unwrap().push(tokio::task::try_id());
+            inner.append(batch)
+        }),
     });
     let config = RecorderConfig {
         checkpoint_every: 1_000_000,
@@ -484,7 +410,7 @@ async fn an_unsynced_lone_event_is_appended_on_the_callers_task() {
         ..RecorderConfig::default()
     };
     for durability in [Durability::Checkpoint, Durability::Commit] {
-        store.tasks.lock().unwrap().clear();
+        tasks.lock().unwrap().clear();
         store.set_durability(durability).unwrap();
         let rec = open(store.clone(), config.clone());
         let start = store.state().unwrap().size;
@@ -500,13 +426,13 @@ async fn an_unsynced_lone_event_is_appended_on_the_callers_task() {
             }
         });
         let caller = caller.await.unwrap();
-        let tasks = store.tasks.lock().unwrap().clone();
-        let here = tasks.iter().filter(|t| **t == Some(caller)).count();
+        let ran_on = tasks.lock().unwrap().clone();
+        let here = ran_on.iter().filter(|t| **t == Some(caller)).count();
         match durability {
             // Nothing to wait for: no hand-off to the sequencer's task and back.
-            Durability::Checkpoint => assert_eq!(here, 20, "{tasks:?}"),
+            Durability::Checkpoint => assert_eq!(here, 20, "{ran_on:?}"),
             // A synced append never blocks the caller's task.
-            Durability::Commit => assert_eq!(here, 0, "{tasks:?}"),
+            Durability::Commit => assert_eq!(here, 0, "{ran_on:?}"),
         }
         // The tail is signed while the log is quiet, though the sequencer's task appended none.
         let mut signed = rec.checkpoints();

@@ -257,43 +257,18 @@ async fn a_node_taking_over_a_shared_log_resumes_the_exporter_where_the_last_sto
     };
     let (rx, hook_url) = receiver(0).await;
     // Node A leads: it records 20 events and exports them, then goes away.
-    let node_a = tempfile::tempdir().unwrap();
-    let a = log_on(store.clone(), trail_ingest::RecorderConfig::default());
-    let (stop_a, stop) = tokio::sync::watch::channel(false);
-    let (metrics_a, task_a) = exporter::spawn(
-        webhook(&hook_url, ExportFilter::default()),
-        a.recorder.clone(),
-        node_a.path(),
-        stop,
-    )
-    .unwrap();
+    let a = Node::start(&store, &hook_url);
     for i in 0..20 {
-        record(&a, &format!("a{i}"), "ok", serde_json::json!({"n": i})).await;
+        record(&a.log, &format!("a{i}"), "ok", serde_json::json!({"n": i})).await;
     }
-    eventually("node A delivered its 20 events", || metrics_a.cursor.load(Ordering::Relaxed) == 20)
-        .await;
-    stop_a.send(true).unwrap();
-    task_a.await.unwrap();
-    a.recorder.clone().close().await.unwrap();
+    a.stop_at(20).await;
     // Node B takes over with a data directory of its own, which holds no cursor file.
-    let node_b = tempfile::tempdir().unwrap();
-    let b = log_on(store.clone(), trail_ingest::RecorderConfig::default());
-    let (stop_b, stop) = tokio::sync::watch::channel(false);
-    let (metrics_b, task_b) = exporter::spawn(
-        webhook(&hook_url, ExportFilter::default()),
-        b.recorder.clone(),
-        node_b.path(),
-        stop,
-    )
-    .unwrap();
-    assert_eq!(metrics_b.cursor.load(Ordering::Relaxed), 20, "node B starts after A's last");
+    let b = Node::start(&store, &hook_url);
+    assert_eq!(b.metrics.cursor.load(Ordering::Relaxed), 20, "node B starts after A's last");
     for i in 0..5 {
-        record(&b, &format!("b{i}"), "ok", serde_json::json!({"n": i})).await;
+        record(&b.log, &format!("b{i}"), "ok", serde_json::json!({"n": i})).await;
     }
-    eventually("node B delivered its 5 events", || metrics_b.cursor.load(Ordering::Relaxed) == 25)
-        .await;
-    stop_b.send(true).unwrap();
-    task_b.await.unwrap();
+    let node_b = b.stop_at(25).await;
     let got = rx.got.lock().unwrap().clone();
     let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, (0..25).collect::<Vec<_>>(), "each event delivered once, in order");
@@ -301,5 +276,42 @@ async fn a_node_taking_over_a_shared_log_resumes_the_exporter_where_the_last_sto
         exporter::read_cursor(&node_b.path().join("exporters/alerts.cursor")).unwrap(),
         Some(25)
     );
-    b.recorder.clone().close().await.unwrap();
+}
+
+/// A node leading a shared log: its recorder, its own data directory and its exporter.
+struct Node {
+    log: TestLog,
+    dir: tempfile::TempDir,
+    metrics: Arc<exporter::ExporterMetrics>,
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Node {
+    fn start(store: &Arc<trail_store::postgres::PostgresStore>, hook_url: &str) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_on(store.clone(), trail_ingest::RecorderConfig::default());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (metrics, task) = exporter::spawn(
+            webhook(hook_url, ExportFilter::default()),
+            log.recorder.clone(),
+            dir.path(),
+            stopped,
+        )
+        .unwrap();
+        Node { log, dir, metrics, task, stop }
+    }
+
+    /// Waits until the exporter's cursor reaches `next`, then stops the node; returns its data
+    /// directory.
+    async fn stop_at(self, next: u64) -> tempfile::TempDir {
+        eventually("the node delivered its events", || {
+            self.metrics.cursor.load(Ordering::Relaxed) == next
+        })
+        .await;
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+        self.log.recorder.clone().close().await.unwrap();
+        self.dir
+    }
 }

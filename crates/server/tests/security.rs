@@ -142,23 +142,10 @@ async fn otlp_bodies_over_the_limits_are_refused_with_clear_errors() {
 /// Serves on loopback with short timeouts; returns the address and the stop switch.
 async fn serve_short_timeouts() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, TestLog)
 {
-    let l = log("test/a");
     let limits = Limits { request_timeout: Duration::from_millis(1500), ..Limits::default() };
-    let s = state(&[&l], KeyFile::default(), limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let options =
         ServeOptions { header_read_timeout: Duration::from_millis(800), ..ServeOptions::default() };
-    tokio::spawn(trail_server::serve_with(
-        listener,
-        s,
-        async move {
-            let _ = rx.await;
-        },
-        options,
-    ));
-    (addr, tx, l)
+    serve_on_loopback(limits, options).await
 }
 
 /// Writes `head`, then one byte of `drip` every 100 ms until the server stops reading or the
