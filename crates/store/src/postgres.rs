@@ -1609,6 +1609,9 @@ impl Store for PostgresStore {
                     reloaded = true;
                 }
                 Appended::Stale => {
+                    // Another writer moved the head again while this batch was in flight: say
+                    // where it is now, not where it was.
+                    self.reload(&mut w)?;
                     return Err(StoreError::OutOfOrder {
                         size: w.range.size(),
                         seq: batch[0].record.seq,

@@ -245,9 +245,16 @@ fn concurrent_writers_serialise_on_the_head() {
             let store = store.clone();
             std::thread::spawn(move || {
                 let mut appended = 0;
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
                 for i in 0..30 {
-                    // Seal after the head as this writer sees it; retry when another wins.
-                    for _ in 0..50 {
+                    // Seal after the head as this writer sees it; retry when another wins. The
+                    // store promises order, not fairness: a writer may lose many races in a row
+                    // while the others append back to back, so it backs off a little each time.
+                    for attempt in 0u64.. {
+                        assert!(std::time::Instant::now() < deadline, "writer {w} starved at {i}");
+                        if attempt > 0 {
+                            std::thread::sleep(Duration::from_micros(100 * attempt.min(20) * (w as u64 + 1)));
+                        }
                         let batch = seal(&*store, &[json!({"kind": "message", "id": format!("w{w}-{i}"), "body": {"n": i}})]);
                         match store.append(&batch) {
                             Ok(()) => {
