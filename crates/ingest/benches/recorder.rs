@@ -12,6 +12,10 @@ use trail_ingest::{Mode, Policy, Recorder, RecorderConfig, Scanner};
 use trail_store::Store;
 use trail_store::sqlite::SqliteStore;
 
+/// The allocator of the `trail` binary (`trail log`, `trail serve`), which this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ORIGIN: &str = "bench.trail/recorder";
 const EVENTS: u64 = 100_000;
 
