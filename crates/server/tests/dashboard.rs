@@ -358,8 +358,25 @@ impl Browser {
             assert!(skip, "chromium or chromedriver missing: {missing:?}");
             return None;
         }
+        // Chromium now and then exits during start-up when several start at once on a loaded
+        // machine ("session not created"); that is not what these tests check, so a failed start
+        // is retried with a fresh driver and profile before it fails the test.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Browser::try_start(width, height).await {
+                Ok(browser) => return Some(browser),
+                Err(e) => {
+                    eprintln!("chromium session did not start, retrying: {e}");
+                    failures.push(e);
+                }
+            }
+        }
+        panic!("\n!!!!! CHROMIUM DID NOT START: {failures:?} !!!!!\n");
+    }
+
+    async fn try_start(width: u32, height: u32) -> Result<Browser, String> {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(CHROMEDRIVER)
+        let mut driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -399,16 +416,26 @@ impl Browser {
         });
         let serde_json::Value::Object(caps) = caps else { unreachable!() };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = tokio::time::timeout(
+        let started = tokio::time::timeout(
             WAIT,
             ClientBuilder::new(connector)
                 .capabilities(caps)
                 .connect(&format!("http://127.0.0.1:{port}")),
         )
-        .await
-        .unwrap_or_else(|_| panic!("chromium session not started within {WAIT:?}"))
-        .unwrap_or_else(|e| panic!("\n!!!!! CHROMIUM DID NOT START: {e} !!!!!\n"));
-        Some(Browser { client, driver, _profile: profile })
+        .await;
+        match started {
+            Ok(Ok(client)) => Ok(Browser { client, driver, _profile: profile }),
+            Ok(Err(e)) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                Err(e.to_string())
+            }
+            Err(_) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                Err(format!("no session within {WAIT:?}"))
+            }
+        }
     }
 
     async fn close(mut self) {

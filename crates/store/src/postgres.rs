@@ -178,7 +178,9 @@ pub fn is_schema_name(s: &str) -> bool {
 pub fn dangerous_drop_schema(url: &str, schema: &str) -> Result<()> {
     let settings = settings(url, schema)?;
     let conn = Conn::open(&settings)?;
-    let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    // A session still holding locks in the schema makes the drop fail after a while instead of
+    // waiting for it forever.
+    let sql = format!("SET lock_timeout TO 30000; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
     conn.run(move |s| s.client.batch_execute(&sql).map_err(pg_err))
 }
 
@@ -643,10 +645,25 @@ fn no_log(schema: &str) -> StoreError {
 /// The writer's connection, reopened if it broke.
 fn writer_conn<'a>(w: &'a mut Writer, pool: &Pool) -> Result<&'a Conn> {
     if w.conn.as_ref().is_none_or(Conn::is_broken) {
-        w.conn = Some(Conn::open(&pool.settings)?);
+        let conn = Conn::open(&pool.settings)?;
+        // The writer only appends, which takes milliseconds. A node frozen in the middle of a
+        // `COPY` (the server waits for its data, so the session is not idle) would hold the
+        // head's lock until this ends the statement.
+        conn.run(|s| {
+            s.client
+                .batch_execute(&format!(
+                    "SET statement_timeout TO {}",
+                    WRITER_STATEMENT_TIMEOUT.as_millis()
+                ))
+                .map_err(pg_err)
+        })?;
+        w.conn = Some(conn);
     }
     w.conn.as_ref().ok_or_else(|| StoreError::Postgres("no writer connection".into()))
 }
+
+/// The longest an append statement may run on the writer's connection.
+const WRITER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Maps a client error, naming the server's message and SQLSTATE.
 pub(crate) fn pg_err(e: ::postgres::Error) -> StoreError {

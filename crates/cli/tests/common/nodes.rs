@@ -12,6 +12,17 @@ pub struct Node {
     pub url: String,
 }
 
+/// A node still running when its test ends (a failed assertion unwinding, perhaps while the
+/// node is paused) is killed, so it never outlives the test or holds the log's locks.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `trail serve` on a free loopback port with a lease of `lease_ttl_ms`.
 pub fn start(data: &Path, lease_ttl_ms: u64) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))

@@ -55,6 +55,9 @@ impl Stmts {
     }
 }
 
+/// How long the server lets a session sit idle inside a transaction before ending it.
+pub(crate) const IDLE_IN_TRANSACTION: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Session {
     fn connect(settings: &Settings) -> Result<Session> {
         let mut client = Client::connect(&settings.url, NoTls).map_err(|e| {
@@ -70,11 +73,17 @@ impl Session {
         // Durability does not depend on the server's default: a commit returns only once it is
         // flushed to the server's disk. The application name carries the schema, so an operator
         // (or a test) can tell which log a backend in `pg_stat_activity` serves.
+        //
+        // Every transaction here is sent whole by one job, so it is never idle for long. A node
+        // frozen inside one (a GC pause, SIGSTOP, a suspended VM) would otherwise keep its row
+        // locks on the log's head for as long as it is frozen, and the node that took its lease
+        // over could not append; the server ends such a session after `IDLE_IN_TRANSACTION`.
         client
             .batch_execute(&format!(
                 "SET search_path TO \"{schema}\"; SET synchronous_commit TO on; \
-                 SET application_name TO '{}'",
+                 SET application_name TO '{}'; SET idle_in_transaction_session_timeout TO {}",
                 application_name(&settings.schema),
+                IDLE_IN_TRANSACTION.as_millis(),
                 schema = settings.schema,
             ))
             .map_err(pg_err)?;
