@@ -2160,6 +2160,43 @@ mod tests {
         assert_eq!(vector_parts(&[]).len(), 1);
     }
 
+    /// A node frozen inside a transaction (GC pause, SIGSTOP, suspended VM) holds the head's
+    /// lock; the server must end its session so another writer can append.
+    #[test]
+    fn a_session_frozen_inside_a_transaction_does_not_block_the_log() {
+        let url = std::env::var("TRAIL_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = scratch_schema("trail_frozen");
+        let store = match PostgresStore::create_in(&url, &schema, crate::conformance::ORIGIN) {
+            Ok(s) => s.dangerous_drop_on_drop(),
+            Err(_) if std::env::var("TRAIL_SKIP_POSTGRES").as_deref() == Ok("1") => return,
+            Err(e) => panic!("no PostgreSQL at {url}: {e}"),
+        };
+        // One of trail's sessions locks the head as an append does, then goes quiet.
+        let frozen = Conn::open(&store.pool.settings).expect("connect");
+        frozen
+            .run(|s| s.client.batch_execute(&format!("BEGIN; {HEAD_SQL}")).map_err(pg_err))
+            .expect("lock the head");
+        let other = Arc::new(PostgresStore::open(&url, &schema).expect("open"));
+        let (done, appended) = std::sync::mpsc::channel();
+        let writer = other.clone();
+        std::thread::spawn(move || {
+            let batch =
+                crate::conformance::seal(&*writer, &[serde_json::json!({"kind": "message"})]);
+            let _ = done.send(writer.append(&batch));
+        });
+        // Without the server-side timeout this waits for as long as the session is frozen.
+        let waited = conn::IDLE_IN_TRANSACTION * 12;
+        let result = appended.recv_timeout(waited).unwrap_or_else(|_| {
+            panic!("the append still waited for the frozen session after {waited:?}")
+        });
+        result.expect("the append goes through once the frozen session is ended");
+        assert_eq!(other.state().expect("state").size, 1);
+        // The frozen session is gone: its next statement fails instead of committing anything.
+        let after = frozen.run(|s| s.client.batch_execute("COMMIT").map_err(pg_err));
+        assert!(after.is_err(), "the frozen session survived: {after:?}");
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(conn::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
