@@ -36,7 +36,7 @@ impl Drop for Schema {
     }
 }
 
-fn pg() -> Option<Schema> {
+fn pg(name: &str) -> Option<Schema> {
     let url = std::env::var("TRAIL_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let probe = trail_store::postgres::scratch_schema("trail_probe");
@@ -50,7 +50,7 @@ fn pg() -> Option<Schema> {
         }
         panic!("\n*** no PostgreSQL at {url}: {e}; start it (see .ci/run) ***\n");
     }
-    let origin = format!("trail.test/cluster-{}", std::process::id());
+    let origin = format!("trail.test/{name}-{}", std::process::id());
     Some(Schema { url, origin })
 }
 
@@ -100,7 +100,7 @@ async fn send(
 
 #[test]
 fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
-    let Some(schema) = pg() else { return };
+    let Some(schema) = pg("cluster") else { return };
     let tmp = tempfile::tempdir().unwrap();
     // Every node gets a copy of the data directory: config, signing key, verifier key.
     let dirs = nodes::data_dirs(tmp.path(), &schema.origin, &schema.url, 3);
@@ -257,5 +257,53 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         String::from_utf8_lossy(&v.stdout),
         String::from_utf8_lossy(&v.stderr)
     );
+    drop(schema);
+}
+
+#[test]
+fn a_follower_forwards_ingest_to_a_leader_that_serves_https() {
+    let Some(schema) = pg("cluster-tls") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = nodes::data_dirs(tmp.path(), &schema.origin, &schema.url, 2);
+    // One certificate for both nodes, trusted by them through SSL_CERT_FILE and by this client.
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tls = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let nodes: Vec<Option<nodes::Node>> = dirs
+        .iter()
+        .map(|d| Some(nodes::start_with(d, 1500, &tls, &[("SSL_CERT_FILE", &cert)])))
+        .collect();
+    assert!(nodes.iter().flatten().all(|n| n.url.starts_with("https://")));
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .tls_backend_rustls()
+            .add_root_certificate(reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let mut waited = 0;
+        let leader = loop {
+            if let Some(i) = nodes::leader(&client, &nodes).await {
+                break i;
+            }
+            waited += 1;
+            assert!(waited < 100, "no node became the leader");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let follower = nodes[1 - leader].as_ref().unwrap();
+        let body = serde_json::json!([{"id": "via-follower", "kind": "tool_call"}]).to_string();
+        let acks = send(&client, std::slice::from_ref(&follower.url), 0, &body).await;
+        assert_eq!(acks, vec![("via-follower".to_owned(), 0)]);
+    });
+    drop(nodes);
+    let out = trail(&["export", "--data", dirs[0].to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("via-follower"));
     drop(schema);
 }

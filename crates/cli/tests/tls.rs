@@ -1,6 +1,7 @@
 //! `trail serve` over HTTPS as a user runs it: a certificate from the flags or from
 //! `[server] tls_cert`/`tls_key` in trail.toml, a client that trusts it, and the mistakes that
-//! must stop the server before it listens (half a pair, a key others can read).
+//! must stop the server before it listens (half a pair, a key others can read); and an exporter
+//! delivering to an HTTPS server only when it trusts that server's certificate.
 
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
@@ -29,12 +30,13 @@ fn init(dir: &Path) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A self-signed certificate for `localhost`: writes `cert.pem` and `key.pem` (mode 0600) into
+/// A self-signed certificate for `localhost` and `127.0.0.1`: writes `cert.pem` and `key.pem` (mode 0600) into
 /// `dir` and returns the certificate for the client to trust.
 fn self_signed(dir: &Path) -> CertificateDer<'static> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::create_dir_all(dir).unwrap();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
     let mut key = std::fs::OpenOptions::new()
         .write(true)
@@ -48,10 +50,17 @@ fn self_signed(dir: &Path) -> CertificateDer<'static> {
 }
 
 fn serve(data: &Path, extra: &[&str]) -> (Child, String) {
+    serve_with_env(data, extra, &[])
+}
+
+fn serve_with_env(data: &Path, extra: &[&str], env: &[(&str, &Path)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
         .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("TRAIL_DATA")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -176,4 +185,91 @@ fn half_a_pair_or_a_readable_key_stops_the_server_before_it_listens() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tls_cert and tls_key go together"), "{err}");
+}
+
+/// `GET path` over plain HTTP; returns the body.
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    write!(tcp, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// The value of the first metric line starting with `prefix`.
+fn metric(text: &str, prefix: &str) -> Option<u64> {
+    text.lines().find(|l| l.starts_with(prefix))?.rsplit(' ').next()?.parse().ok()
+}
+
+#[test]
+fn an_exporter_delivers_over_https_only_to_a_server_it_trusts() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The receiver: another trail node serving HTTPS with a self-signed certificate.
+    let sink = tmp.path().join("sink");
+    init(&sink);
+    self_signed(&sink.join("tls"));
+    let (c, k) = (sink.join("tls/cert.pem"), sink.join("tls/key.pem"));
+    let (sink_child, sink_url) =
+        serve(&sink, &["--tls-cert", c.to_str().unwrap(), "--tls-key", k.to_str().unwrap()]);
+    assert!(sink_url.starts_with("https://127.0.0.1:"), "{sink_url}");
+
+    // The sender: three events in its log and an OTLP exporter to the receiver.
+    let source = tmp.path().join("source");
+    init(&source);
+    let events: String = (0..3)
+        .map(|i| {
+            format!("{{\"id\":\"over-tls-{i}\",\"kind\":\"tool_call\",\"action\":\"Read\"}}\n")
+        })
+        .collect();
+    let mut log = Command::new(env!("CARGO_BIN_EXE_trail"))
+        .args(["log", "--data", source.to_str().unwrap()])
+        .env_remove("TRAIL_DATA")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut log.stdin.take().unwrap(), events.as_bytes()).unwrap();
+    assert!(log.wait().unwrap().success());
+    let toml = std::fs::read_to_string(source.join("trail.toml")).unwrap();
+    let toml = format!(
+        "{toml}\n[[exporters]]\nname = \"sink\"\ntype = \"otlp\"\nurl = \"{sink_url}\"\n\
+         backoff_initial_ms = 50\nbackoff_max_ms = 200\n"
+    );
+    std::fs::write(source.join("trail.toml"), toml).unwrap();
+    let delivered =
+        |url: &str| metric(&http_get(url, "/metrics"), "trail_exporter_delivered_total");
+    let failures = |url: &str| metric(&http_get(url, "/metrics"), "trail_exporter_failures_total");
+
+    // Not trusting the receiver's certificate, the exporter delivers nothing and counts failures.
+    let (untrusting, url) = serve(&source, &[]);
+    let mut waited = 0;
+    while failures(&url).unwrap_or(0) < 2 {
+        waited += 1;
+        assert!(waited < 300, "no delivery failure counted: {}", http_get(&url, "/metrics"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(delivered(&url), Some(0), "delivered to a server it does not trust");
+    stop(untrusting);
+
+    // Trusting it (SSL_CERT_FILE, as for OpenSSL), it delivers every event.
+    let (trusting, url) = serve_with_env(&source, &[], &[("SSL_CERT_FILE", &c)]);
+    let mut waited = 0;
+    while delivered(&url).unwrap_or(0) < 3 {
+        waited += 1;
+        assert!(waited < 300, "not delivered over HTTPS: {}", http_get(&url, "/metrics"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(trusting);
+    stop(sink_child);
+    let out = trail(&["query", "--data", sink.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for i in 0..3 {
+        assert!(
+            text.contains(&format!("over-tls-{i}")),
+            "event {i} missing in the receiver: {text}"
+        );
+    }
 }

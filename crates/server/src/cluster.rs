@@ -28,7 +28,7 @@ pub const FORWARDED: &str = "x-trail-forwarded-by";
 /// The client a follower forwards with: short connect timeout (a dead leader is noticed at
 /// once), generous total time (a batch waits for its commit).
 pub fn forward_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::listen::client_builder()
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(30))
@@ -57,18 +57,6 @@ pub async fn forward_ingest(State(state): State<AppState>, req: Request, next: N
     let Some(leader) = leader.filter(|_| !parts.headers.contains_key(FORWARDED)) else {
         return not_leader(&log);
     };
-    if leader.starts_with("https://") {
-        // The forwarding client speaks plain HTTP only (no TLS stack in it): see docs/deploy.md.
-        return ApiError::overloaded(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "leader_unreachable",
-            format!(
-                "log {:?} is sequenced by {leader}, and nodes forward to each other over plain HTTP only; send ingest to that node, or serve the nodes over HTTP behind a TLS-terminating load balancer",
-                log.name
-            ),
-        )
-        .into_response();
-    }
     let bytes = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {

@@ -20,7 +20,7 @@
 //! [[exporters]]
 //! name = "alerts"                # cursor file: exporters/alerts.cursor
 //! type = "webhook"               # or "otlp" (OTLP/HTTP protobuf logs to `url` + /v1/logs)
-//! url = "http://127.0.0.1:9000/hook"
+//! url = "http://127.0.0.1:9000/hook"  # or https://, verified against the system's roots
 //! filter = { statuses = ["denied"], findings = true }   # any criterion matches; none: all
 //! ```
 

@@ -47,9 +47,7 @@ pub struct ExporterMetrics {
 pub enum ExporterError {
     #[error("exporter name {0:?} must be letters, digits, - and _")]
     BadName(String),
-    #[error(
-        "exporter {name}: url {url:?} must start with http:// (https needs a TLS-terminating proxy in this build)"
-    )]
+    #[error("exporter {name}: url {url:?} must start with http:// or https://")]
     BadUrl { name: String, url: String },
     #[error("exporter {name}: cursor file {path}: {reason}")]
     Cursor { name: String, path: PathBuf, reason: String },
@@ -70,7 +68,7 @@ pub fn spawn(
     {
         return Err(ExporterError::BadName(name));
     }
-    if !config.url.starts_with("http://") {
+    if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
         return Err(ExporterError::BadUrl { name, url: config.url.clone() });
     }
     let dir = data_dir.join("exporters");
@@ -96,7 +94,7 @@ pub fn spawn(
         },
     };
     write_cursor(&path, cursor).map_err(|e| cursor_err(&path, e.to_string()))?;
-    let client = reqwest::Client::builder()
+    let client = crate::listen::client_builder()
         .timeout(Duration::from_millis(config.timeout_ms.max(1)))
         .build()
         .map_err(|e| ExporterError::Client { name: name.clone(), reason: e.to_string() })?;

@@ -95,6 +95,17 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// A builder for this node's outgoing HTTP clients (forwarding ingest to the leader, exporters):
+/// `http://` or `https://`, servers verified against the system's trusted roots, which
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` replace as they do for OpenSSL (a private CA: add it to the
+/// system's store, or point `SSL_CERT_FILE` at a bundle that includes it).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    // rustls takes its cryptography from the process's provider: ring, as the listener uses.
+    // Installing fails only when a provider is already installed, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().tls_backend_rustls()
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves, then ends live tails and waits for
 /// requests in flight. Reloads the API keys when their file changes.
 pub async fn serve_with(

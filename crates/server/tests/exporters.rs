@@ -181,7 +181,7 @@ async fn an_exporter_that_starts_at_the_end_skips_history() {
     assert_eq!(rx.got.lock().unwrap().clone(), vec![(5, "new".to_owned())]);
     stop_tx.send(true).unwrap();
     task.await.unwrap();
-    let bad = webhook("https://example.invalid/x", ExportFilter::default());
+    let bad = webhook("ftp://example.invalid/x", ExportFilter::default());
     let (_t, stop) = tokio::sync::watch::channel(false);
     assert!(exporter::spawn(bad, l.recorder.clone(), dir.path(), stop).is_err());
 }

@@ -25,10 +25,17 @@ impl Drop for Node {
 
 /// Starts `trail serve` on a free loopback port with a lease of `lease_ttl_ms`.
 pub fn start(data: &Path, lease_ttl_ms: u64) -> Node {
+    start_with(data, lease_ttl_ms, &[], &[])
+}
+
+/// [`start`] with more arguments and environment variables.
+pub fn start_with(data: &Path, lease_ttl_ms: u64, extra: &[&str], env: &[(&str, &Path)]) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
         .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .args(["--lease-ttl-ms", &lease_ttl_ms.to_string()])
+        .args(extra)
         .env_remove("TRAIL_DATA")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -36,7 +43,10 @@ pub fn start(data: &Path, lease_ttl_ms: u64) -> Node {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.split(" on ").last().unwrap().trim().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+        "unexpected first line {line:?}"
+    );
     Node { child, url }
 }
 
