@@ -532,7 +532,7 @@ async fn http(o: &Opts) -> Result<Value> {
         r += 1;
         made += k;
     }
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build()?;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for share in shares {

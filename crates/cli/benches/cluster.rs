@@ -41,7 +41,7 @@ struct Run {
 /// `/metrics`) is killed with SIGKILL half-way.
 async fn run(nodes: &mut [Option<nodes::Node>], secs: u64, kill: bool) -> Run {
     let urls: Vec<String> = nodes.iter().flatten().map(|n| n.url.clone()).collect();
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let killed_at: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
@@ -140,7 +140,7 @@ fn main() {
         let mut nodes: Vec<Option<nodes::Node>> =
             dirs.iter().map(|d| Some(nodes::start(d, 2000))).collect();
         let r = rt.block_on(async {
-            let client = reqwest::Client::new();
+            let client = trail_server::listen::client_builder().build().unwrap();
             while nodes::leader(&client, &nodes).await.is_none() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -111,7 +111,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::new();
+        let client = trail_server::listen::client_builder().build().unwrap();
         let mut waited = 0;
         let old = loop {
             if let Some(i) = nodes::leader(&client, &nodes).await {

@@ -88,7 +88,7 @@ fn batch(client: usize, n: u64, size: usize) -> String {
 }
 
 async fn ingest_client(url: String, client: usize, tally: Arc<Mutex<Tally>>, until: Instant) {
-    let http = reqwest::Client::new();
+    let http = trail_server::listen::client_builder().build().unwrap();
     let mut n = 0u64;
     while Instant::now() < until {
         n += 1;
@@ -146,7 +146,7 @@ async fn ingest_client(url: String, client: usize, tally: Arc<Mutex<Tally>>, unt
 }
 
 async fn reader(url: String, tally: Arc<Mutex<Tally>>, until: Instant) {
-    let http = reqwest::Client::new();
+    let http = trail_server::listen::client_builder().build().unwrap();
     let mut i = 0u32;
     while Instant::now() < until {
         i += 1;

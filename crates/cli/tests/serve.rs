@@ -60,7 +60,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 async fn status(method: &str, url: &str, key: Option<&str>, body: &str) -> (u16, String) {
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build().unwrap();
     let mut req =
         if method == "POST" { client.post(url).body(body.to_owned()) } else { client.get(url) };
     req = req.header("content-type", "application/json");

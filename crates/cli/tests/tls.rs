@@ -251,7 +251,13 @@ fn an_exporter_delivers_over_https_only_to_a_server_it_trusts() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(delivered(&url), Some(0), "delivered to a server it does not trust");
+    let mut untrusting = untrusting;
+    let mut stderr = untrusting.stderr.take().unwrap();
     stop(untrusting);
+    let mut logged = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut logged).unwrap();
+    // The log names the cause, not just "error sending request".
+    assert!(logged.contains("certificate"), "{logged}");
 
     // Trusting it (SSL_CERT_FILE, as for OpenSSL), it delivers every event.
     let (trusting, url) = serve_with_env(&source, &[], &[("SSL_CERT_FILE", &c)]);

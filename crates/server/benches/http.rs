@@ -104,7 +104,7 @@ fn ingest(c: &mut Criterion) {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let server = start(&rt);
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build().unwrap();
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(1));

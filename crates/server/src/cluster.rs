@@ -83,12 +83,13 @@ pub async fn forward_ingest(State(state): State<AppState>, req: Request, next: N
     match out.send().await {
         Ok(resp) => relay(resp).await,
         Err(e) => {
-            tracing::warn!(log = %log.name, leader = %leader, error = %e, "cannot forward ingest to the leader");
+            let cause = crate::listen::error_chain(&e);
+            tracing::warn!(log = %log.name, leader = %leader, error = %cause, "cannot forward ingest to the leader");
             ApiError::overloaded(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "leader_unreachable",
                 format!(
-                    "the node that sequences log {:?} ({leader}) does not answer; retry (any node)",
+                    "this node cannot reach the node that sequences log {:?} ({leader}): {cause}; retry (any node)",
                     log.name
                 ),
             )

@@ -255,7 +255,7 @@ impl Runner {
         for (k, v) in &self.config.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let resp = req.send().await.map_err(|e| crate::listen::error_chain(&e))?;
         if resp.status().is_success() {
             Ok(())
         } else {

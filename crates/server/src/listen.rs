@@ -106,6 +106,21 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().tls_backend_rustls()
 }
 
+/// An outgoing request's error with its causes ("error sending request ...: client error
+/// (Connect): invalid peer certificate: UnknownIssuer"): the cause is what an operator needs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves, then ends live tails and waits for
 /// requests in flight. Reloads the API keys when their file changes.
 pub async fn serve_with(

@@ -130,7 +130,7 @@ async fn the_dashboard_shows_filters_tails_verifies_and_downloads_receipts() {
     // Live tail: an event posted now appears within seconds.
     c.goto(&format!("{base}/#/live")).await.unwrap();
     wait_js(c, "document.querySelector('#live-status.on') !== null", "tail connected").await;
-    let r = reqwest::Client::new()
+    let r = trail_server::listen::client_builder().build().unwrap()
         .post(format!("{base}/v1/events"))
         .header("content-type", "application/json")
         .body(json!({"id": "probe-1", "kind": "tool_call", "action": "Probe", "agent": "watcher", "status": "ok"}).to_string())
@@ -176,7 +176,9 @@ async fn with_api_keys_the_page_asks_for_a_read_key_and_the_tail_uses_the_cookie
     wait_js(c, "document.body.dataset.ready === '1'", "signed in").await;
     c.goto(&format!("{base}/#/live")).await.unwrap();
     wait_js(c, "document.querySelector('#live-status.on') !== null", "tail connected").await;
-    let r = reqwest::Client::new()
+    let r = trail_server::listen::client_builder()
+        .build()
+        .unwrap()
         .post(format!("{base}/v1/events"))
         .bearer_auth(&ingest)
         .header("content-type", "application/json")
@@ -190,7 +192,7 @@ async fn with_api_keys_the_page_asks_for_a_read_key_and_the_tail_uses_the_cookie
     no_errors(c, "keyed live tail").await;
     // The cookie opens the tail only: other endpoints still want the header.
     let cookie = format!("trail_key={read}");
-    let http = reqwest::Client::new();
+    let http = trail_server::listen::client_builder().build().unwrap();
     let events = http.get(format!("{base}/v1/events")).header("cookie", &cookie).send().await;
     assert_eq!(events.unwrap().status(), 401);
     browser.close().await;
@@ -306,7 +308,9 @@ fn ts(secs_ago: i64) -> String {
 }
 
 async fn post_events(base: &str, events: &Value) {
-    let r = reqwest::Client::new()
+    let r = trail_server::listen::client_builder()
+        .build()
+        .unwrap()
         .post(format!("{base}/v1/events"))
         .header("content-type", "application/json")
         .body(events.to_string())

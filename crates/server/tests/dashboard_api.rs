@@ -88,7 +88,9 @@ async fn the_key_cookie_opens_the_tail_and_nothing_else() {
     };
     let (base, _stop) = spawn_server(s.clone()).await;
     // The tail streams, so only its status line is read, over a real socket.
-    let r = reqwest::Client::new()
+    let r = trail_server::listen::client_builder()
+        .build()
+        .unwrap()
         .get(format!("{base}/v1/tail"))
         .header("cookie", format!("trail_key={read}"))
         .send()
@@ -100,7 +102,9 @@ async fn the_key_cookie_opens_the_tail_and_nothing_else() {
         let r = call(&s, with_cookie(uri).unwrap()).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
     }
-    let r = reqwest::Client::new()
+    let r = trail_server::listen::client_builder()
+        .build()
+        .unwrap()
         .get(format!("{base}/v1/tail"))
         .header("cookie", "trail_key=trail_000000000000_nope")
         .send()

@@ -178,7 +178,7 @@ async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
     let (addr, stop, l) = serve_short_timeouts().await;
     let healthz = async {
         // While the slow clients drip, a normal client is answered promptly, again and again.
-        let client = reqwest::Client::new();
+        let client = trail_server::listen::client_builder().build().unwrap();
         let mut worst = Duration::ZERO;
         for _ in 0..10 {
             let t = Instant::now();
@@ -237,7 +237,9 @@ async fn serve_on_loopback(
 }
 
 async fn post_event(addr: std::net::SocketAddr, kind: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    trail_server::listen::client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://{addr}/v1/events"))
         .header("content-type", "application/json")
         .body(serde_json::json!({"kind": kind}).to_string())

@@ -43,7 +43,7 @@ async fn read_until(resp: &mut reqwest::Response, buf: &mut String, last: u64) -
 }
 
 async fn ingest(base: &str, n: usize, tag: &str) {
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build().unwrap();
     let body: Vec<String> = (0..n).map(|i| format!(r#"{{"kind":"t","id":"{tag}-{i}"}}"#)).collect();
     let r = client
         .post(format!("{base}/v1/events"))
@@ -60,7 +60,7 @@ async fn tail_replays_then_follows_without_gaps_or_duplicates_and_resumes() {
     let l = log("test/tail");
     let (base, stop) = spawn_server(open_state(&[&l])).await;
     ingest(&base, 5, "pre").await;
-    let client = reqwest::Client::new();
+    let client = trail_server::listen::client_builder().build().unwrap();
     let mut resp =
         client.get(format!("{base}/v1/tail")).header("last-event-id", "1").send().await.unwrap();
     assert_eq!(resp.status(), 200);
