@@ -98,12 +98,32 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
 /// A builder for this node's outgoing HTTP clients (forwarding ingest to the leader, exporters):
 /// `http://` or `https://`, servers verified against the system's trusted roots, which
 /// `SSL_CERT_FILE` or `SSL_CERT_DIR` replace as they do for OpenSSL (a private CA: add it to the
-/// system's store, or point `SSL_CERT_FILE` at a bundle that includes it).
+/// system's store, or point `SSL_CERT_FILE` at a bundle that includes it). A machine without
+/// any roots still gets a client: plain HTTP works and HTTPS fails, naming the unknown issuer.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    // rustls takes its cryptography from the process's provider: ring, as the listener uses.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // With reqwest's rustls enabled, any client built without a TLS configuration of its own
+    // takes the process's provider and panics when there is none: ring, as the listener uses.
     // Installing fails only when a provider is already installed, which is as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().tls_backend_rustls()
+    let _ = rustls::crypto::CryptoProvider::install_default((*provider).clone());
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+    if added == 0 {
+        tracing::warn!(errors = ?native.errors, "no trusted root certificates found; outgoing HTTPS will fail (set SSL_CERT_FILE)");
+    }
+    let builder = reqwest::Client::builder();
+    match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(config) => {
+            let mut config = config.with_root_certificates(roots).with_no_client_auth();
+            // The client speaks HTTP/1.1 only (reqwest without its http2 feature).
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            builder.tls_backend_preconfigured(config)
+        }
+        Err(_) => builder.tls_backend_rustls(),
+    }
 }
 
 /// An outgoing request's error with its causes ("error sending request ...: client error
