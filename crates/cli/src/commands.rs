@@ -127,7 +127,23 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         // recorder (on two cores: 28.5 k -> N k events/s).
         let lines = parse_lines(std::io::stdin());
         let mut pending: Pending = Vec::new();
-        'read: for chunk in lines {
+        'read: loop {
+            // When the input pauses (an agent writing an event now and then), what was sent is
+            // acknowledged before waiting for more, not when the window fills or input ends.
+            let chunk = match lines.recv_timeout(IDLE_INPUT) {
+                Ok(chunk) => chunk,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
+                    if failure.is_some() {
+                        break 'read;
+                    }
+                    match lines.recv() {
+                        Ok(chunk) => chunk,
+                        Err(_) => break 'read,
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break 'read,
+            };
             for (n, line, parsed) in chunk {
                 let event = match parsed {
                     Ok(e) => e,
@@ -179,39 +195,66 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
 /// A line's number, its text and the event parsed from it.
 type Parsed = (usize, String, Result<Event>);
 
+/// How long `trail log` waits for more input before acknowledging what it has sent.
+const IDLE_INPUT: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Lines of stdin parsed into events on a thread of their own, in chunks; blank lines are
-/// skipped. The thread stops after the first line it cannot read or parse.
+/// skipped. A chunk is handed over when it is full or when the input has nothing more buffered,
+/// so a line that arrives alone is not held back waiting for others. The thread stops after the
+/// first line it cannot read or parse.
 fn parse_lines(
     input: impl std::io::Read + Send + 'static,
-) -> std::sync::mpsc::IntoIter<Vec<Parsed>> {
+) -> std::sync::mpsc::Receiver<Vec<Parsed>> {
+    use std::io::BufRead;
     const CHUNK: usize = 256;
     let (tx, rx) = std::sync::mpsc::sync_channel(4);
     std::thread::spawn(move || {
         let mut chunk = Vec::with_capacity(CHUNK);
-        for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
-            let n = i + 1;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
+        let mut n = 0;
+        loop {
+            let mut bytes = Vec::new();
+            let read = reader.read_until(b'\n', &mut bytes);
+            if matches!(read, Ok(0)) {
+                break;
+            }
+            n += 1;
+            let line = read.map_err(|e| anyhow!("cannot read stdin: {e}")).and_then(|_| {
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                }
+                String::from_utf8(bytes)
+                    .map_err(|_| anyhow!("cannot read stdin: the line is not valid UTF-8"))
+            });
             let (line, parsed) = match line {
-                Ok(l) if l.trim().is_empty() => continue,
+                Ok(l) if l.trim().is_empty() => (l, None),
                 Ok(l) => {
                     let parsed = Event::from_slice(l.as_bytes()).map_err(anyhow::Error::from);
-                    (l, parsed)
+                    (l, Some(parsed))
                 }
-                Err(e) => (String::new(), Err(anyhow!("cannot read stdin: {e}"))),
+                Err(e) => (String::new(), Some(Err(e))),
             };
-            let stop = parsed.is_err();
-            chunk.push((n, line, parsed));
-            if stop || chunk.len() == CHUNK {
-                if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
-                    return;
-                }
-                if stop {
-                    return;
-                }
+            let stop = matches!(parsed, Some(Err(_)));
+            if let Some(parsed) = parsed {
+                chunk.push((n, line, parsed));
+            }
+            let idle = reader.buffer().is_empty();
+            if !chunk.is_empty()
+                && (stop || chunk.len() == CHUNK || idle)
+                && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err()
+            {
+                return;
+            }
+            if stop {
+                return;
             }
         }
         let _ = tx.send(chunk);
     });
-    rx.into_iter()
+    rx
 }
 
 type Ack = std::pin::Pin<

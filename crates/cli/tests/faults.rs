@@ -20,6 +20,35 @@ fn run(cmd: &mut Command, stdin: &str) -> Output {
     out
 }
 
+/// Like [`run`], but writes `first` and waits for `acks` lines of output before writing `rest`:
+/// how many events are acknowledged before a failure then does not depend on how the reader
+/// happened to batch its input.
+fn run_after_acks(cmd: &mut Command, first: &str, acks: usize, rest: &str) -> Output {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(first.as_bytes()).unwrap();
+    input.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    for _ in 0..acks {
+        let before = seen.len();
+        stdout.read_line(&mut seen).unwrap();
+        assert!(seen.len() > before, "the output ended before {acks} acknowledgements: {seen}");
+    }
+    let rest = rest.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(rest.as_bytes());
+    });
+    stdout.read_to_string(&mut seen).unwrap();
+    let mut stderr = Vec::new();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    writer.join().unwrap();
+    Output { status, stdout: seen.into_bytes(), stderr }
+}
+
 fn trail(args: &[&str], stdin: &str) -> Output {
     run(Command::new(env!("CARGO_BIN_EXE_trail")).args(args).env("NO_COLOR", "1"), stdin)
 }
@@ -56,7 +85,15 @@ fn a_full_disk_fails_clearly_and_loses_nothing_acknowledged() {
             "ulimit -f 2048; trap '' XFSZ; exec {} log --data {d} --json",
             env!("CARGO_BIN_EXE_trail")
         );
-        let out = run(Command::new("bash").args(["-c", &script]), &events(20_000));
+        // The first events are acknowledged before the rest arrive, so some always fit.
+        let all = events(20_000);
+        let split = all.match_indices('\n').nth(9).map_or(0, |(i, _)| i + 1);
+        let out = run_after_acks(
+            Command::new("bash").args(["-c", &script]),
+            &all[..split],
+            10,
+            &all[split..],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{store}: writing 20 MB under a 2 MB limit must fail");
         let lower = stderr.to_lowercase();
