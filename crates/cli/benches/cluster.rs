@@ -141,9 +141,7 @@ fn main() {
             dirs.iter().map(|d| Some(nodes::start(d, 2000))).collect();
         let r = rt.block_on(async {
             let client = trail_server::listen::client_builder().build().unwrap();
-            while nodes::leader(&client, &nodes).await.is_none() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            nodes::wait_for_leader(&client, &nodes).await;
             run(&mut nodes, secs, kill).await
         });
         println!(

@@ -112,15 +112,7 @@ fn three_nodes_survive_a_killed_and_a_paused_leader_and_lose_nothing() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let client = trail_server::listen::client_builder().build().unwrap();
-        let mut waited = 0;
-        let old = loop {
-            if let Some(i) = nodes::leader(&client, &nodes).await {
-                break i;
-            }
-            waited += 1;
-            assert!(waited < 100, "no node became the leader");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let old = nodes::wait_for_leader(&client, &nodes).await;
         let acked = Arc::new(AtomicU64::new(0));
         let mut writers = Vec::new();
         for w in 0..WRITERS {
@@ -287,15 +279,7 @@ fn a_follower_forwards_ingest_to_a_leader_that_serves_https() {
             .add_root_certificate(reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap())
             .build()
             .unwrap();
-        let mut waited = 0;
-        let leader = loop {
-            if let Some(i) = nodes::leader(&client, &nodes).await {
-                break i;
-            }
-            waited += 1;
-            assert!(waited < 100, "no node became the leader");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let leader = nodes::wait_for_leader(&client, &nodes).await;
         let follower = nodes[1 - leader].as_ref().unwrap();
         let body = serde_json::json!([{"id": "via-follower", "kind": "tool_call"}]).to_string();
         let acks = send(&client, std::slice::from_ref(&follower.url), 0, &body).await;

@@ -198,6 +198,17 @@ fn http_get(url: &str, path: &str) -> String {
     answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
 }
 
+/// Polls `done` every 50 ms for up to 15 s; fails with `why()` if it never holds.
+fn wait_for(mut done: impl FnMut() -> bool, why: impl Fn() -> String) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{}", why());
+}
+
 /// The value of the first metric line starting with `prefix`.
 fn metric(text: &str, prefix: &str) -> Option<u64> {
     text.lines().find(|l| l.starts_with(prefix))?.rsplit(' ').next()?.parse().ok()
@@ -244,12 +255,10 @@ fn an_exporter_delivers_over_https_only_to_a_server_it_trusts() {
 
     // Not trusting the receiver's certificate, the exporter delivers nothing and counts failures.
     let (untrusting, url) = serve(&source, &[]);
-    let mut waited = 0;
-    while failures(&url).unwrap_or(0) < 2 {
-        waited += 1;
-        assert!(waited < 300, "no delivery failure counted: {}", http_get(&url, "/metrics"));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        || failures(&url).unwrap_or(0) >= 2,
+        || format!("no delivery failure counted: {}", http_get(&url, "/metrics")),
+    );
     assert_eq!(delivered(&url), Some(0), "delivered to a server it does not trust");
     let mut untrusting = untrusting;
     let mut stderr = untrusting.stderr.take().unwrap();
@@ -261,12 +270,10 @@ fn an_exporter_delivers_over_https_only_to_a_server_it_trusts() {
 
     // Trusting it (SSL_CERT_FILE, as for OpenSSL), it delivers every event.
     let (trusting, url) = serve_with_env(&source, &[], &[("SSL_CERT_FILE", &c)]);
-    let mut waited = 0;
-    while delivered(&url).unwrap_or(0) < 3 {
-        waited += 1;
-        assert!(waited < 300, "not delivered over HTTPS: {}", http_get(&url, "/metrics"));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        || delivered(&url).unwrap_or(0) >= 3,
+        || format!("not delivered over HTTPS: {}", http_get(&url, "/metrics")),
+    );
     stop(trusting);
     stop(sink_child);
     let out = trail(&["query", "--data", sink.to_str().unwrap(), "--json"]);

@@ -106,24 +106,34 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     // takes the process's provider and panics when there is none: ring, as the listener uses.
     // Installing fails only when a provider is already installed, which is as good.
     let _ = rustls::crypto::CryptoProvider::install_default((*provider).clone());
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    if added == 0 {
-        tracing::warn!(errors = ?native.errors, "no trusted root certificates found; outgoing HTTPS will fail (set SSL_CERT_FILE)");
-    }
+    let roots = system_roots();
     let builder = reqwest::Client::builder();
     match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {
         Ok(config) => {
-            let mut config = config.with_root_certificates(roots).with_no_client_auth();
+            let mut config = config.with_root_certificates(roots.clone()).with_no_client_auth();
             // The client speaks HTTP/1.1 only (reqwest without its http2 feature).
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
             builder.tls_backend_preconfigured(config)
         }
         Err(_) => builder.tls_backend_rustls(),
     }
+}
+
+/// The system's trusted roots, read once per process (the forwarding client and every exporter
+/// share them).
+fn system_roots() -> &'static Arc<rustls::RootCertStore> {
+    static ROOTS: std::sync::OnceLock<Arc<rustls::RootCertStore>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+        if added == 0 {
+            tracing::warn!(errors = ?native.errors, "no trusted root certificates found; outgoing HTTPS will fail (set SSL_CERT_FILE)");
+        }
+        Arc::new(roots)
+    })
 }
 
 /// An outgoing request's error with its causes ("error sending request ...: client error

@@ -89,3 +89,16 @@ pub async fn leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> Option<
     }
     None
 }
+
+/// Waits (up to 10 s) for a node to say it sequences the log, and returns it.
+pub async fn wait_for_leader(client: &reqwest::Client, nodes: &[Option<Node>]) -> usize {
+    let mut waited = 0;
+    loop {
+        if let Some(i) = leader(client, nodes).await {
+            return i;
+        }
+        waited += 1;
+        assert!(waited < 100, "no node became the leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
