@@ -15,7 +15,7 @@ use trail_store::{Query, StoredRecord};
 
 use crate::commands::open_recorder;
 use crate::datadir::DataDir;
-use crate::output::{csv_field, red, table, yellow};
+use crate::output::{red, table, yellow};
 use crate::{DataArg, Filters, JsonArg};
 
 fn parse_time(s: &Option<String>, flag: &str) -> Result<Option<Timestamp>> {
@@ -182,24 +182,22 @@ pub fn query(args: QueryArgs) -> Result<ExitCode> {
             )?;
         }
         "csv" => {
-            writeln!(
+            write!(
                 out,
-                "seq,time,kind,category,action,status,agent,session,conversation,actor,source,trace_id,span_id,duration_ms,input_tokens,output_tokens,cost_usd,findings,hash,prev,id"
+                "seq,time,kind,category,action,status,agent,session,conversation,actor,source,trace_id,span_id,duration_ms,input_tokens,output_tokens,cost_usd,findings,hash,prev,id\r\n"
             )?;
             for r in &page.records {
                 let rec = &r.record;
                 let f = &rec.fields;
                 let u = f.usage.clone().unwrap_or_default();
-                let o = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+                let o = |v: &Option<String>| v.clone().unwrap_or_default();
                 let n = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
                 let findings: Vec<String> =
                     rec.findings.iter().map(|f| format!("{}@{}", f.kind, f.path)).collect();
-                writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    r.seq,
-                    rec.time,
-                    csv_field(&f.kind),
+                let cells = [
+                    r.seq.to_string(),
+                    rec.time.to_string(),
+                    f.kind.clone(),
                     o(&f.category),
                     o(&f.action),
                     o(&f.status),
@@ -213,12 +211,13 @@ pub fn query(args: QueryArgs) -> Result<ExitCode> {
                     n(f.duration_ms),
                     n(u.input_tokens),
                     n(u.output_tokens),
-                    u.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
-                    csv_field(&findings.join(" ")),
-                    r.hash,
-                    rec.prev,
-                    csv_field(&rec.id)
-                )?;
+                    u.cost_usd.map(trail_core::jcs::format_f64).unwrap_or_default(),
+                    findings.join(" "),
+                    r.hash.to_string(),
+                    rec.prev.to_string(),
+                    rec.id.clone(),
+                ];
+                write!(out, "{}", trail_interop::export::csv_line(&cells, &[]))?;
             }
         }
         _ => {
@@ -286,7 +285,7 @@ pub fn sessions(data: &Path, filters: &Filters, limit: usize, json_out: bool) ->
                 s.session.clone(),
                 s.agent.clone().unwrap_or_default(),
                 s.start.to_string()[..19].to_owned() + "Z",
-                format!("{:.1}s", s.duration_ms as f64 / 1000.0),
+                crate::output::duration(std::time::Duration::from_millis(s.duration_ms)),
                 s.events.to_string(),
                 if s.errors > 0 { red(&s.errors.to_string()) } else { "0".into() },
                 if s.denials > 0 { yellow(&s.denials.to_string()) } else { "0".into() },
@@ -382,11 +381,19 @@ pub struct EraseArgs {
 
 pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
-    let _lock = dir.lock_writer()?;
-    let store = dir.store()?;
+    let writer = crate::writer::Writer::wait(&dir)?;
+    let store = writer.store.clone();
     let (selector, seqs) = if let Some(id) = &args.id {
         let r = store.find_id(id)?.ok_or_else(|| anyhow!("no event with id {id:?}"))?;
-        (json!({"id": id}), vec![r.seq])
+        let kind = &r.record.fields.kind;
+        if kind == ERASURE_KIND || kind == PRUNE_KIND {
+            bail!(
+                "event {id:?} (seq {}) is a {kind} event: erasure and prune events cannot be \
+                 erased, they are the log's account of what was removed and why",
+                r.seq
+            );
+        }
+        (json!({"id": id}), if r.body.is_some() { vec![r.seq] } else { Vec::new() })
     } else {
         let mut q = Query {
             session: args.session.clone(),
@@ -398,7 +405,17 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         let mut seqs = Vec::new();
         loop {
             let page = store.query(&q)?;
-            seqs.extend(page.records.iter().filter(|r| r.body.is_some()).map(|r| r.seq));
+            // Erasure and prune events are never erased (a selector can match them: they
+            // carry no session or actor of their own, but an import or a client may set one).
+            seqs.extend(
+                page.records
+                    .iter()
+                    .filter(|r| r.body.is_some())
+                    .filter(|r| {
+                        ![ERASURE_KIND, PRUNE_KIND].contains(&r.record.fields.kind.as_str())
+                    })
+                    .map(|r| r.seq),
+            );
             match page.next_cursor {
                 Some(c) => q.cursor = Some(c),
                 None => break,
@@ -412,7 +429,16 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         (sel, seqs)
     };
     drop(store);
-    let recorder = open_recorder(&dir)?;
+    if seqs.is_empty() {
+        // Erasing nothing records nothing: no erasure event for an empty selection.
+        if args.json.json {
+            println!("{}", json!({"erased": 0, "seqs": [], "event_seq": null}));
+        } else {
+            println!("nothing to erase: no stored body matches {selector}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let recorder = open_recorder(&dir, writer.store.clone())?;
     let erased = recorder.store().erase(&seqs)?;
     let event = Event::from_value(json!({
         "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
@@ -459,7 +485,7 @@ pub struct PruneArgs {
 
 pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
-    let _lock = dir.lock_writer()?;
+    let writer = crate::writer::Writer::wait(&dir)?;
     let rules = Retention {
         days: args.days.or(Some(dir.config.audit.retention_days).filter(|d| *d > 0)),
         keep: args.keep,
@@ -473,7 +499,7 @@ pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
         );
     }
     if args.dry_run {
-        let store = dir.store()?;
+        let store = writer.store.clone();
         match plan_cut(&*store, &rules)? {
             Some((start, cut, reasons)) => {
                 println!("would prune records {start}..{} ({})", cut - 1, reasons.join(", "))
@@ -482,7 +508,7 @@ pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let recorder = open_recorder(&dir)?;
+    let recorder = open_recorder(&dir, writer.store.clone())?;
     let outcome = apply_retention(&dir, &recorder, &rules, "trail-cli").await;
     let closed = recorder.close().await.map_err(|e| anyhow!("{e}"));
     match outcome? {

@@ -8,12 +8,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use serde_json::json;
+use std::sync::Arc;
 use trail_core::export::{self, ExportLine};
 use trail_core::receipt::Receipt;
 use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};
 use trail_core::{Checkpoint, Event, NoteSigner, NoteVerifier};
 use trail_ingest::Recorder;
 use trail_store::Store;
+
+use crate::writer::{Turn, Writer};
 
 use crate::datadir::{DataDir, write_private};
 use crate::output::{green, red, yellow};
@@ -81,17 +84,24 @@ pub struct LogArgs {
 
 pub async fn log(args: LogArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
-    let _lock = dir.lock_writer()?;
-    let recorder = open_recorder(&dir)?;
+    let writer = match Writer::take(&dir, args.kind.is_none())? {
+        Turn::Own(w) => w,
+        Turn::Served { node, .. } => return forward(&dir, &node, args.json.json).await,
+    };
+    let recorder = open_recorder(&dir, writer.store.clone())?;
     let out = std::io::stdout();
     let mut out = out.lock();
     let mut print = |a: &trail_ingest::Appended| -> Result<()> {
         if args.json.json {
-            writeln!(out, "{}", json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string()}))?;
+            writeln!(
+                out,
+                "{}",
+                json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created})
+            )?;
         }
         Ok(())
     };
-    let mut appended = 0u64;
+    let mut appended = Counts::default();
     let mut failure = None;
     if let Some(kind) = &args.kind {
         let mut v = json!({"kind": kind});
@@ -113,7 +123,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         match Event::from_value(v) {
             Ok(e) => match recorder.record(e).await {
                 Ok(a) => {
-                    appended += 1;
+                    appended.add(&a);
                     print(&a)?;
                 }
                 Err(e) => failure = Some(format!("event not appended: {e}")),
@@ -182,7 +192,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
     }
     let closed = recorder.close().await;
     if !args.json.json {
-        eprintln!("appended {appended} event{}", if appended == 1 { "" } else { "s" });
+        eprintln!("{}", appended_words(appended.created, appended.existing));
     }
     if let Some(f) = failure {
         eprintln!("trail: {f}");
@@ -190,6 +200,137 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
     }
     closed.map_err(|e| anyhow!("final checkpoint: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `trail log` for a log that a `trail serve` node sequences (it holds the PostgreSQL lease):
+/// the lines are checked here as `trail log` checks them, then sent to the node's
+/// `POST /v1/events` in order, with `TRAIL_API_KEY` as the bearer key when the node asks for one.
+/// A bad line stops the command; the lines before it stay appended, as without a server.
+async fn forward(dir: &DataDir, node: &str, json_out: bool) -> Result<ExitCode> {
+    eprintln!("trail: the trail serve node at {node} sequences this log; sending the events to it");
+    let client = trail_server::listen::client_builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .context("cannot build the HTTP client")?;
+    // The log's name in the query, percent-encoded (an origin holds `/`).
+    let log: String = dir
+        .origin()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let url = format!("{}/v1/events?log={log}", node.trim_end_matches('/'));
+    let key = std::env::var("TRAIL_API_KEY").ok().filter(|k| !k.is_empty());
+    let lines = parse_lines(std::io::stdin());
+    let mut appended = 0u64;
+    let mut existing = 0u64;
+    let mut failure = None;
+    let out = std::io::stdout();
+    'read: while let Ok(chunk) = lines.recv() {
+        let mut body = String::new();
+        let mut numbers = Vec::new();
+        for (n, line, parsed) in chunk {
+            if let Err(e) = parsed {
+                failure = Some(format!("line {n}: {e}"));
+                break;
+            }
+            body.push_str(&line);
+            body.push('\n');
+            numbers.push(n);
+        }
+        if !numbers.is_empty() {
+            let mut req =
+                client.post(&url).header("content-type", "application/x-ndjson").body(body);
+            if let Some(k) = &key {
+                req = req.bearer_auth(k);
+            }
+            let resp = req.send().await.map_err(|e| {
+                anyhow!(
+                    "cannot send the events to {node}: {}",
+                    trail_server::listen::error_chain(&e)
+                )
+            })?;
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            if !status.is_success() {
+                let hint = if status.as_u16() == 401 || status.as_u16() == 403 {
+                    " (set TRAIL_API_KEY to a key with the ingest scope for this log)"
+                } else {
+                    ""
+                };
+                failure = Some(format!(
+                    "lines {}..{} were not appended: {node} answered {status}: {}{hint}",
+                    numbers[0],
+                    numbers[numbers.len() - 1],
+                    text.trim()
+                ));
+                break 'read;
+            }
+            let answer: trail_server::api::IngestResponse = serde_json::from_str(&text)
+                .with_context(|| {
+                    format!("{node} answered something that is not an ingest response")
+                })?;
+            let mut out = out.lock();
+            for a in &answer.events {
+                if a.created {
+                    appended += 1
+                } else {
+                    existing += 1
+                }
+                if json_out {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"seq": a.seq, "id": a.id, "hash": a.hash, "created": a.created})
+                    )?;
+                }
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+    }
+    if !json_out {
+        eprintln!("{}", appended_words(appended, existing));
+    }
+    if let Some(f) = failure {
+        eprintln!("trail: {f}");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Events acknowledged: appended now, or found already in the log under the same id.
+#[derive(Default)]
+struct Counts {
+    created: u64,
+    existing: u64,
+}
+
+impl Counts {
+    fn add(&mut self, a: &trail_ingest::Appended) {
+        if a.created {
+            self.created += 1;
+        } else {
+            self.existing += 1;
+        }
+    }
+}
+
+/// `appended 3 events`, or with re-sent ids `appended 1 event; 2 were already in the log`.
+fn appended_words(appended: u64, existing: u64) -> String {
+    let mut s = format!("appended {}", crate::output::count(appended, "event"));
+    if existing > 0 {
+        s.push_str(&format!(
+            "; {} already in the log (same id), not appended again",
+            if existing == 1 { "1 was".to_owned() } else { format!("{existing} were") }
+        ));
+    }
+    s
 }
 
 /// A line's number, its text and the event parsed from it.
@@ -270,14 +411,14 @@ fn boxed(
 
 async fn drain(
     pending: &mut Pending,
-    appended: &mut u64,
+    appended: &mut Counts,
     print: &mut impl FnMut(&trail_ingest::Appended) -> Result<()>,
     failure: &mut Option<String>,
 ) -> Result<()> {
     for (n, fut) in pending.drain(..) {
         match fut.await {
             Ok(a) => {
-                *appended += 1;
+                appended.add(&a);
                 print(&a)?;
             }
             Err(e) => {
@@ -290,15 +431,14 @@ async fn drain(
     Ok(())
 }
 
-/// Opens the recorder on a data directory (the caller holds the writer lock).
-pub fn open_recorder(dir: &DataDir) -> Result<Recorder> {
+/// Opens the recorder on a data directory's store (the caller holds it as a [`Writer`]).
+pub fn open_recorder(dir: &DataDir, store: Arc<dyn Store>) -> Result<Recorder> {
     if !dir.config.audit.enabled {
         bail!(
             "recording is disabled in {}/trail.toml ([audit] enabled = false); no event was stored",
             dir.path.display()
         );
     }
-    let store = dir.store()?;
     let signer = dir.signer()?;
     let (scanner, config) = dir.recorder_config()?;
     Recorder::open(store, signer, scanner, config).map_err(|e| anyhow!("{e}"))
@@ -306,8 +446,8 @@ pub fn open_recorder(dir: &DataDir) -> Result<Recorder> {
 
 pub async fn checkpoint(data: &Path) -> Result<ExitCode> {
     let dir = DataDir::open(data)?;
-    let _lock = dir.lock_writer()?;
-    let store = dir.store()?;
+    let writer = Writer::wait(&dir)?;
+    let store = writer.store.clone();
     let signer = dir.signer()?;
     let size = store.state()?.size;
     let latest = store.latest_checkpoint()?;
@@ -701,21 +841,67 @@ fn print_report(what: &str, r: &Report, json: bool) {
     }
 }
 
+/// What the demo writes into its directory, and so all it may remove when run again.
+const DEMO_RECEIPT: &str = "receipt-3.tlog-proof";
+const DEMO_FILES: [&str; 8] = [
+    crate::datadir::CONFIG_FILE,
+    crate::datadir::KEY_FILE,
+    crate::datadir::VKEY_FILE,
+    crate::datadir::SQLITE_FILE,
+    "trail.db-wal",
+    "trail.db-shm",
+    crate::datadir::LOCK_FILE,
+    DEMO_RECEIPT,
+];
+
+/// Running the demo again replaces its own earlier log, file by file, and nothing else: a
+/// directory that holds anything the demo did not write is refused, and is never removed.
+fn remove_earlier_demo(path: &Path, origin: &str) -> Result<()> {
+    let Ok(entries) = fs::read_dir(path) else {
+        return Ok(()); // nothing there yet (or unreadable: init says why)
+    };
+    let names: Vec<String> = entries
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("cannot list {}", path.display()))?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let is_demo = path.join(crate::datadir::CONFIG_FILE).is_file()
+        && DataDir::open(path).is_ok_and(|old| old.origin() == origin);
+    if !is_demo {
+        bail!(
+            "{} exists and is not an earlier trail demo; the demo writes only into a new or empty \
+             directory: choose another --data",
+            path.display()
+        );
+    }
+    let foreign: Vec<&String> =
+        names.iter().filter(|n| !DEMO_FILES.contains(&n.as_str())).collect();
+    if let Some(first) = foreign.first() {
+        bail!(
+            "{} holds an earlier demo and {} the demo did not write ({first}{}); nothing was \
+             removed: move {} or choose another --data",
+            path.display(),
+            crate::output::count(foreign.len() as u64, "file"),
+            if foreign.len() > 1 { ", ..." } else { "" },
+            if foreign.len() == 1 { "it" } else { "them" }
+        );
+    }
+    for name in &names {
+        let p = path.join(name);
+        fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+    }
+    Ok(())
+}
+
 pub async fn demo(path: &Path) -> Result<ExitCode> {
     let origin = "trail.demo/agent";
-    // Running the demo again replaces its own earlier log, and nothing else.
-    if path.join(crate::datadir::CONFIG_FILE).exists() {
-        match DataDir::open(path) {
-            Ok(old) if old.origin() == origin => fs::remove_dir_all(path).with_context(|| {
-                format!("cannot remove the previous demo in {}", path.display())
-            })?,
-            _ => bail!("{} holds a log that is not a demo; choose another --data", path.display()),
-        }
-    }
+    remove_earlier_demo(path, origin)?;
     let (dir, _) =
         DataDir::init(path, origin, "sqlite", crate::datadir::AuditConfig::default(), "commit")?;
     println!("1. created log {origin} in {}", dir.path.display());
-    let recorder = open_recorder(&dir)?;
+    let recorder = open_recorder(&dir, dir.store()?)?;
     let aws = format!("AKIA{}", "Z7Q3VN4XK2LMB5TP");
     let events = [
         json!({"kind": "session_start", "agent": "support-bot", "session": "demo-1", "actor": "user-42", "status": "ok"}),
@@ -750,7 +936,7 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
     );
     let cp = store.latest_checkpoint()?.ok_or_else(|| anyhow!("no checkpoint"))?;
     println!("3. signed checkpoint:\n{cp}");
-    let receipt_path = dir.path.join("receipt-3.tlog-proof");
+    let receipt_path = dir.path.join(DEMO_RECEIPT);
     fs::write(&receipt_path, receipt(&*store, 3, &cp)?.to_text())?;
     println!("4. receipt for the denied write saved to {}", receipt_path.display());
     let opts = VerifyOptions {

@@ -48,8 +48,8 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| trail_interop::read(system, p))
         .collect::<Result<Vec<ImportBatch>, _>>()?;
-    let _lock = dir.lock_writer()?;
-    let recorder = open_recorder(&dir)?;
+    let writer = crate::writer::Writer::wait(&dir)?;
+    let recorder = open_recorder(&dir, writer.store.clone())?;
     let mut reports = Vec::new();
     let mut failure = None;
     for batch in &batches {

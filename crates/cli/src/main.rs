@@ -12,6 +12,7 @@ mod datadir;
 mod interop;
 mod output;
 mod serve;
+mod writer;
 
 /// The allocator: see crates/cli/Cargo.toml (glibc malloc dominated a serving node's profile).
 #[global_allocator]

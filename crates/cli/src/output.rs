@@ -83,11 +83,38 @@ pub fn fit(s: &str, w: usize) -> String {
     t
 }
 
-/// Quotes a CSV field when needed (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
+/// A duration as a person reads it: `850 ms`, `4.2 s`, `3 min 12 s`, `4 h 54 min`, `2 d 3 h`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    let s = d.as_secs();
+    match s {
+        _ if ms < 1000 => format!("{ms} ms"),
+        0..60 => format!("{:.1} s", d.as_secs_f64()),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// `1 record`, `2 records`: a count with its noun, singular or plural.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+#[cfg(test)]
+mod human_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_and_counts_read_as_words() {
+        assert_eq!(duration(Duration::from_millis(850)), "850 ms");
+        assert_eq!(duration(Duration::from_millis(4_240)), "4.2 s");
+        assert_eq!(duration(Duration::from_secs(192)), "3 min 12 s");
+        assert_eq!(duration(Duration::from_secs(17_640)), "4 h 54 min");
+        assert_eq!(duration(Duration::from_secs(183_600)), "2 d 3 h");
+        assert_eq!(count(1, "record"), "1 record");
+        assert_eq!(count(0, "record"), "0 records");
+        assert_eq!(count(2, "event"), "2 events");
     }
 }

@@ -89,7 +89,17 @@ fn log_prints_seq_id_hash_and_verify_passes_on_both_stores() {
         assert!(v.stdout.contains("log is intact"), "{}", v.stdout);
         // Sending the same events again adds nothing.
         let again = trail(&["log", "--data", d(&data), "--json"], &events(5));
-        assert_eq!(again.stdout, r.stdout, "{store}: retries must be idempotent");
+        assert_eq!(
+            again.stdout,
+            r.stdout.replace("\"created\":true", "\"created\":false"),
+            "{store}: retries must be idempotent"
+        );
+        let plain = trail(&["log", "--data", d(&data)], &events(5));
+        assert!(
+            plain.stderr.contains("appended 0 events; 5 were already in the log"),
+            "{}",
+            plain.stderr
+        );
         let q = trail(&["query", "--data", d(&data), "--json"], "");
         let q: serde_json::Value = serde_json::from_str(&q.stdout).unwrap();
         assert_eq!(q["total"], 5);

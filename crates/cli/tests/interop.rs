@@ -410,6 +410,12 @@ fn export_cef_escapes_header_and_extension() {
 /// Finds Python 3.12 (pyenv's or on PATH) and makes a venv with `harness-agent==0.6.0` under the
 /// target directory, once. `None`, with the reason, when that is not possible here.
 fn harness_python() -> Result<PathBuf, String> {
+    // Tests run on threads: the venv is made once, by whichever asks first.
+    static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    VENV.get_or_init(make_harness_venv).clone()
+}
+
+fn make_harness_venv() -> Result<PathBuf, String> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-harness");
     let python = venv.join("bin/python");
     let ready = venv.join("ready");
@@ -441,6 +447,49 @@ fn harness_python() -> Result<PathBuf, String> {
     )?;
     std::fs::write(&ready, "").map_err(|e| e.to_string())?;
     Ok(python)
+}
+
+/// Without Python 3.12 and PyPI, a test that needs Harness's own package says so loudly, and
+/// fails under CI, where it must run.
+fn skip_without_harness(why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "Harness's own package is needed in CI: {why}");
+    eprintln!(
+        "\n*** SKIPPED: Harness's own package was NOT run ({why}); install Python 3.12 with \
+         PyPI access to run it ***\n"
+    );
+}
+
+#[test]
+fn a_log_harness_wrote_with_every_awkward_character_verifies_and_imports() {
+    let python = match harness_python() {
+        Ok(p) => p,
+        Err(why) => return skip_without_harness(&why),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(&python)
+        .arg(fixture("gen/write_awkward_harness_log.py"))
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    // Harness's own verifier accepts what its own logger wrote...
+    let h = Command::new(&python)
+        .arg(fixture("gen/verify_harness_log.py"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stdout));
+    // ...and so must trail, line for line, then import it and verify the result.
+    let v = trail(&["verify", "--format", "harness", &file]);
+    assert_eq!(v.code, 0, "trail rejected a log Harness accepts:\n{}{}", v.stdout, v.stderr);
+    let (_tmp, data) = init();
+    let r = trail(&["import", "--data", &data, "--from", "harness", &file]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lines = std::fs::read_to_string(&file).unwrap().lines().count() as u64;
+    assert_eq!(size(&data), lines + 1, "every line and the import event");
+    let v = trail(&["verify", "--data", &data]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }
 
 #[test]
@@ -475,10 +524,7 @@ fn export_harness_is_accepted_by_harness_itself() {
             );
             assert_eq!(stdout.matches("valid=True errors=0").count(), files.len(), "{stdout}");
         }
-        Err(why) => eprintln!(
-            "NOTE: Harness's own verifier was NOT run ({why}); only trail's Harness check was. \
-             Install Python 3.12 with PyPI access to run it."
-        ),
+        Err(why) => skip_without_harness(&why),
     }
     // A second export into the same directory refuses to overwrite Harness files.
     let again =

@@ -12,6 +12,10 @@ use std::process::{Command, Output, Stdio};
 
 use trail_store::postgres::{PostgresStore, dangerous_drop_schema, schema_for_origin};
 
+#[path = "common/nodes.rs"]
+#[allow(dead_code, reason = "shared with the cluster test, which uses all of it")]
+mod nodes;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -121,7 +125,17 @@ fn init_log_verify_and_query_on_postgres() {
 
     // Retrying the same events adds nothing.
     let again = trail(&["log", "--data", d(&data), "--json"], &events(5));
-    assert_eq!(again.stdout, r.stdout, "retries must be idempotent");
+    assert_eq!(
+        again.stdout,
+        r.stdout.replace("\"created\":true", "\"created\":false"),
+        "retries must be idempotent"
+    );
+    let plain = trail(&["log", "--data", d(&data)], &events(5));
+    assert!(
+        plain.stderr.contains("appended 0 events; 5 were already in the log"),
+        "{}",
+        plain.stderr
+    );
 
     let q = trail(&["query", "--data", d(&data), "--json"], "");
     assert_eq!(q.code, 0, "{}", q.stderr);
@@ -157,4 +171,109 @@ fn a_bare_postgres_store_asks_for_the_url() {
     );
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("postgres://"), "{}", r.stderr);
+}
+
+/// `count` events whose ids start with `tag`, each on its own line.
+fn tagged_events(tag: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{tag}-{i}\",\"kind\":\"tool_call\",\"agent\":\"{tag}\",\"body\":{{\"i\":{i}}}}}\n"
+            )
+        })
+        .collect()
+}
+
+/// Runs `trail log --data DIR` with `input` on stdin in the background.
+fn spawn_log(data: &Path, input: String) -> std::thread::JoinHandle<Run> {
+    let data = data.to_owned();
+    std::thread::spawn(move || trail(&["log", "--data", d(&data)], &input))
+}
+
+/// Ten `trail log` processes, each with its own copy of the data directory, started at once on
+/// one PostgreSQL log: each waits its turn for the log's sequencer lease, every one succeeds,
+/// every event is stored once and the log verifies. (Before the lease, all but one failed with
+/// "append out of order".)
+#[test]
+fn ten_writers_at_once_all_finish_and_the_log_verifies() {
+    let Some(log) = Log::new("writers") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = nodes::data_dirs(tmp.path(), &log.origin, &log.url, 10);
+    let runs: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(k, dir)| spawn_log(dir, tagged_events(&format!("w{k}"), 300)))
+        .collect();
+    for (k, run) in runs.into_iter().enumerate() {
+        let r = run.join().unwrap();
+        assert_eq!(r.code, 0, "writer {k} failed: {}", r.stderr);
+        assert!(r.stderr.contains("appended 300 events"), "writer {k}: {}", r.stderr);
+    }
+    let q = trail(&["stats", "--data", d(&dirs[0]), "--json"], "");
+    let stats: serde_json::Value = serde_json::from_str(&q.stdout).unwrap();
+    assert_eq!(stats["events"], 3000, "{}", q.stdout);
+    for k in [0, 9] {
+        let q = trail(&["query", "--data", d(&dirs[k]), "--agent", &format!("w{k}"), "--json"], "");
+        let q: serde_json::Value = serde_json::from_str(&q.stdout).unwrap();
+        assert_eq!(q["total"], 300, "writer {k}'s events");
+    }
+    let v = trail(&["verify", "--data", d(&dirs[3])], "");
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("3000/3000 records valid"), "{}", v.stdout);
+}
+
+/// While a `trail serve` node sequences the log and takes ingest over HTTP, `trail log` on
+/// another copy of the data directory sends its events to that node instead of waiting for it
+/// forever: both streams are stored, once each, and the log verifies.
+#[test]
+fn a_writer_sends_its_events_to_the_serving_node() {
+    let Some(log) = Log::new("served") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = nodes::data_dirs(tmp.path(), &log.origin, &log.url, 2);
+    let node = nodes::start(&dirs[0], 2000);
+    // Wait until the node holds the lease (it takes it before it prints its address, but a
+    // second look costs nothing).
+    let lease =
+        PostgresStore::open_in(&log.url, &schema_for_origin(&log.origin)).unwrap().lease().unwrap();
+    assert_eq!(lease.holder.as_deref(), Some(node.url.as_str()), "{lease:?}");
+    // HTTP ingest from another thread while trail log runs.
+    let url = node.url.clone();
+    let http = std::thread::spawn(move || {
+        for i in 0..50 {
+            let body = format!("{{\"id\":\"h-{i}\",\"kind\":\"llm_call\",\"agent\":\"http\"}}");
+            assert_eq!(post_event(&url, &body), 200, "POST {i}");
+        }
+    });
+    let r = trail(&["log", "--data", d(&dirs[1]), "--json"], &tagged_events("cli", 500));
+    http.join().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("the trail serve node at {} sequences this log", node.url)),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout.lines().count(), 500, "one acknowledgement per event");
+    drop(node);
+    let q = trail(&["stats", "--data", d(&dirs[1]), "--json"], "");
+    let stats: serde_json::Value = serde_json::from_str(&q.stdout).unwrap();
+    assert_eq!(stats["events"], 550, "{}", q.stdout);
+    let v = trail(&["verify", "--data", d(&dirs[1])], "");
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+}
+
+/// `POST /v1/events` over a plain socket (HTTP/1.1, one request per connection); the status.
+fn post_event(base: &str, body: &str) -> u16 {
+    use std::io::Read;
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/events HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }

@@ -1,4 +1,4 @@
-//! The shared golden vectors: RFC 8785 (JCS) files and number samples, and C2SP notes.
+//! The golden vectors in testdata/vectors: RFC 8785 (JCS) files and number samples, and C2SP notes.
 
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
@@ -7,29 +7,29 @@ use std::path::PathBuf;
 use trail_core::jcs;
 use trail_core::note::{Checkpoint, Note, NoteSigner, NoteVerifier, SignedCheckpoint};
 
-fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors").join(rel);
+fn vector(rel: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors").join(rel);
     assert!(
         p.exists(),
-        "shared vectors missing at {}: check out shared/ beside the repo",
+        "vectors missing at {}: testdata/vectors belongs to the repository",
         p.display()
     );
     p
 }
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(shared(rel)).unwrap()
+    std::fs::read_to_string(vector(rel)).unwrap()
 }
 
 #[test]
 fn jcs_files() {
     let mut n = 0;
-    for entry in std::fs::read_dir(shared("jcs/input")).unwrap() {
+    for entry in std::fs::read_dir(vector("jcs/input")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let input: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let expected = std::fs::read(shared(&format!("jcs/output/{name}"))).unwrap();
+        let expected = std::fs::read(vector(&format!("jcs/output/{name}"))).unwrap();
         let got = jcs::to_vec(&input).unwrap();
         assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected), "{name}");
         n += 1;

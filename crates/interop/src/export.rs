@@ -166,6 +166,13 @@ pub fn csv_row(item: &Item<'_>) -> String {
         item.body.map(|b| String::from_utf8_lossy(&b.canonical).into_owned()).unwrap_or_default(),
         item.body.map(|b| hex::encode(b.salt)).unwrap_or_default(),
     ];
+    csv_line(&display, &exact)
+}
+
+/// One CSV line (RFC 4180 quoting, CRLF): every CSV trail prints or exports is written here.
+/// `display` cells are defused (a cell a spreadsheet would run as a formula gets a leading `'`);
+/// `exact` cells follow them unaltered, for bytes a verifier must read back as they are.
+pub fn csv_line(display: &[String], exact: &[String]) -> String {
     let mut cells: Vec<String> = display.iter().map(|c| csv_cell(&defuse_formula(c))).collect();
     cells.extend(exact.iter().map(|c| csv_cell(c)));
     let mut line = cells.join(",");
@@ -173,6 +180,9 @@ pub fn csv_row(item: &Item<'_>) -> String {
     line
 }
 
+/// OWASP's rule for CSV injection: a cell starting with `=`, `+`, `-`, `@`, tab or CR is a
+/// formula to a spreadsheet; a leading `'` makes it text. Numbers trail writes (`-1.5` is never
+/// written: counts, costs and times are not negative) are unaffected.
 fn defuse_formula(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }

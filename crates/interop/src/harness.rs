@@ -122,9 +122,22 @@ pub fn verify(bytes: &[u8], file_name: Option<&str>) -> Verification {
         }
         let obj = match pyjson::loads(line) {
             Ok(o) => o,
-            Err(e) => {
+            Err(e) if e.is_json_decode_error() => {
                 v.problems.push(problem(n, "invalid_json", format!("invalid JSON — {e}")));
                 sim.stop_with(format!("Line {n}: invalid JSON — {e}"));
+                expected = Err(n);
+                continue;
+            }
+            Err(e) => {
+                v.problems.push(problem(
+                    n,
+                    "invalid_json",
+                    format!(
+                        "Python cannot read this line: {e} (Harness's verifier raises {} here)",
+                        e.exception
+                    ),
+                ));
+                sim.crash(n, e.exception);
                 expected = Err(n);
                 continue;
             }

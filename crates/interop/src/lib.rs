@@ -1,7 +1,7 @@
 //! trail's bridges to the audit trails agents keep today, and the formats auditors and SIEMs read.
 //!
 //! Four systems came before trail, each with its own file and its own gaps (their exact formats
-//! and defects are in `shared/reference/SEEDS.md`): Harness writes a SHA-256 hash chain of JSON
+//! and defects are summarised in `docs/interop.md`): Harness writes a SHA-256 hash chain of JSON
 //! lines, AgenticAPI an `audit_traces` SQLite table, denkeeper an `audit_events` SQLite table, and
 //! AG2's hub an `audit.jsonl` of sorted-key records. This crate reads each of them into trail
 //! [`Event`]s ([`read`]), checks a Harness log exactly as Harness defines it

@@ -140,32 +140,56 @@ impl PyValue {
 }
 
 /// `json.loads` failed; the message is Python's (`Expecting value: line 1 column 14 (char 13)`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{msg}: line 1 column {} (char {pos})", pos + 1)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub msg: String,
     /// Position in code points, as Python counts.
     pub pos: usize,
+    /// The exception Python raises: `JSONDecodeError` (caught by Harness's verifier), or
+    /// `ValueError` / `RecursionError`, which escape it and end its run.
+    pub exception: &'static str,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.exception == JSON_DECODE_ERROR {
+            write!(f, "{}: line 1 column {} (char {})", self.msg, self.pos + 1, self.pos)
+        } else {
+            write!(f, "{}", self.msg)
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+const JSON_DECODE_ERROR: &str = "JSONDecodeError";
+
+impl DecodeError {
+    /// Whether Python raises `json.JSONDecodeError` (a caller catching it goes on).
+    pub fn is_json_decode_error(&self) -> bool {
+        self.exception == JSON_DECODE_ERROR
+    }
 }
 
 /// Deeper nesting than this is refused; Python itself fails near its recursion limit (1000).
 pub const MAX_DEPTH: usize = 900;
 
+/// Python 3.11+ refuses to convert integers longer than this (`sys.get_int_max_str_digits()`);
+/// `json.loads` raises `ValueError` for them.
+pub const INT_MAX_STR_DIGITS: usize = 4300;
+
 /// Python's `json.loads(text)` for a text that holds no line break (one stripped line).
 pub fn loads(text: &str) -> Result<PyValue, DecodeError> {
     let chars: Vec<char> = text.chars().collect();
     if chars.first() == Some(&'\u{feff}') {
-        return Err(DecodeError {
-            msg: "Unexpected UTF-8 BOM (decode using utf-8-sig)".into(),
-            pos: 0,
-        });
+        return Parser::err("Unexpected UTF-8 BOM (decode using utf-8-sig)", 0);
     }
     let mut p = Parser { s: &chars, depth: 0 };
     let start = p.ws(0);
     let (value, end) = p.value(start)?;
     let end = p.ws(end);
     if end != chars.len() {
-        return Err(DecodeError { msg: "Extra data".into(), pos: end });
+        return Parser::err("Extra data", end);
     }
     Ok(value)
 }
@@ -184,7 +208,11 @@ impl Parser<'_> {
     }
 
     fn err<T>(msg: &str, pos: usize) -> Result<T, DecodeError> {
-        Err(DecodeError { msg: msg.to_owned(), pos })
+        Err(DecodeError { msg: msg.to_owned(), pos, exception: JSON_DECODE_ERROR })
+    }
+
+    fn bad_escape(pos: usize) -> DecodeError {
+        DecodeError { msg: "Invalid \\uXXXX escape".into(), pos, exception: JSON_DECODE_ERROR }
     }
 
     fn starts(&self, i: usize, lit: &str) -> bool {
@@ -214,7 +242,13 @@ impl Parser<'_> {
     fn nested(&mut self, i: usize, object: bool) -> Result<(PyValue, usize), DecodeError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Self::err("nesting deeper than 900 levels (Python's recursion limit)", i);
+            return Err(DecodeError {
+                msg: "maximum recursion depth exceeded while decoding a JSON document \
+                      (nesting deeper than 900 levels)"
+                    .into(),
+                pos: i,
+                exception: "RecursionError",
+            });
         }
         let r = if object { self.object(i + 1) } else { self.array(i + 1) };
         self.depth -= 1;
@@ -313,6 +347,18 @@ impl Parser<'_> {
             Ok((PyValue::Float(f), j))
         } else {
             debug_assert_eq!(int_end, j);
+            let digits = text.trim_start_matches('-').len();
+            if digits > INT_MAX_STR_DIGITS {
+                return Err(DecodeError {
+                    msg: format!(
+                        "Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string \
+                         conversion: value has {digits} digits; use \
+                         sys.set_int_max_str_digits() to increase the limit"
+                    ),
+                    pos: i,
+                    exception: "ValueError",
+                });
+            }
             let normal = if text == "-0" { "0".to_owned() } else { text };
             Ok((PyValue::Int(normal), j))
         }
@@ -352,18 +398,13 @@ impl Parser<'_> {
                     if e != 'u' {
                         return Self::err("Invalid \\escape", j);
                     }
-                    let unit = self
-                        .hex4(j + 2)
-                        .ok_or(DecodeError { msg: "Invalid \\uXXXX escape".into(), pos: j + 1 })?;
+                    let unit = self.hex4(j + 2).ok_or(Self::bad_escape(j + 1))?;
                     j += 6;
                     if (0xd800..0xdc00).contains(&unit)
                         && self.s.get(j) == Some(&'\\')
                         && self.s.get(j + 1) == Some(&'u')
                     {
-                        let low = self.hex4(j + 2).ok_or(DecodeError {
-                            msg: "Invalid \\uXXXX escape".into(),
-                            pos: j + 1,
-                        })?;
+                        let low = self.hex4(j + 2).ok_or(Self::bad_escape(j + 1))?;
                         if (0xdc00..0xe000).contains(&low) {
                             out.push(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00));
                             j += 6;
@@ -450,8 +491,8 @@ fn write_str(out: &mut String, s: &PyStr) {
             0x09 => out.push_str("\\t"),
             0x08 => out.push_str("\\b"),
             0x0c => out.push_str("\\f"),
+            // Python's ESCAPE_ASCII is `[^\ -~]`: DEL (0x7f) is escaped too.
             0x20..=0x7e => out.push(char::from_u32(c).unwrap_or('?')),
-            0x7f => out.push('\u{7f}'),
             0..=0xffff => {
                 let _ = write!(out, "\\u{c:04x}");
             }
@@ -475,8 +516,16 @@ pub fn float_repr(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
     }
-    // Rust's `{:e}` gives the shortest round-trip digits, as Python's repr does.
-    let sci = format!("{:e}", f.abs());
+    // Rust's `{:e}` gives the shortest round-trip digits, as Python's repr does; where two
+    // digit strings of that length round-trip (the value lies exactly between them), Python
+    // (David Gay's dtoa, mode 0) takes the one nearest the value, ties to even, while Rust may
+    // take the other (1658206780088562.25: Python `.2`, Rust `.3`). Rounding the exact value to
+    // the same number of digits (half to even) gives Python's choice whenever it round-trips.
+    let shortest = format!("{:e}", f.abs());
+    let n =
+        shortest.split_once('e').map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let nearest = format!("{:.*e}", n.saturating_sub(1), f.abs());
+    let sci = if nearest.parse::<f64>() == Ok(f.abs()) { nearest } else { shortest };
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
@@ -534,9 +583,10 @@ mod tests {
     #[test]
     fn strings_are_ascii_escaped() {
         // python3 -c 'import json; print(json.dumps("Grüße — 🚀\x01\x7f\t\"/\\"))'
+        // (every code point is checked against Python itself in tests/python_differential.rs)
         roundtrip(
             "\"Grüße — 🚀\\u0001\u{7f}\\t\\\"/\\\\\"",
-            "\"Gr\\u00fc\\u00dfe \\u2014 \\ud83d\\ude80\\u0001\u{7f}\\t\\\"/\\\\\"",
+            "\"Gr\\u00fc\\u00dfe \\u2014 \\ud83d\\ude80\\u0001\\u007f\\t\\\"/\\\\\"",
         );
         roundtrip("\"\\ud83d\\ude80 \\ud800 x\"", "\"\\ud83d\\ude80 \\ud800 x\"");
     }
@@ -578,7 +628,8 @@ mod tests {
         check_err("", "Expecting value: line 1 column 1 (char 0)");
         check_err(
             &"[".repeat(1000),
-            "nesting deeper than 900 levels (Python's recursion limit): line 1 column 901 (char 900)",
+            "maximum recursion depth exceeded while decoding a JSON document (nesting deeper \
+             than 900 levels)",
         );
     }
 

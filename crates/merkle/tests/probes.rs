@@ -1,6 +1,6 @@
 //! The 518 transparency-dev/merkle proof probes (`testdata/` at upstream commit 417fb0c), each
 //! one JSON file whose `wantErr` says whether upstream's verifier rejects it. Ours must agree on
-//! every one. Format: `shared/vectors/transparency-dev-merkle/README.md`.
+//! every one. Format: `testdata/vectors/transparency-dev-merkle/README.md`.
 
 mod common;
 

@@ -7,7 +7,7 @@ use trail_scan::Scanner;
 
 fn corpus_texts() -> Vec<String> {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pii/dev.jsonl");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pii/dev.jsonl");
     let Ok(text) = std::fs::read_to_string(&path) else { return Vec::new() };
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -1,9 +1,9 @@
 //! Reads `{"id", "text"}` JSON lines on stdin and writes `{"id", "findings": [...]}` lines
-//! for `shared/pii/score.py`.
+//! for `testdata/pii/score.py`.
 //!
 //! ```text
 //! cargo run --release -p trail-scan --example score_jsonl < dev.jsonl > out.jsonl
-//! python3 shared/pii/score.py shared/pii/dev.jsonl out.jsonl
+//! python3 testdata/pii/score.py testdata/pii/dev.jsonl out.jsonl
 //! ```
 
 use std::io::{BufRead, Write};

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "../../shared/pii/dev.jsonl".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "../../testdata/pii/dev.jsonl".into());
     let passes: usize = std::env::args().nth(2).map_or(Ok(5), |n| n.parse())?;
     let texts: Vec<String> = std::fs::read_to_string(path)?
         .lines()

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 /// What a finding is. The 26 built-in variants are the taxonomy names of
-/// `shared/pii/TAXONOMY.md` (12 PII, 14 secrets); `Custom` names a rule from
+/// `testdata/pii/TAXONOMY.md` (12 PII, 14 secrets); `Custom` names a rule from
 /// [`crate::ScanConfig::custom_rules`] whose `kind` is not a taxonomy name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {

@@ -2,7 +2,7 @@
 //!
 //! trail scans every string an agent's event carries (tool arguments, results, prompts)
 //! before it is hashed and stored. This crate owns the detectors for the 26 types of
-//! `shared/pii/TAXONOMY.md` (12 PII, 14 secrets), their validators (Luhn, mod-97,
+//! `testdata/pii/TAXONOMY.md` (12 PII, 14 secrets), their validators (Luhn, mod-97,
 //! checksums, structure), the JSON walk that applies a per-type [`json::Policy`], and a
 //! masked preview for display. It knows nothing about storage, events or I/O: it reads no
 //! clock, draws no randomness, never logs, and **never returns, stores or prints matched

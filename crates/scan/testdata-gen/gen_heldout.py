@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Held-out PII/secret samples for trail-scan, drawn like shared/pii/dev.jsonl with another seed.
+"""Held-out PII/secret samples for trail-scan, drawn like testdata/pii/dev.jsonl with another seed.
 
 The dev set's templates (the text around each labelled value) are kept and every labelled value
 is drawn again: names and addresses from Faker's locale data, phone numbers that pass
@@ -9,9 +9,9 @@ secrets redrawn in their vendor's shape (GitHub classic tokens with their CRC-32
 Negatives get fresh hex identifiers (commit SHAs, trace ids, UUIDs). So the scanner is scored
 on values it has never seen, in the contexts the generator uses.
 
-    python3 -m venv /work/scratch/venv && /work/scratch/venv/bin/pip install faker phonenumbers
-    /work/scratch/venv/bin/python crates/scan/testdata-gen/gen_heldout.py \
-        /work/shared/pii/dev.jsonl > crates/scan/testdata/heldout.jsonl
+    python3 -m venv .venv && .venv/bin/pip install faker phonenumbers
+    .venv/bin/python crates/scan/testdata-gen/gen_heldout.py \
+        testdata/pii/dev.jsonl > crates/scan/testdata/heldout.jsonl
 
 Output is deterministic for a given seed, Faker and phonenumbers version (Faker 40.5.0,
 phonenumbers 9.0.x when the committed file was made).

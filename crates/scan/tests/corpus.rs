@@ -1,7 +1,7 @@
-//! Quality floors on the labelled dev corpus (`shared/pii/dev.jsonl`) and on the held-out
+//! Quality floors on the labelled dev corpus (`testdata/pii/dev.jsonl`) and on the held-out
 //! set (`testdata/heldout.jsonl`, made by `testdata-gen/gen_heldout.py`: dev's templates
 //! with every labelled value drawn again from Faker, phonenumbers and the checksums),
-//! scored with the same rules as `shared/pii/score.py`: recall by same-type overlap,
+//! scored with the same rules as `testdata/pii/score.py`: recall by same-type overlap,
 //! precision by same-type overlap, cover by the union of all findings, neg_flag over
 //! samples without spans. The floors sit just below the figures reached, so quality
 //! cannot silently regress.
@@ -112,7 +112,7 @@ struct Floors {
 #[test]
 fn dev_corpus_quality_floor() {
     check(
-        "../../../shared/pii/dev.jsonl",
+        "../../testdata/pii/dev.jsonl",
         Floors { samples: 2000, micro: 0.99, neg_flag: 0.01, person_address: 0.97, other: 0.98 },
     );
 }

@@ -151,9 +151,11 @@
       const tab = r.page === "session" ? "sessions" : r.page;
       a.classList.toggle("active", a.dataset.tab === tab);
     }
-    const m = main();
-    m.replaceChildren();
-    m.dataset.page = r.page;
+    // Each render gets a container of its own: a view still awaiting an earlier render's data
+    // fills its own detached container, never the page now shown (it printed its rows twice).
+    const m = h("div", { class: "view" });
+    main().replaceChildren(m);
+    main().dataset.page = r.page;
     window.scrollTo(0, 0);
     const pages = { sessions: viewSessions, session: viewSession, events: viewEvents, live: viewLive, integrity: viewIntegrity };
     (pages[r.page] || viewSessions)(m, r).catch(fail);

@@ -229,6 +229,39 @@ async fn screenshots_of_the_main_pages() {
     browser.close().await;
 }
 
+/// A phone's screen (390 CSS pixels wide): no page is wider than the screen, and the sessions
+/// page shows its pager once even when it is loaded twice in quick succession.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_screen() {
+    let Some(browser) = Browser::start(390, 844).await else { return };
+    let l = log("phone.example/agents");
+    let (base, _stop) = spawn_server(open_state(&[&l])).await;
+    seed(&base, &l).await;
+    let c = &browser.client;
+    // A hash change while the first render awaits its data: the old render must not add to
+    // the new page.
+    c.goto(&format!("{base}/#/sessions")).await.unwrap();
+    c.execute("location.hash = '#/sessions?limit=50'", vec![]).await.unwrap();
+    wait_js(c, "document.querySelectorAll('#sessions-table tr.row').length === 4", "sessions")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(c, ".pager").await, 1, "the sessions pager is shown once");
+    assert_eq!(count(c, "#sessions-table").await, 1, "one sessions table");
+    for page in ["sessions", "events", "live", "integrity", "session/s-err"] {
+        c.goto(&format!("{base}/#/{page}")).await.unwrap();
+        wait_js(c, "document.querySelector('main h1') !== null", page).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let width = c
+            .execute("return [window.innerWidth, document.documentElement.scrollWidth]", vec![])
+            .await
+            .unwrap();
+        let (inner, scroll) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
+        assert!(scroll <= inner, "#/{page} is {scroll} px wide on a {inner} px screen");
+    }
+    no_errors(c, "phone pages").await;
+    browser.close().await;
+}
+
 // ---- the log the tests look at ---------------------------------------------------------
 
 struct Seeded {

@@ -1,4 +1,4 @@
-//! The OTLP/HTTP receiver against every captured fixture in shared/fixtures/otlp: real
+//! The OTLP/HTTP receiver against every captured fixture in testdata/otlp: real
 //! protobuf from the Python SDK (pydantic-ai GenAI semconv, OpenAI Agents + OpenInference),
 //! OTLP/JSON from the JSON exporter, and Claude Code's log events.
 

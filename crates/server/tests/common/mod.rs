@@ -123,7 +123,7 @@ pub async fn post_json(state: &AppState, uri: &str, key: Option<&str>, body: &st
 }
 
 pub fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/otlp")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/otlp")
 }
 
 /// Serves the app on a real loopback socket; returns its base URL.

@@ -1,0 +1,152 @@
+//! Taking a log for writing. Every command that appends (`log`, `import`, `erase`, `prune`,
+//! `checkpoint`) holds the data directory's writer lock, and for a PostgreSQL log also the
+//! log's sequencer lease, the same lease `trail serve` nodes take: two writers on one log, each
+//! with its own copy of the data directory, take turns instead of racing for the head. A writer
+//! that finds the lease held waits for it, saying who holds it; `trail log` can instead send its
+//! events to the `trail serve` node that holds it ([`Turn::Served`]).
+
+use std::fs::File;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use trail_store::Store;
+use trail_store::postgres::{LeaseToken, PostgresStore};
+
+use crate::datadir::DataDir;
+
+/// How long a command's lease lasts unless renewed; renewed every quarter of it. A command that
+/// dies leaves the log to others after at most this long.
+const LEASE_TTL: Duration = Duration::from_secs(10);
+/// How often a waiting writer asks for the lease again.
+const RETRY: Duration = Duration::from_millis(200);
+/// How often a waiting writer says it is still waiting.
+const PROGRESS: Duration = Duration::from_secs(10);
+
+/// What a writer got.
+pub enum Turn {
+    /// The log is this process's to append to until the writer is dropped.
+    Own(Writer),
+    /// A `trail serve` node (this URL) sequences the log; events can be sent to it.
+    Served { node: String, _lock: File },
+}
+
+/// The writer lock and, for PostgreSQL, the sequencer lease (renewed on a thread of its own and
+/// released on drop, after everything appended under it has committed).
+pub struct Writer {
+    pub store: Arc<dyn Store>,
+    lease: Option<LeaseKeeper>,
+    _lock: File,
+}
+
+impl Writer {
+    /// Takes the log; with `forward`, a log sequenced by a `trail serve` node is answered with
+    /// [`Turn::Served`] instead of waiting for the node to stop.
+    pub fn take(dir: &DataDir, forward: bool) -> Result<Turn> {
+        let lock = dir.lock_writer()?;
+        let Some(pg) = dir.postgres_store()? else {
+            return Ok(Turn::Own(Writer { store: dir.store()?, lease: None, _lock: lock }));
+        };
+        let node = format!(
+            "trail-cli://{}/{}",
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "localhost".into()),
+            std::process::id()
+        );
+        let started = Instant::now();
+        let mut last_word: Option<Instant> = None;
+        loop {
+            if let Some(token) = pg.try_acquire(&node, LEASE_TTL)? {
+                if last_word.is_some() {
+                    eprintln!(
+                        "trail: took the log's sequencer lease after {}",
+                        crate::output::duration(started.elapsed())
+                    );
+                }
+                let lease = LeaseKeeper::start(pg.clone(), token);
+                let store: Arc<dyn Store> = pg;
+                return Ok(Turn::Own(Writer { store, lease: Some(lease), _lock: lock }));
+            }
+            let holder = pg.lease()?.holder.unwrap_or_default();
+            let served = holder.starts_with("http://") || holder.starts_with("https://");
+            if served && forward {
+                return Ok(Turn::Served { node: holder, _lock: lock });
+            }
+            if last_word.is_none_or(|t| t.elapsed() >= PROGRESS) {
+                if last_word.is_none() && served {
+                    eprintln!(
+                        "trail: the trail serve node at {holder} sequences this log; waiting \
+                         until it gives the lease up (stop it, or send events to it: `trail log` \
+                         does so by itself)"
+                    );
+                } else if last_word.is_none() {
+                    eprintln!(
+                        "trail: another writer ({holder}) holds this log's sequencer lease; \
+                         waiting for it to finish"
+                    );
+                } else {
+                    eprintln!(
+                        "trail: still waiting for the sequencer lease held by {holder} ({})",
+                        crate::output::duration(started.elapsed())
+                    );
+                }
+                last_word = Some(Instant::now());
+            }
+            std::thread::sleep(RETRY);
+        }
+    }
+
+    /// Takes the log, waiting for it whoever holds it.
+    pub fn wait(dir: &DataDir) -> Result<Writer> {
+        match Writer::take(dir, false)? {
+            Turn::Own(w) => Ok(w),
+            Turn::Served { .. } => unreachable!("take(_, false) never answers Served"),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.stop();
+        }
+    }
+}
+
+/// Renews a lease until stopped, then releases it.
+struct LeaseKeeper {
+    stop: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl LeaseKeeper {
+    fn start(pg: Arc<PostgresStore>, token: LeaseToken) -> LeaseKeeper {
+        let (stop, stopped): (Sender<()>, Receiver<()>) = channel();
+        let thread = std::thread::spawn(move || {
+            loop {
+                match stopped.recv_timeout(LEASE_TTL / 4) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if let Err(e) = pg.renew(&token, LEASE_TTL) {
+                    // Appends after a takeover fail on the lease's epoch; this only explains why.
+                    eprintln!("trail: cannot renew the log's sequencer lease: {e}");
+                }
+            }
+            if let Err(e) = pg.release(&token) {
+                eprintln!(
+                    "trail: cannot release the log's sequencer lease (it expires by itself): {e}"
+                );
+            }
+        });
+        LeaseKeeper { stop, thread }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
