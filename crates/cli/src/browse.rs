@@ -393,7 +393,7 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
                 r.seq
             );
         }
-        (json!({"id": id}), if r.body.is_some() { vec![r.seq] } else { Vec::new() })
+        (json!({"id": id}), vec![r.seq])
     } else {
         let mut q = Query {
             session: args.session.clone(),
@@ -429,8 +429,11 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         (sel, seqs)
     };
     drop(store);
-    if seqs.is_empty() {
-        // Erasing nothing records nothing: no erasure event for an empty selection.
+    let recorder = open_recorder(&dir, writer.store.clone())?;
+    let erased = if seqs.is_empty() { 0 } else { recorder.store().erase(&seqs)? };
+    if erased == 0 {
+        // Erasing nothing records nothing: no erasure event when no body was deleted.
+        recorder.close().await.map_err(|e| anyhow!("{e}"))?;
         if args.json.json {
             println!("{}", json!({"erased": 0, "seqs": [], "event_seq": null}));
         } else {
@@ -438,8 +441,6 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let recorder = open_recorder(&dir, writer.store.clone())?;
-    let erased = recorder.store().erase(&seqs)?;
     let event = Event::from_value(json!({
         "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
         "body": {"seqs": seqs, "selector": selector, "reason": args.reason, "erased": erased}

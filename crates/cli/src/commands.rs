@@ -11,7 +11,7 @@ use serde_json::json;
 use std::sync::Arc;
 use trail_core::export::{self, ExportLine};
 use trail_core::receipt::Receipt;
-use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};
+use trail_core::verify::{BodyInput, Location, Report, Verdict, Verifier, VerifyOptions};
 use trail_core::{Checkpoint, Event, NoteSigner, NoteVerifier};
 use trail_ingest::Recorder;
 use trail_store::Store;
@@ -606,6 +606,10 @@ pub struct VerifyArgs {
     /// More files, for --format harness.
     #[arg(requires = "format")]
     more: Vec<PathBuf>,
+    /// Accept records after the last valid signed checkpoint (a live log's newest events are
+    /// unsigned until its next checkpoint); they are counted and named, never called signed.
+    #[arg(long)]
+    allow_unsigned_tail: bool,
     #[command(flatten)]
     json: JsonArg,
 }
@@ -688,12 +692,67 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             (format!("data directory {}", dir.path.display()), verify_data_dir(&dir, opts)?)
         }
     };
-    print_report(&what, &report, args.json.json);
-    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let passed = print_report(&what, &report, args.json.json, args.allow_unsigned_tail);
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Verifies an export file line by line.
+/// What kind of file an export is, from its first bytes.
+enum ExportKind {
+    /// trail's JSON Lines export (or a file log): verified line by line.
+    JsonLines,
+    /// `trail export --format json`: one document, verified after it is read whole.
+    JsonDocument,
+    /// An export for reading, which cannot be verified (the format's name, and what to do).
+    ForReading(&'static str, &'static str),
+}
+
+fn export_kind(path: &Path) -> Result<ExportKind> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    File::open(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .take(4096)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8_lossy(&head);
+    let first = text.trim_start();
+    let verify_jsonl = "verify trail's own export instead (`trail export --out FILE`, JSON Lines)";
+    Ok(if first.starts_with("{\"format\":\"trail.json\"") {
+        ExportKind::JsonDocument
+    } else if first.starts_with("seq,time,") {
+        ExportKind::ForReading(
+            "a CSV export (`--format csv` or `trail query --format csv`)",
+            verify_jsonl,
+        )
+    } else if first.starts_with("CEF:") {
+        ExportKind::ForReading("an ArcSight CEF export (`--format cef`)", verify_jsonl)
+    } else if first.starts_with('{')
+        && first.contains("\"class_uid\"")
+        && !first.starts_with("{\"record\"")
+    {
+        ExportKind::ForReading("an OCSF export (`--format ocsf`)", verify_jsonl)
+    } else if first.starts_with("{\"event_id\"") && first.contains("\"prev_hash\"") {
+        ExportKind::ForReading(
+            "a Harness audit file",
+            "check it as Harness defines it with `trail verify --format harness FILE`",
+        )
+    } else {
+        ExportKind::JsonLines
+    })
+}
+
+/// Verifies an export file: trail's JSON Lines line by line, or a JSON document; the formats
+/// made for reading are named and refused.
 pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
+    match export_kind(path)? {
+        ExportKind::JsonLines => {}
+        ExportKind::JsonDocument => return verify_json_document(path, opts),
+        ExportKind::ForReading(what, instead) => bail!(
+            "{} is {what}, which cannot be verified: it is made for reading and does not carry \
+             everything the proofs need; {instead}",
+            path.display()
+        ),
+    }
     let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut v = Verifier::new(opts);
     let mut reader = BufReader::with_capacity(1 << 20, f);
@@ -740,6 +799,59 @@ pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
     Ok(v.finish())
 }
 
+/// Verifies `trail export --format json`: each element of `records` is a line of the JSON Lines
+/// export; the checkpoints (all at the end of the document) are fed after the record each one
+/// ends at, as the JSON Lines export places them.
+fn verify_json_document(path: &Path, opts: VerifyOptions) -> Result<Report> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a whole JSON document", path.display()))?;
+    let mut v = Verifier::new(opts);
+    let mut cps: Vec<String> = doc["checkpoints"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let size_of =
+        |note: &str| trail_core::SignedCheckpoint::parse(note).map_or(0, |c| c.checkpoint.size);
+    cps.sort_by_key(|c| size_of(c));
+    let mut cps = cps.into_iter().peekable();
+    if let Some(anchor) = doc.get("anchor").filter(|a| !a.is_null()) {
+        match serde_json::from_value::<trail_core::verify::Anchor>(anchor.clone()) {
+            Ok(a) => {
+                while let Some(cp) = cps.next_if(|c| size_of(c) <= a.size) {
+                    v.checkpoint(Location::default(), &cp);
+                }
+                v.anchor(Location::default(), &a);
+            }
+            Err(e) => v.problem(Location::default(), "bad_anchor", format!("anchor: {e}")),
+        }
+    }
+    let records = doc["records"].as_array().cloned().unwrap_or_default();
+    for (i, item) in records.iter().enumerate() {
+        let at = Location { line: None, seq: None };
+        match export::parse_line(&item.to_string()) {
+            Ok(ExportLine::Record { canonical, hash, body }) => {
+                let body = match &body {
+                    Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
+                    None => BodyInput::Absent,
+                };
+                v.record(at, &canonical, hash, body);
+                let size = trail_core::Record::from_canonical(&canonical).map_or(0, |r| r.seq + 1);
+                while let Some(cp) = cps.next_if(|c| size_of(c) <= size) {
+                    v.checkpoint(at, &cp);
+                }
+            }
+            Ok(_) => v.problem(at, "bad_line", format!("records[{i}] is not a record")),
+            Err(e) => v.problem(at, "bad_line", format!("records[{i}]: {e}")),
+        }
+    }
+    for cp in cps {
+        v.checkpoint(Location::default(), &cp);
+    }
+    Ok(v.finish())
+}
+
 /// Verifies a data directory through its store (a file log is verified as the file it is).
 pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
     if dir.config.log.store == "files" {
@@ -772,73 +884,175 @@ pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
     for cp in cps {
         v.checkpoint(Location::default(), &cp.to_string());
     }
+    // What queries, filters and counts read beside the records must say what the records say.
+    store.check_derived(&mut |m| {
+        v.problem(
+            Location { line: None, seq: m.seq },
+            "index_mismatch",
+            format!("{}: {}", m.table, m.message),
+        );
+    })?;
     Ok(v.finish())
 }
 
-fn print_report(what: &str, r: &Report, json: bool) {
+/// Prints a verification report; returns whether the verification passed (exit 0).
+///
+/// Passing means no problem and every record covered by a checkpoint whose signature was
+/// checked. With `allow_unsigned_tail`, records after the last valid checkpoint are accepted (a
+/// live log's newest records are unsigned until its next checkpoint), as long as some
+/// checkpoint covers the records before them.
+fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_tail: bool) -> bool {
+    let verdict = r.verdict();
+    let tail_accepted = allow_unsigned_tail
+        && verdict == Verdict::UnsignedRecords
+        && (r.verified_size > r.anchor.unwrap_or(0) || r.anchor.is_some());
+    let passed = verdict == Verdict::Intact || tail_accepted;
     if json {
         println!(
             "{}",
-            serde_json::to_string(&json!({"target": what, "intact": r.is_intact(), "report": r}))
-                .unwrap_or_default()
+            serde_json::to_string(&json!({
+                "target": what,
+                "verdict": verdict,
+                "passed": passed,
+                "intact": verdict == Verdict::Intact,
+                "signed_records": r.signed_records(),
+                "unsigned_records": r.unsigned_tail,
+                "report": r
+            }))
+            .unwrap_or_default()
         );
-        return;
+        return passed;
     }
     println!("Verified {what}");
     if let Some(o) = &r.origin {
         println!("Log: {o}");
     }
     match (r.first_seq, r.last_seq) {
-        (Some(a), Some(b)) => println!("Results found for records {a} to {b}:"),
+        (Some(a), Some(b)) => println!("Records {a} to {b}:"),
         _ => println!("No records found."),
     }
-    println!();
-    let bad_records = r
-        .problems
-        .iter()
-        .filter(|p| p.at.seq.is_some())
-        .map(|p| p.at.seq)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len() as u64;
-    println!("{}/{} records valid", r.records.saturating_sub(bad_records), r.records);
+    let bad_records =
+        r.problems.iter().filter_map(|p| p.at.seq).collect::<std::collections::BTreeSet<_>>().len()
+            as u64;
+    println!("  {}/{} records consistent", r.records.saturating_sub(bad_records), r.records);
     println!(
-        "{}/{} checkpoints valid (verified tree size {}; {} record{} after the last checkpoint not yet signed)",
-        r.checkpoints_valid,
-        r.checkpoints_checked,
-        r.verified_size,
+        "  {} covered by a valid signed checkpoint, {} not (verified tree size {})",
+        r.signed_records(),
         r.unsigned_tail,
-        if r.unsigned_tail == 1 { "" } else { "s" }
+        r.verified_size
     );
-    println!("{} bodies checked, {} erased", r.bodies_checked, r.bodies_erased);
+    println!(
+        "  {} of {} valid",
+        crate::output::count(r.checkpoints_valid, "checkpoint"),
+        r.checkpoints_checked
+    );
+    println!(
+        "  {} checked, {} erased",
+        crate::output::count(r.bodies_checked, "body"),
+        r.bodies_erased
+    );
     for n in &r.notes {
         println!("{} {n}", yellow("note:"));
     }
-    if r.is_intact() {
-        println!("{}", green("log is intact"));
-    } else {
-        println!(
-            "{}",
-            red(&format!(
-                "{} problem{} found:",
-                r.problem_count(),
-                if r.problem_count() == 1 { "" } else { "s" }
-            ))
-        );
-        for p in &r.problems {
-            let mut loc = Vec::new();
-            if let Some(s) = p.at.seq {
-                loc.push(format!("seq {s}"));
+    match verdict {
+        Verdict::Intact => println!("{}", green("log is intact")),
+        Verdict::UnsignedRecords if tail_accepted => println!(
+            "{} up to tree size {}; the last {} not yet signed (accepted with \
+             --allow-unsigned-tail: a live log's newest events are unsigned until its next \
+             checkpoint)",
+            green("log is intact"),
+            r.verified_size,
+            crate::output::count(r.unsigned_tail, "record"),
+        ),
+        Verdict::UnsignedRecords => {
+            let none = r.signed_records() == 0;
+            println!(
+                "{} {} covered by no valid signed checkpoint{}: anyone who can write the log \
+                 could have written or rewritten {}",
+                red("NOT VERIFIED:"),
+                if none {
+                    format!("all {}", crate::output::count(r.unsigned_tail, "record"))
+                } else {
+                    format!(
+                        "the last {} (after tree size {})",
+                        crate::output::count(r.unsigned_tail, "record"),
+                        r.verified_size
+                    )
+                },
+                if none { " (no valid checkpoint at all)" } else { "" },
+                if r.unsigned_tail == 1 { "it" } else { "them" }
+            );
+            if none {
+                println!(
+                    "  a log is proven only by its signed checkpoints; this one has none that hold"
+                );
+            } else {
+                println!(
+                    "  sign them (`trail checkpoint`, or wait for the next checkpoint) and verify \
+                     again, or pass --allow-unsigned-tail to accept a live log's unsigned newest \
+                     records"
+                );
             }
-            if let Some(l) = p.at.line {
-                loc.push(format!("line {l}"));
-            }
-            let loc = if loc.is_empty() { "log".to_owned() } else { loc.join(", ") };
-            println!("  {loc}: {}: {}", p.code, p.message);
         }
-        if r.problems_not_listed > 0 {
-            println!("  ... and {} more", r.problems_not_listed);
+        Verdict::NoKey => println!(
+            "{} no signature was checked: give the log's verifier key (--key KEY or FILE); \
+             without it a rewritten log verifies just as well",
+            red("NOT VERIFIED:")
+        ),
+        Verdict::Problems => print_problems(r),
+    }
+    passed
+}
+
+/// The first divergence in full, then what follows it, one line per kind of problem.
+fn print_problems(r: &Report) {
+    let total = r.problem_count();
+    println!("{}", red(&format!("{} found:", crate::output::count(total, "problem"))));
+    let place = |p: &trail_core::verify::Problem| {
+        let mut loc = Vec::new();
+        if let Some(s) = p.at.seq {
+            loc.push(format!("seq {s}"));
+        }
+        if let Some(l) = p.at.line {
+            loc.push(format!("line {l}"));
+        }
+        if loc.is_empty() { "log".to_owned() } else { loc.join(", ") }
+    };
+    let mut sorted: Vec<&trail_core::verify::Problem> = r.problems.iter().collect();
+    sorted.sort_by_key(|p| (p.at.seq.or(p.at.line).unwrap_or(u64::MAX), p.at.line));
+    let Some(first) = sorted.first() else { return };
+    println!("  first: {}: {}: {}", place(first), first.code, first.message);
+    // The rest grouped by kind, in the order each kind first appears.
+    let mut groups: Vec<(&str, Vec<&trail_core::verify::Problem>)> = Vec::new();
+    for p in &sorted[1..] {
+        match groups.iter_mut().find(|(c, _)| *c == p.code) {
+            Some((_, v)) => v.push(p),
+            None => groups.push((p.code, vec![p])),
         }
     }
+    if groups.is_empty() {
+        return;
+    }
+    println!("  after it:");
+    for (code, list) in groups {
+        let p = list[0];
+        if list.len() == 1 {
+            println!("    {}: {code}: {}", place(p), p.message);
+        } else {
+            let last = list[list.len() - 1];
+            println!(
+                "    {} {code} ({} to {}), the first: {}",
+                list.len(),
+                place(p),
+                place(last),
+                p.message
+            );
+        }
+    }
+    if r.problems_not_listed > 0 {
+        println!("    ... and {} more not listed", r.problems_not_listed);
+    }
+    println!("  (--json lists every problem)");
 }
 
 /// What the demo writes into its directory, and so all it may remove when run again.
@@ -946,7 +1160,7 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
     };
     let report = verify_data_dir(&dir, opts)?;
     println!("5. trail verify --data {}:", dir.path.display());
-    print_report(&format!("data directory {}", dir.path.display()), &report, false);
+    print_report(&format!("data directory {}", dir.path.display()), &report, false, false);
     println!(
         "\nNext: trail sessions --data {0}; trail query --data {0} --status denied; trail verify --receipt {1} --key {0}/log.vkey",
         dir.path.display(),

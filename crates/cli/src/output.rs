@@ -96,9 +96,16 @@ pub fn duration(d: std::time::Duration) -> String {
     }
 }
 
-/// `1 record`, `2 records`: a count with its noun, singular or plural.
+/// `1 record`, `2 records`, `2 bodies`: a count with its noun, singular or plural (English
+/// regular plurals; every noun trail counts is regular).
 pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +123,7 @@ mod human_tests {
         assert_eq!(count(1, "record"), "1 record");
         assert_eq!(count(0, "record"), "0 records");
         assert_eq!(count(2, "event"), "2 events");
+        assert_eq!(count(3, "body"), "3 bodies");
+        assert_eq!(count(2, "key"), "2 keys");
     }
 }

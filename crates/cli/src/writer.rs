@@ -126,11 +126,7 @@ impl LeaseKeeper {
     fn start(pg: Arc<PostgresStore>, token: LeaseToken) -> LeaseKeeper {
         let (stop, stopped): (Sender<()>, Receiver<()>) = channel();
         let thread = std::thread::spawn(move || {
-            loop {
-                match stopped.recv_timeout(LEASE_TTL / 4) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-                }
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(LEASE_TTL / 4) {
                 if let Err(e) = pg.renew(&token, LEASE_TTL) {
                     // Appends after a takeover fail on the lease's epoch; this only explains why.
                     eprintln!("trail: cannot renew the log's sequencer lease: {e}");

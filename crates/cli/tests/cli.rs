@@ -85,7 +85,7 @@ fn log_prints_seq_id_hash_and_verify_passes_on_both_stores() {
         assert_eq!(lines[4]["hash"].as_str().unwrap().len(), 64);
         let v = trail(&["verify", "--data", d(&data)], "");
         assert_eq!(v.code, 0, "{store}: {}{}", v.stdout, v.stderr);
-        assert!(v.stdout.contains("5/5 records valid"), "{}", v.stdout);
+        assert!(v.stdout.contains("5/5 records consistent"), "{}", v.stdout);
         assert!(v.stdout.contains("log is intact"), "{}", v.stdout);
         // Sending the same events again adds nothing.
         let again = trail(&["log", "--data", d(&data), "--json"], &events(5));
@@ -135,7 +135,7 @@ fn checkpoint_durability_is_chosen_at_init_and_a_bad_value_is_named() {
     let cp = trail(&["checkpoint", "--data", d(&data)], "");
     assert!(cp.stdout.lines().nth(1) == Some("3"), "{}", cp.stdout);
     let v = verify(&data);
-    assert!(v.stdout.contains("3/3 records valid"), "{}", v.stdout);
+    assert!(v.stdout.contains("3/3 records consistent"), "{}", v.stdout);
     // A typo in the config is named with its choices, and nothing is appended.
     std::fs::write(data.join("trail.toml"), config.replace("\"checkpoint\"", "\"sometimes\""))
         .unwrap();

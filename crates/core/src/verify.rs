@@ -95,14 +95,56 @@ pub struct Report {
     /// Records after the last valid checkpoint: chained, but not yet signed.
     pub unsigned_tail: u64,
     pub anchor: Option<u64>,
+    /// Whether checkpoint signatures were checked against a verifier key.
+    pub signatures_checked: bool,
     pub problems: Vec<Problem>,
     pub problems_not_listed: u64,
     pub notes: Vec<String>,
 }
 
+/// What a verification proves, from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No problem, and every record is covered by a checkpoint whose signature was checked.
+    Intact,
+    /// No problem found, but some records (the newest) are covered by no valid signed
+    /// checkpoint: whoever can write the log could have written them.
+    UnsignedRecords,
+    /// No problem found, but no signature was checked (no verifier key): the records chain,
+    /// and a rewritten log would chain as well.
+    NoKey,
+    /// Problems were found.
+    Problems,
+}
+
 impl Report {
-    pub fn is_intact(&self) -> bool {
+    /// Whether nothing inconsistent was found. Says nothing of coverage: see [`Report::verdict`].
+    pub fn no_problems(&self) -> bool {
         self.problems.is_empty() && self.problems_not_listed == 0
+    }
+
+    /// Records that a valid signed checkpoint covers (pruned records not counted).
+    pub fn signed_records(&self) -> u64 {
+        self.records - self.unsigned_tail.min(self.records)
+    }
+
+    /// What the verification proves.
+    pub fn verdict(&self) -> Verdict {
+        if !self.no_problems() {
+            Verdict::Problems
+        } else if !self.signatures_checked {
+            Verdict::NoKey
+        } else if self.unsigned_tail > 0 {
+            Verdict::UnsignedRecords
+        } else {
+            Verdict::Intact
+        }
+    }
+
+    /// No problem, and every record covered by a checked signature.
+    pub fn is_intact(&self) -> bool {
+        self.verdict() == Verdict::Intact
     }
 
     pub fn problem_count(&self) -> u64 {
@@ -137,6 +179,9 @@ pub struct Verifier {
     started: bool,
     /// Checkpoints seen in the stream before all the records they cover.
     ahead: Vec<(Location, u64)>,
+    /// The seq the next record should say it has: its position until a record says otherwise
+    /// (one deleted or inserted record is one problem, not one per record after it).
+    expected_seq: u64,
 }
 
 impl Verifier {
@@ -153,8 +198,10 @@ impl Verifier {
             erasure_covered: HashSet::new(),
             started: false,
             ahead: Vec::new(),
+            expected_seq: 0,
             opts: opts.clone(),
         };
+        v.report.signatures_checked = !opts.verifiers.is_empty();
         for (i, text) in opts.trusted.iter().enumerate() {
             v.add_checkpoint(Location::default(), text, true, i);
         }
@@ -266,13 +313,26 @@ impl Verifier {
                 format!("origin is {:?}, expected {origin:?}", record.origin),
             );
         }
-        if record.seq != seq {
+        if record.seq != self.expected_seq {
+            let what = if record.seq > self.expected_seq {
+                format!(
+                    "{} record{} missing before it",
+                    record.seq - self.expected_seq,
+                    if record.seq - self.expected_seq == 1 { " is" } else { "s are" }
+                )
+            } else {
+                "records were inserted or reordered".to_owned()
+            };
             self.problem(
                 at,
                 "seq_mismatch",
-                format!("record says seq {} but is at position {seq}: records were inserted, deleted or reordered", record.seq),
+                format!(
+                    "record says seq {} but is at position {seq} where seq {} was due: {what}",
+                    record.seq, self.expected_seq
+                ),
             );
         }
+        self.expected_seq = record.seq.saturating_add(1);
         if record.prev != self.prev && Some(record.prev) != self.prev_claimed {
             self.problem(
                 at,
@@ -302,7 +362,9 @@ impl Verifier {
             }
             (Some(_), BodyInput::Absent) => {
                 self.report.bodies_erased += 1;
-                self.erased.push(seq);
+                // Erasure events name records by the seq they carry (not their position, which
+                // a deleted line shifts).
+                self.erased.push(record.seq);
             }
             (None, BodyInput::Present { .. }) => self.problem(
                 at,
@@ -451,6 +513,7 @@ impl Verifier {
         self.report.origin.get_or_insert_with(|| cp.origin.clone());
         self.range = range;
         self.next_seq = anchor.size;
+        self.expected_seq = anchor.size;
         self.prev = anchor.last_hash;
         self.report.anchor = Some(anchor.size);
         self.report.verified_size = anchor.size;

@@ -191,6 +191,14 @@ pub fn verify_store(store: &dyn Store, opts: VerifyOptions) -> trail_store::Resu
     for cp in cps {
         v.checkpoint(Location::default(), &cp.to_string());
     }
+    // What queries, filters and counts read beside the records must say what the records say.
+    store.check_derived(&mut |m| {
+        v.problem(
+            Location { line: None, seq: m.seq },
+            "index_mismatch",
+            format!("{}: {}", m.table, m.message),
+        );
+    })?;
     Ok(v.finish())
 }
 

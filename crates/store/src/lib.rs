@@ -21,6 +21,7 @@ use trail_core::verify::Anchor;
 use trail_core::{Body, Record, Sealed, SignedCheckpoint, Timestamp};
 use trail_merkle::Hash;
 
+pub mod derived;
 pub mod file;
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -255,6 +256,14 @@ pub trait Store: Send + Sync {
 
     /// Removes records below `anchor.size`, keeping the anchor; returns how many were removed.
     fn prune(&self, anchor: &Anchor) -> Result<u64>;
+
+    /// Holds everything the store derived from the records (filter columns, rollups) to the
+    /// signed records, calling `found` for each row that differs. A store that derives what
+    /// queries read from the records as it reads them (files, memory) has nothing to check.
+    fn check_derived(&self, found: &mut dyn FnMut(derived::Mismatch)) -> Result<()> {
+        let _ = found;
+        Ok(())
+    }
 
     /// The prune anchor, if the log was pruned.
     fn anchor(&self) -> Result<Option<Anchor>>;

@@ -59,7 +59,8 @@ use trail_core::verify::Anchor;
 use trail_core::{Body, Record, Sealed, SignedCheckpoint, Timestamp};
 use trail_merkle::{CompactRange, Hash, NodeReader};
 
-use crate::query::{HOUR_NANOS, HourBucket, duration_ms, is_denial, is_error};
+use crate::derived::{Mismatch, RecordColumns, Rollup, compare_columns, compare_rollups};
+use crate::query::{HOUR_NANOS, HourBucket, duration_ms};
 use crate::tree::{anchor_peak, check_batch, check_checkpoint};
 use crate::{
     Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
@@ -702,6 +703,27 @@ fn read_shared(s: &mut Session) -> Result<Shared> {
     Ok(Shared { start, anchor })
 }
 
+/// A session summary read as `SELECT s.session, s.t_start, s.t_end, s.events, s.errors,
+/// s.denials, s.input_tokens, s.output_tokens, s.cost_usd, s.last_seq, s.agent`.
+fn session_summary(r: &Row) -> SessionSummary {
+    let start = Timestamp::from_unix_nanos(r.get(1));
+    let end = Timestamp::from_unix_nanos(r.get(2));
+    SessionSummary {
+        session: r.get(0),
+        agent: r.get(10),
+        start,
+        end,
+        duration_ms: duration_ms(start, end),
+        events: uint(r.get(3)),
+        errors: uint(r.get(4)),
+        denials: uint(r.get(5)),
+        input_tokens: uint(r.get(6)),
+        output_tokens: uint(r.get(7)),
+        cost_usd: r.get(8),
+        last_seq: uint(r.get(9)),
+    }
+}
+
 fn int(n: u64) -> i64 {
     // Seqs, sizes, epochs and token counts stay far below 2^63 (tokens are checked against 2^53).
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -1169,51 +1191,8 @@ fn encode(batch: &[Sealed], range: &mut CompactRange, last_hash: Hash) -> Encode
     }
 }
 
-/// A batch folded into rollup rows (as the SQLite backend folds it).
-#[derive(Default)]
-struct Rollup {
-    groups: HashMap<(i64, String, String, String, String), HourBucket>,
-    sessions: HashMap<String, SessionSummary>,
-}
-
 impl Rollup {
-    fn add(&mut self, r: &Record) {
-        let f = &r.fields;
-        let (inp, out, cost) = f.usage.as_ref().map_or((0, 0, 0.0), |u| {
-            (u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0), u.cost_usd.unwrap_or(0.0))
-        });
-        let t = r.time.unix_nanos();
-        let hour = t - t.rem_euclid(HOUR_NANOS);
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let key = (hour, f.kind.clone(), opt(&f.category), opt(&f.status), opt(&f.agent));
-        let g = self.groups.entry(key).or_default();
-        g.events += 1;
-        g.input_tokens += inp;
-        g.output_tokens += out;
-        g.cost_usd += cost;
-        if let Some(session) = &f.session {
-            let e = self.sessions.entry(session.clone()).or_insert_with(|| SessionSummary {
-                session: session.clone(),
-                start: r.time,
-                end: r.time,
-                ..SessionSummary::default()
-            });
-            e.start = e.start.min(r.time);
-            e.end = e.end.max(r.time);
-            e.events += 1;
-            e.errors += u64::from(is_error(f.status.as_deref()));
-            e.denials += u64::from(is_denial(f.status.as_deref()));
-            e.input_tokens += inp;
-            e.output_tokens += out;
-            e.cost_usd += cost;
-            e.last_seq = e.last_seq.max(r.seq);
-            if e.agent.is_none() {
-                e.agent.clone_from(&f.agent);
-            }
-        }
-    }
-
-    fn write(&self, tx: &mut impl GenericClient, stmts: &mut Stmts) -> Result<()> {
+    fn write_pg(&self, tx: &mut impl GenericClient, stmts: &mut Stmts) -> Result<()> {
         let n = self.groups.len();
         let (mut hour, mut kind, mut category, mut status, mut agent) = (
             Vec::with_capacity(n),
@@ -1394,7 +1373,7 @@ fn append_tx(
             return Err(StoreError::Postgres(format!("copy to the server failed: {err}")));
         }
     }
-    e.rollup.write(&mut tx, &mut s.stmts)?;
+    e.rollup.write_pg(&mut tx, &mut s.stmts)?;
     let update = s
         .stmts
         .get(&mut tx, "UPDATE state SET size = $1, last_hash = $2, root = $3 WHERE id = 0")?;
@@ -1827,27 +1806,7 @@ impl Store for PostgresStore {
             (format!("{} LIMIT {limit}", sessions_sql(&cond)), cond.params)
         };
         let rows = self.query_rows(sql, params)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let start = Timestamp::from_unix_nanos(r.get(1));
-                let end = Timestamp::from_unix_nanos(r.get(2));
-                SessionSummary {
-                    session: r.get(0),
-                    agent: r.get(10),
-                    start,
-                    end,
-                    duration_ms: duration_ms(start, end),
-                    events: uint(r.get(3)),
-                    errors: uint(r.get(4)),
-                    denials: uint(r.get(5)),
-                    input_tokens: uint(r.get(6)),
-                    output_tokens: uint(r.get(7)),
-                    cost_usd: r.get(8),
-                    last_seq: uint(r.get(9)),
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(session_summary).collect())
     }
 
     fn stats(&self, q: &Query) -> Result<Stats> {
@@ -1986,6 +1945,97 @@ impl Store for PostgresStore {
             }
             Ok(erased)
         })
+    }
+
+    fn check_derived(&self, found: &mut dyn FnMut(Mismatch)) -> Result<()> {
+        let mismatches = self.pool.run(|s| {
+            // One snapshot: the records and the rollups as of one moment.
+            let mut tx = s
+                .client
+                .build_transaction()
+                .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(pg_err)?;
+            let mut out = Vec::new();
+            let mut rollup = Rollup::default();
+            let mut next: i64 = 0;
+            loop {
+                let rows = tx
+                    .query(
+                        "SELECT seq, id, time, kind, category, action, status, agent, session, \
+                         conversation, actor, source, trace_id, input_tokens, output_tokens, \
+                         cost_usd, canonical FROM records WHERE seq >= $1 ORDER BY seq LIMIT 4096",
+                        &[&next],
+                    )
+                    .map_err(pg_err)?;
+                for row in &rows {
+                    let seq: i64 = row.get(0);
+                    next = seq + 1;
+                    let canonical: Vec<u8> = row.get(16);
+                    let Ok(record) = Record::from_canonical(&canonical) else { continue };
+                    let cols = RecordColumns {
+                        seq: uint(seq),
+                        id: row.get(1),
+                        time: row.get(2),
+                        kind: row.get(3),
+                        category: row.get(4),
+                        action: row.get(5),
+                        status: row.get(6),
+                        agent: row.get(7),
+                        session: row.get(8),
+                        conversation: row.get(9),
+                        actor: row.get(10),
+                        source: row.get(11),
+                        trace_id: row.get(12),
+                        input_tokens: row.get(13),
+                        output_tokens: row.get(14),
+                        cost_usd: row.get(15),
+                    };
+                    compare_columns(&cols, &record, &mut |m| out.push(m));
+                    rollup.add(&record);
+                }
+                if rows.len() < 4096 {
+                    break;
+                }
+            }
+            let stats = tx
+                .query(
+                    "SELECT hour, kind, category, status, agent, events, input_tokens, \
+                     output_tokens, cost_usd FROM stats_rollup",
+                    &[],
+                )
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| {
+                    (
+                        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
+                        HourBucket {
+                            events: uint(r.get(5)),
+                            input_tokens: uint(r.get(6)),
+                            output_tokens: uint(r.get(7)),
+                            cost_usd: r.get(8),
+                        },
+                    )
+                })
+                .collect();
+            let sessions = tx
+                .query(
+                    "SELECT s.session, s.t_start, s.t_end, s.events, s.errors, s.denials, \
+                     s.input_tokens, s.output_tokens, s.cost_usd, s.last_seq, s.agent \
+                     FROM session_rollup s",
+                    &[],
+                )
+                .map_err(pg_err)?
+                .iter()
+                .map(session_summary)
+                .collect();
+            tx.commit().map_err(pg_err)?;
+            compare_rollups(&rollup, stats, sessions, &mut |m| out.push(m));
+            Ok(out)
+        })?;
+        mismatches.into_iter().for_each(found);
+        Ok(())
     }
 
     fn prune(&self, anchor: &Anchor) -> Result<u64> {

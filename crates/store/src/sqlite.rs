@@ -34,7 +34,7 @@
 //! before it; a power failure rolls back whole transactions after the last sync, never part of one.
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
@@ -45,7 +45,8 @@ use trail_core::verify::Anchor;
 use trail_core::{Body, Record, Sealed, SignedCheckpoint, Timestamp};
 use trail_merkle::{CompactRange, Hash, NodeReader};
 
-use crate::query::{HOUR_NANOS, HourBucket, duration_ms, is_denial, is_error};
+use crate::derived::{Mismatch, RecordColumns, Rollup, compare_columns, compare_rollups};
+use crate::query::{HOUR_NANOS, HourBucket, duration_ms};
 use crate::tree::{anchor_peak, check_batch, check_checkpoint};
 use crate::{
     Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
@@ -293,7 +294,7 @@ impl SqliteStore {
                     insert_body.execute(params![int(r.seq), b.salt, b.canonical])?;
                 }
             }
-            rollup.write(&tx)?;
+            rollup.write_sqlite(&tx)?;
         }
         tx.commit()?;
         let last_hash = batch[batch.len() - 1].hash;
@@ -663,51 +664,8 @@ fn rollup_where(q: &Query) -> Where {
     w
 }
 
-/// A batch folded into rollup rows.
-#[derive(Default)]
-struct Rollup {
-    groups: HashMap<(i64, String, String, String, String), HourBucket>,
-    sessions: HashMap<String, SessionSummary>,
-}
-
 impl Rollup {
-    fn add(&mut self, r: &Record) {
-        let f = &r.fields;
-        let (inp, out, cost) = f.usage.as_ref().map_or((0, 0, 0.0), |u| {
-            (u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0), u.cost_usd.unwrap_or(0.0))
-        });
-        let t = r.time.unix_nanos();
-        let hour = t - t.rem_euclid(HOUR_NANOS);
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let key = (hour, f.kind.clone(), opt(&f.category), opt(&f.status), opt(&f.agent));
-        let g = self.groups.entry(key).or_default();
-        g.events += 1;
-        g.input_tokens += inp;
-        g.output_tokens += out;
-        g.cost_usd += cost;
-        if let Some(session) = &f.session {
-            let e = self.sessions.entry(session.clone()).or_insert_with(|| SessionSummary {
-                session: session.clone(),
-                start: r.time,
-                end: r.time,
-                ..SessionSummary::default()
-            });
-            e.start = e.start.min(r.time);
-            e.end = e.end.max(r.time);
-            e.events += 1;
-            e.errors += u64::from(is_error(f.status.as_deref()));
-            e.denials += u64::from(is_denial(f.status.as_deref()));
-            e.input_tokens += inp;
-            e.output_tokens += out;
-            e.cost_usd += cost;
-            e.last_seq = e.last_seq.max(r.seq);
-            if e.agent.is_none() {
-                e.agent.clone_from(&f.agent);
-            }
-        }
-    }
-
-    fn write(&self, tx: &Connection) -> Result<()> {
+    fn write_sqlite(&self, tx: &Connection) -> Result<()> {
         let mut stats = tx.prepare_cached(
             "INSERT INTO stats_rollup (hour, kind, category, status, agent, events, input_tokens, \
              output_tokens, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
@@ -961,24 +919,7 @@ impl Store for SqliteStore {
         };
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(&params), |r| {
-                let start = Timestamp::from_unix_nanos(r.get(1)?);
-                let end = Timestamp::from_unix_nanos(r.get(2)?);
-                Ok(SessionSummary {
-                    session: r.get(0)?,
-                    agent: r.get(10)?,
-                    start,
-                    end,
-                    duration_ms: duration_ms(start, end),
-                    events: r.get::<_, i64>(3)? as u64,
-                    errors: r.get::<_, i64>(4)? as u64,
-                    denials: r.get::<_, i64>(5)? as u64,
-                    input_tokens: r.get::<_, i64>(6)? as u64,
-                    output_tokens: r.get::<_, i64>(7)? as u64,
-                    cost_usd: r.get(8)?,
-                    last_seq: r.get::<_, i64>(9)? as u64,
-                })
-            })?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(&params), session_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -1113,6 +1054,16 @@ impl Store for SqliteStore {
         Ok(erased)
     }
 
+    fn check_derived(&self, found: &mut dyn FnMut(Mismatch)) -> Result<()> {
+        self.read(|conn| {
+            // One read transaction: the records and the rollups as of one moment.
+            conn.execute_batch("BEGIN")?;
+            let result = check_derived_in(conn, found);
+            let _ = conn.execute_batch("COMMIT");
+            result
+        })
+    }
+
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
         let mut w = self.writer();
         let shared = self.shared();
@@ -1194,6 +1145,96 @@ fn wal_path(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push("-wal");
     PathBuf::from(p)
+}
+
+/// A session summary read in [`SESSION_COLUMNS`] order.
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionSummary> {
+    let start = Timestamp::from_unix_nanos(r.get(1)?);
+    let end = Timestamp::from_unix_nanos(r.get(2)?);
+    Ok(SessionSummary {
+        session: r.get(0)?,
+        agent: r.get(10)?,
+        start,
+        end,
+        duration_ms: duration_ms(start, end),
+        events: r.get::<_, i64>(3)? as u64,
+        errors: r.get::<_, i64>(4)? as u64,
+        denials: r.get::<_, i64>(5)? as u64,
+        input_tokens: r.get::<_, i64>(6)? as u64,
+        output_tokens: r.get::<_, i64>(7)? as u64,
+        cost_usd: r.get(8)?,
+        last_seq: r.get::<_, i64>(9)? as u64,
+    })
+}
+
+/// [`Store::check_derived`] inside one read transaction: every `records` row against its
+/// canonical bytes, then both rollup tables against the fold of the records.
+fn check_derived_in(conn: &Connection, found: &mut dyn FnMut(Mismatch)) -> Result<()> {
+    let mut rollup = Rollup::default();
+    let mut stmt = conn.prepare(
+        "SELECT seq, id, time, kind, category, action, status, agent, session, conversation, \
+         actor, source, trace_id, input_tokens, output_tokens, cost_usd, canonical \
+         FROM records WHERE seq >= ?1 ORDER BY seq LIMIT 4096",
+    )?;
+    let mut next: i64 = 0;
+    loop {
+        let mut rows = stmt.query([next])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            n += 1;
+            let seq: i64 = row.get(0)?;
+            next = seq + 1;
+            let canonical: Vec<u8> = row.get(16)?;
+            // A record that does not parse is the verifier's to report, with its hash.
+            let Ok(record) = Record::from_canonical(&canonical) else { continue };
+            let cols = RecordColumns {
+                seq: u64::try_from(seq).unwrap_or(0),
+                id: row.get(1)?,
+                time: row.get(2)?,
+                kind: row.get(3)?,
+                category: row.get(4)?,
+                action: row.get(5)?,
+                status: row.get(6)?,
+                agent: row.get(7)?,
+                session: row.get(8)?,
+                conversation: row.get(9)?,
+                actor: row.get(10)?,
+                source: row.get(11)?,
+                trace_id: row.get(12)?,
+                input_tokens: row.get(13)?,
+                output_tokens: row.get(14)?,
+                cost_usd: row.get(15)?,
+            };
+            compare_columns(&cols, &record, found);
+            rollup.add(&record);
+        }
+        if n < 4096 {
+            break;
+        }
+    }
+    let stats = conn
+        .prepare(
+            "SELECT hour, kind, category, status, agent, events, input_tokens, output_tokens, \
+             cost_usd FROM stats_rollup",
+        )?
+        .query_map([], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                HourBucket {
+                    events: r.get::<_, i64>(5)?.try_into().unwrap_or(0),
+                    input_tokens: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
+                    output_tokens: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
+                    cost_usd: r.get(8)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let sessions = conn
+        .prepare(&format!("SELECT {SESSION_COLUMNS} FROM session_rollup s"))?
+        .query_map([], session_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    compare_rollups(&rollup, stats, sessions, found);
+    Ok(())
 }
 
 #[cfg(test)]
