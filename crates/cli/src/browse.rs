@@ -145,9 +145,9 @@ pub struct QueryArgs {
     data: DataArg,
     #[command(flatten)]
     filters: Filters,
-    /// Page size.
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
+    /// Events per page (1 to 10000; the next page's cursor is printed with each page).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    limit: u64,
     /// Continue after this cursor (printed with the previous page).
     #[arg(long)]
     cursor: Option<u64>,
@@ -166,7 +166,7 @@ pub fn query(args: QueryArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
     let store = dir.store()?;
     let mut q = args.filters.query()?;
-    q.limit = args.limit;
+    q.limit = usize::try_from(args.limit).unwrap_or(10_000);
     q.cursor = args.cursor;
     q.ascending = args.asc;
     let page = store.query(&q)?;
@@ -468,8 +468,9 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
 pub struct PruneArgs {
     #[command(flatten)]
     data: DataArg,
-    /// Remove records older than this many days (default: `[audit] retention_days`).
-    #[arg(long)]
+    /// Remove records older than this many days, at least 1 (default: `[audit] retention_days`;
+    /// there 0 means keep forever).
+    #[arg(long, value_parser = at_least_one_day)]
     days: Option<u64>,
     /// Keep at most this many records.
     #[arg(long)]
@@ -482,6 +483,16 @@ pub struct PruneArgs {
     dry_run: bool,
     #[command(flatten)]
     json: JsonArg,
+}
+
+/// `--days`: 0 is refused, since it would remove every record while `retention_days = 0` in
+/// the config means keep forever.
+fn at_least_one_day(text: &str) -> std::result::Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("must be at least 1: --days 0 would prune every record (and `retention_days = 0` in trail.toml means keep forever); use --keep N to keep only the newest N".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{text:?} is not a number of days: {e}")),
+    }
 }
 
 pub async fn prune(args: PruneArgs) -> Result<ExitCode> {

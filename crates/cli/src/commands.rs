@@ -65,16 +65,22 @@ pub struct LogArgs {
     /// Append one event of this kind from flags instead of reading stdin.
     #[arg(long)]
     kind: Option<String>,
+    /// The event's action (the tool or operation, e.g. Bash); with --kind.
     #[arg(long, requires = "kind")]
     action: Option<String>,
+    /// The event's status (ok, error, denied, ...); with --kind.
     #[arg(long, requires = "kind")]
     status: Option<String>,
+    /// The agent that acted; with --kind.
     #[arg(long, requires = "kind")]
     agent: Option<String>,
+    /// The session the event belongs to; with --kind.
     #[arg(long, requires = "kind")]
     session: Option<String>,
+    /// The person or account the agent acted for; with --kind.
     #[arg(long, requires = "kind")]
     actor: Option<String>,
+    /// The event's id (a retry with the same id appends nothing); with --kind.
     #[arg(long, requires = "kind")]
     id: Option<String>,
     /// The event body, as JSON.
@@ -101,7 +107,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         }
         Ok(())
     };
-    let mut appended = Counts::default();
+    let mut appended = Counts::new(args.json.json || args.kind.is_some());
     let mut failure = None;
     if let Some(kind) = &args.kind {
         let mut v = json!({"kind": kind});
@@ -131,6 +137,12 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
             Err(e) => failure = Some(format!("invalid event: {e}")),
         }
     } else {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!(
+                "trail log: reading events from the terminal, one JSON object per line; end with \
+                 Ctrl-D (or pipe them in: `agent | trail log`, or give one with --kind)"
+            );
+        }
         // Events are appended in order; the first bad line stops the command and appends
         // nothing of its own, while the lines before it stay appended. A thread reads and
         // parses the lines, so parsing overlaps with scanning here and committing in the
@@ -191,6 +203,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
     }
     let closed = recorder.close().await;
+    appended.bar.finish();
     if !args.json.json {
         eprintln!("{}", appended_words(appended.created, appended.existing));
     }
@@ -304,15 +317,25 @@ async fn forward(dir: &DataDir, node: &str, json_out: bool) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Events acknowledged: appended now, or found already in the log under the same id.
-#[derive(Default)]
+/// Events acknowledged: appended now, or found already in the log under the same id; counted
+/// on a progress line while stdin is long.
 struct Counts {
     created: u64,
     existing: u64,
+    bar: crate::output::Progress,
 }
 
 impl Counts {
+    fn new(json: bool) -> Counts {
+        Counts {
+            created: 0,
+            existing: 0,
+            bar: crate::output::progress(None, "events appended", json),
+        }
+    }
+
     fn add(&mut self, a: &trail_ingest::Appended) {
+        self.bar.inc(1);
         if a.created {
             self.created += 1;
         } else {
@@ -444,7 +467,7 @@ pub fn open_recorder(dir: &DataDir, store: Arc<dyn Store>) -> Result<Recorder> {
     Recorder::open(store, signer, scanner, config).map_err(|e| anyhow!("{e}"))
 }
 
-pub async fn checkpoint(data: &Path) -> Result<ExitCode> {
+pub async fn checkpoint(data: &Path, json_out: bool) -> Result<ExitCode> {
     let dir = DataDir::open(data)?;
     let writer = Writer::wait(&dir)?;
     let store = writer.store.clone();
@@ -458,6 +481,10 @@ pub async fn checkpoint(data: &Path) -> Result<ExitCode> {
         store.put_checkpoint(latest_size, &cp)?;
     }
     match store.latest_checkpoint()? {
+        Some(cp) if json_out => println!(
+            "{}",
+            json!({"size": cp.checkpoint.size, "root": cp.checkpoint.root.to_string(), "note": cp.to_string()})
+        ),
         Some(cp) => print!("{cp}"),
         None => bail!("the log is empty: there is nothing to checkpoint"),
     }
@@ -480,11 +507,25 @@ pub struct ProofArgs {
     /// ...to this one (default: the latest checkpoint).
     #[arg(long, requires = "from")]
     to: Option<u64>,
+    #[command(flatten)]
+    json: JsonArg,
 }
 
 pub fn proof(args: ProofArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
     let store = dir.store()?;
+    let state = store.state()?;
+    if let Some(seq) = args.seq.filter(|s| *s >= state.size) {
+        bail!(
+            "no event at seq {seq}: the log has {}{}",
+            crate::output::count(state.size, "event"),
+            if state.size > 0 {
+                format!(" (seq {} to {})", store.start()?, state.size - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
     let latest = store
         .latest_checkpoint()?
         .ok_or_else(|| anyhow!("the log has no signed checkpoint yet; run `trail checkpoint`"))?;
@@ -496,8 +537,14 @@ pub fn proof(args: ProofArgs) -> Result<ExitCode> {
         if to > store.state()?.size {
             bail!("--to {to} is beyond the log size {}", store.state()?.size);
         }
-        for h in store.consistency_proof(from, to)? {
-            println!("{}", h.to_base64());
+        let proof: Vec<String> =
+            store.consistency_proof(from, to)?.iter().map(|h| h.to_base64()).collect();
+        if args.json.json {
+            println!("{}", json!({"from": from, "to": to, "proof": proof}));
+        } else {
+            for h in proof {
+                println!("{h}");
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -506,7 +553,15 @@ pub fn proof(args: ProofArgs) -> Result<ExitCode> {
         (None, Some(seq)) => seq,
         (None, None) => bail!("give --id, --seq, or --from"),
     };
-    print!("{}", receipt(&*store, seq, &latest)?.to_text());
+    let r = receipt(&*store, seq, &latest)?;
+    if args.json.json {
+        println!(
+            "{}",
+            json!({"seq": seq, "tree_size": r.checkpoint.checkpoint.size, "receipt": r.to_text()})
+        );
+    } else {
+        print!("{}", r.to_text());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -529,17 +584,23 @@ pub fn receipt(store: &dyn Store, seq: u64, cp: &trail_core::SignedCheckpoint) -
     })
 }
 
-pub fn export(data: &Path, out: Option<&Path>) -> Result<ExitCode> {
+pub fn export(data: &Path, out: Option<&Path>, json_out: bool) -> Result<ExitCode> {
     let dir = DataDir::open(data)?;
     let store = dir.store()?;
     let mut w: Box<dyn Write> = match out {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
+        Some(p) => Box::new(BufWriter::new(crate::output::create_new(p)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     write_export(&*store, &mut w)?;
     w.flush()?;
+    if let Some(p) = out {
+        let size = store.state()?.size;
+        if json_out {
+            println!("{}", json!({"format": "jsonl", "out": p, "records": size}));
+        } else {
+            eprintln!("exported {} to {}", crate::output::count(size, "record"), p.display());
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -680,7 +741,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let (what, report) = match &args.file {
         Some(file) => {
             let opts = VerifyOptions { verifiers: keys, origin: None, trusted };
-            (file.display().to_string(), verify_export_file(file, opts)?)
+            (file.display().to_string(), verify_export_file(file, opts, args.json.json)?)
         }
         None => {
             let dir = DataDir::open(&args.data)?;
@@ -689,7 +750,10 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             }
             let opts =
                 VerifyOptions { verifiers: keys, origin: Some(dir.origin().to_owned()), trusted };
-            (format!("data directory {}", dir.path.display()), verify_data_dir(&dir, opts)?)
+            (
+                format!("data directory {}", dir.path.display()),
+                verify_data_dir(&dir, opts, args.json.json)?,
+            )
         }
     };
     let passed = print_report(&what, &report, args.json.json, args.allow_unsigned_tail);
@@ -743,7 +807,7 @@ fn export_kind(path: &Path) -> Result<ExportKind> {
 
 /// Verifies an export file: trail's JSON Lines line by line, or a JSON document; the formats
 /// made for reading are named and refused.
-pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
+pub fn verify_export_file(path: &Path, opts: VerifyOptions, json_out: bool) -> Result<Report> {
     match export_kind(path)? {
         ExportKind::JsonLines => {}
         ExportKind::JsonDocument => return verify_json_document(path, opts),
@@ -754,6 +818,8 @@ pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
         ),
     }
     let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bar =
+        crate::output::progress(f.metadata().ok().map(|m| m.len()), "verifying (bytes)", json_out);
     let mut v = Verifier::new(opts);
     let mut reader = BufReader::with_capacity(1 << 20, f);
     let mut buf = Vec::new();
@@ -767,6 +833,7 @@ pub fn verify_export_file(path: &Path, opts: VerifyOptions) -> Result<Report> {
             break;
         }
         line_no += 1;
+        bar.inc(n as u64);
         let at = Location::line(line_no);
         if buf.last() != Some(&b'\n') {
             v.problem(
@@ -853,9 +920,9 @@ fn verify_json_document(path: &Path, opts: VerifyOptions) -> Result<Report> {
 }
 
 /// Verifies a data directory through its store (a file log is verified as the file it is).
-pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
+pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions, json_out: bool) -> Result<Report> {
     if dir.config.log.store == "files" {
-        return verify_export_file(&dir.path.join(trail_store::file::LOG_FILE), opts);
+        return verify_export_file(&dir.path.join(trail_store::file::LOG_FILE), opts, json_out);
     }
     let store = dir.store()?;
     let mut v = Verifier::new(opts);
@@ -869,12 +936,14 @@ pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions) -> Result<Report> {
     while let Some(cp) = cps.next_if(|c| c.checkpoint.size <= start) {
         v.checkpoint(Location::default(), &cp.to_string());
     }
+    let bar = crate::output::progress(Some(store.state()?.size - start), "verifying", json_out);
     store.scan(start, u64::MAX, &mut |r| {
         let body = match &r.body {
             Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
             None => BodyInput::Absent,
         };
         // The store parsed each record as it read it; the verifier reuses that parse.
+        bar.inc(1);
         v.parsed_record(Location::seq(r.seq), &r.canonical, &r.record, None, body);
         while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
             v.checkpoint(Location::seq(r.seq), &cp.to_string());
@@ -1109,12 +1178,16 @@ fn remove_earlier_demo(path: &Path, origin: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn demo(path: &Path) -> Result<ExitCode> {
+pub async fn demo(path: &Path, json_out: bool) -> Result<ExitCode> {
+    // With --json only the verification report is printed, as `trail verify --json` prints it.
+    macro_rules! say {
+        ($($t:tt)*) => { if !json_out { println!($($t)*); } };
+    }
     let origin = "trail.demo/agent";
     remove_earlier_demo(path, origin)?;
     let (dir, _) =
         DataDir::init(path, origin, "sqlite", crate::datadir::AuditConfig::default(), "commit")?;
-    println!("1. created log {origin} in {}", dir.path.display());
+    say!("1. created log {origin} in {}", dir.path.display());
     let recorder = open_recorder(&dir, dir.store()?)?;
     let aws = format!("AKIA{}", "Z7Q3VN4XK2LMB5TP");
     let events = [
@@ -1132,7 +1205,7 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
     ];
     for e in events {
         let a = recorder.record(Event::from_value(e)?).await.map_err(|e| anyhow!("{e}"))?;
-        println!("   appended seq {} hash {}", a.seq, a.hash);
+        say!("   appended seq {} hash {}", a.seq, a.hash);
     }
     recorder.close().await.map_err(|e| anyhow!("{e}"))?;
     let store = dir.store()?;
@@ -1142,41 +1215,44 @@ pub async fn demo(path: &Path) -> Result<ExitCode> {
         .as_ref()
         .map(|b| String::from_utf8_lossy(&b.canonical).into_owned())
         .unwrap_or_default();
-    println!("2. the AWS key in the tool call was redacted before hashing: {body}");
+    say!("2. the AWS key in the tool call was redacted before hashing: {body}");
     let llm = store.get(1)?.ok_or_else(|| anyhow!("seq 1 missing"))?;
-    println!(
+    say!(
         "   the e-mail address in the prompt was detected: {:?}",
         llm.record.findings.iter().map(|f| format!("{} at {}", f.kind, f.path)).collect::<Vec<_>>()
     );
     let cp = store.latest_checkpoint()?.ok_or_else(|| anyhow!("no checkpoint"))?;
-    println!("3. signed checkpoint:\n{cp}");
+    say!("3. signed checkpoint:\n{cp}");
     let receipt_path = dir.path.join(DEMO_RECEIPT);
     fs::write(&receipt_path, receipt(&*store, 3, &cp)?.to_text())?;
-    println!("4. receipt for the denied write saved to {}", receipt_path.display());
+    say!("4. receipt for the denied write saved to {}", receipt_path.display());
     let opts = VerifyOptions {
         verifiers: vec![dir.verifier()?],
         origin: Some(origin.into()),
         trusted: vec![],
     };
-    let report = verify_data_dir(&dir, opts)?;
-    println!("5. trail verify --data {}:", dir.path.display());
-    print_report(&format!("data directory {}", dir.path.display()), &report, false, false);
-    println!(
+    let report = verify_data_dir(&dir, opts, true)?;
+    say!("5. trail verify --data {}:", dir.path.display());
+    let passed =
+        print_report(&format!("data directory {}", dir.path.display()), &report, json_out, false);
+    say!(
         "\nNext: trail sessions --data {0}; trail query --data {0} --status denied; trail verify --receipt {1} --key {0}/log.vkey",
         dir.path.display(),
         receipt_path.display()
     );
-    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-pub fn repair(data: &Path) -> Result<ExitCode> {
+pub fn repair(data: &Path, json_out: bool) -> Result<ExitCode> {
     let dir = DataDir::open(data)?;
     if dir.config.log.store != "files" {
         bail!("repair applies to the files store; SQLite recovers torn transactions itself");
     }
     let _lock = dir.lock_writer()?;
     let moved = trail_store::file::FileStore::repair(&dir.path)?;
-    if moved == 0 {
+    if json_out {
+        println!("{}", json!({"moved_bytes": moved}));
+    } else if moved == 0 {
         println!("nothing to repair: the log ends with a complete line");
     } else {
         println!(
@@ -1187,11 +1263,19 @@ pub fn repair(data: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn keygen(name: &str, out: &Path) -> Result<ExitCode> {
+pub fn keygen(name: &str, out: &Path, json_out: bool) -> Result<ExitCode> {
     let signer = NoteSigner::from_seed(name, rand::random()).map_err(|e| anyhow!("{e}"))?;
     write_private(out, &(signer.to_private_key_string() + "\n"))?;
     let vkey_path = PathBuf::from(format!("{}.vkey", out.display()));
-    fs::write(&vkey_path, signer.verifier().to_string() + "\n")?;
-    println!("{}", signer.verifier());
+    crate::output::create_new(&vkey_path)?
+        .write_all((signer.verifier().to_string() + "\n").as_bytes())?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"verifier_key": signer.verifier().to_string(), "private_key_file": out, "verifier_key_file": vkey_path})
+        );
+    } else {
+        println!("{}", signer.verifier());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -354,20 +354,50 @@ impl DataDir {
         text.parse().map_err(|e| anyhow!("{}: {e}", p.display()))
     }
 
-    /// Takes the writer lock: one writer per log, others wait for it.
+    /// Takes the writer lock: one writer per log, others wait for it (saying who holds it).
     pub fn lock_writer(&self) -> Result<File> {
+        self.lock_writer_as(&format!("a trail command (pid {})", std::process::id()))
+    }
+
+    /// [`DataDir::lock_writer`], leaving `holder` in the lock file for others to name: a
+    /// `trail serve` node leaves its URL there, so a writer that finds it can send it events.
+    pub fn lock_writer_as(&self, holder: &str) -> Result<File> {
+        match self.try_lock_writer_as(holder)? {
+            Ok(f) => Ok(f),
+            Err(current) => {
+                eprintln!(
+                    "trail: {} is writing to this log; waiting for it to finish",
+                    describe_holder(&current)
+                );
+                let f = self.open_lock()?;
+                f.lock().with_context(|| {
+                    format!("cannot lock {}", self.path.join(LOCK_FILE).display())
+                })?;
+                write_holder(&f, holder);
+                Ok(f)
+            }
+        }
+    }
+
+    /// The writer lock if it is free; otherwise who holds it (as the holder wrote it).
+    pub fn try_lock_writer_as(&self, holder: &str) -> Result<std::result::Result<File, String>> {
+        let f = self.open_lock()?;
+        if f.try_lock().is_err() {
+            let current = fs::read_to_string(self.path.join(LOCK_FILE)).unwrap_or_default();
+            return Ok(Err(current.trim().to_owned()));
+        }
+        write_holder(&f, holder);
+        Ok(Ok(f))
+    }
+
+    fn open_lock(&self) -> Result<File> {
         let p = self.path.join(LOCK_FILE);
-        let f = OpenOptions::new()
+        OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&p)
-            .with_context(|| format!("cannot open {}", p.display()))?;
-        if f.try_lock().is_err() {
-            eprintln!("trail: another process is writing to this log; waiting for it to finish");
-            f.lock().with_context(|| format!("cannot lock {}", p.display()))?;
-        }
-        Ok(f)
+            .with_context(|| format!("cannot open {}", p.display()))
     }
 
     /// The scanner and recorder settings from `trail.toml`.
@@ -463,4 +493,21 @@ fn check_private_mode(path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Leaves the holder's name in the lock file it holds (best effort: the lock is what counts).
+fn write_holder(f: &File, holder: &str) {
+    let mut f = f;
+    let _ = f.set_len(0).and_then(|()| f.write_all(holder.as_bytes()));
+}
+
+/// How a writer names the holder of a lock: a serving node by its URL.
+pub fn describe_holder(holder: &str) -> String {
+    if holder.starts_with("http://") || holder.starts_with("https://") {
+        format!("the trail serve node at {holder}")
+    } else if holder.is_empty() {
+        "another process".to_owned()
+    } else {
+        holder.to_owned()
+    }
 }

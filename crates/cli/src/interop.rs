@@ -2,12 +2,11 @@
 //! harness`: glue between the command line and `trail-interop`, which holds the formats.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use serde_json::json;
 use trail_core::Event;
@@ -197,8 +196,8 @@ async fn record_all(recorder: &Recorder, events: Vec<Event>) -> (u64, u64, Optio
 
 /// `trail export --format csv|json|harness|ocsf|cef`. A reader that stops early (`| head`)
 /// ends the export quietly, as other Unix tools do.
-pub fn export(data: &Path, format: &str, out: Option<&Path>) -> Result<ExitCode> {
-    match export_to(data, format, out) {
+pub fn export(data: &Path, format: &str, out: Option<&Path>, json_out: bool) -> Result<ExitCode> {
+    match export_to(data, format, out, json_out) {
         Err(e)
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()
@@ -211,7 +210,7 @@ pub fn export(data: &Path, format: &str, out: Option<&Path>) -> Result<ExitCode>
     }
 }
 
-fn export_to(data: &Path, format: &str, out: Option<&Path>) -> Result<ExitCode> {
+fn export_to(data: &Path, format: &str, out: Option<&Path>, json_out: bool) -> Result<ExitCode> {
     let format: Format = format.parse().map_err(|e: String| anyhow!(e))?;
     let dir = DataDir::open(data)?;
     let store = dir.store()?;
@@ -238,9 +237,7 @@ fn export_to(data: &Path, format: &str, out: Option<&Path>) -> Result<ExitCode> 
         return Ok(ExitCode::SUCCESS);
     }
     let mut w: Box<dyn Write> = match out {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
+        Some(p) => Box::new(BufWriter::new(crate::output::create_new(p)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let n = match format {
@@ -262,7 +259,14 @@ fn export_to(data: &Path, format: &str, out: Option<&Path>) -> Result<ExitCode> 
     };
     w.flush()?;
     if let Some(p) = out {
-        eprintln!("exported {n} records to {}", p.display());
+        if json_out {
+            println!(
+                "{}",
+                serde_json::json!({"format": format!("{format:?}").to_lowercase(), "out": p, "records": n})
+            );
+        } else {
+            eprintln!("exported {} to {}", crate::output::count(n, "record"), p.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

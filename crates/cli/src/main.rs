@@ -54,24 +54,34 @@ pub struct Filters {
     /// Events before this time (RFC 3339).
     #[arg(long)]
     pub to: Option<String>,
+    /// Events of this kind (tool_call, tool_result, llm_call, permission_decision, ...).
     #[arg(long)]
     pub kind: Option<String>,
+    /// Events of this category.
     #[arg(long)]
     pub category: Option<String>,
+    /// Events with this action (the tool or operation, e.g. Bash).
     #[arg(long)]
     pub action: Option<String>,
+    /// Events with this status (ok, error, denied, ...).
     #[arg(long)]
     pub status: Option<String>,
+    /// Events of this agent.
     #[arg(long)]
     pub agent: Option<String>,
+    /// Events of this session.
     #[arg(long)]
     pub session: Option<String>,
+    /// Events of this conversation.
     #[arg(long)]
     pub conversation: Option<String>,
+    /// Events on behalf of this actor (the person or account).
     #[arg(long)]
     pub actor: Option<String>,
+    /// Events from this source (the recorder, importer or client that sent them).
     #[arg(long)]
     pub source: Option<String>,
+    /// Events of this OpenTelemetry trace (32 hex digits).
     #[arg(long)]
     pub trace_id: Option<String>,
     /// Full-text search: every word must appear in the body.
@@ -109,6 +119,8 @@ enum Command {
     Checkpoint {
         #[command(flatten)]
         data: DataArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Print a receipt for one event, or a consistency proof between two sizes.
     Proof(commands::ProofArgs),
@@ -119,9 +131,13 @@ enum Command {
         /// Output file (default: stdout); for `harness`, a directory.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// jsonl (trail's verifiable export), csv, json, harness, ocsf, cef.
-        #[arg(long, default_value = "jsonl")]
+        /// jsonl (trail's verifiable export; json is verifiable too), or for reading: csv,
+        /// harness (a directory of Harness files), ocsf, cef.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json", "csv", "harness", "ocsf", "cef"])]
         format: String,
+        /// With --out: a summary as JSON on stdout (the export itself is JSON already).
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Import audit files of other systems into this log.
     Import(interop::ImportArgs),
@@ -133,9 +149,12 @@ enum Command {
     Verify(commands::VerifyArgs),
     /// Create a log in a new directory, record a sample agent session and verify it.
     Demo {
-        /// Where to create the demo log (must not exist).
+        /// Where to create the demo log: a new or empty directory, or an earlier demo's.
         #[arg(long, default_value = "trail-demo")]
         data: PathBuf,
+        /// The verification report as JSON on stdout instead of the walk-through.
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Show the latest events; with -f keep printing new ones.
     Tail(browse::TailArgs),
@@ -159,8 +178,9 @@ enum Command {
         data: DataArg,
         #[command(flatten)]
         filters: Filters,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        /// How many sessions, most recent first (1 to 10000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        limit: u64,
         #[command(flatten)]
         json: JsonArg,
     },
@@ -183,6 +203,8 @@ enum Command {
     Repair {
         #[command(flatten)]
         data: DataArg,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Generate an Ed25519 signing key in the signed-note format.
     Keygen {
@@ -192,6 +214,8 @@ enum Command {
         /// Write the private key here (mode 0600) and the verifier key to FILE.vkey.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
@@ -219,21 +243,58 @@ fn main() -> ExitCode {
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         )
         .init();
-    let cli = Cli::parse();
+    // In --json mode every error is a JSON object on stderr, usage errors included.
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let message = e.render().to_string();
+            let first = message.lines().next().unwrap_or("").trim_start_matches("error: ");
+            eprintln!(
+                "{}",
+                serde_json::json!({"error": first, "kind": "usage", "exit": 2, "detail": message.trim_end()})
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("trail: cannot start the runtime: {e}");
+            report_error(json, &anyhow::anyhow!("cannot start the runtime: {e}"));
             return ExitCode::from(2);
         }
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trail: {e:#}");
+            report_error(json, &e);
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints an error as `trail: ...`, or in --json mode as `{"error": ..., "exit": 2}`.
+fn report_error(json: bool, e: &anyhow::Error) {
+    if json {
+        let causes: Vec<String> = e.chain().skip(1).map(ToString::to_string).collect();
+        eprintln!(
+            "{}",
+            serde_json::json!({"error": format!("{e:#}"), "kind": "error", "exit": 2, "causes": causes})
+        );
+    } else {
+        eprintln!("trail: {e:#}");
+    }
+}
+
+/// Whether the error is the reader of our output going away (`trail export | head -1`): a
+/// normal end for a Unix tool, not an error.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -246,32 +307,35 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::init(&data.data, &origin, &store, &opts, json.json)
         }
         Command::Log(args) => commands::log(args).await,
-        Command::Checkpoint { data } => commands::checkpoint(&data.data).await,
+        Command::Checkpoint { data, json } => commands::checkpoint(&data.data, json.json).await,
         Command::Proof(args) => commands::proof(args),
-        Command::Export { data, out, format } => {
+        Command::Export { data, out, format, json } => {
             if format == "jsonl" {
-                commands::export(&data.data, out.as_deref())
+                commands::export(&data.data, out.as_deref(), json.json)
             } else {
-                interop::export(&data.data, &format, out.as_deref())
+                interop::export(&data.data, &format, out.as_deref(), json.json)
             }
         }
         Command::Import(args) => interop::import(args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Keys(args) => serve::keys(args),
         Command::Verify(args) => commands::verify(args),
-        Command::Demo { data } => commands::demo(&data).await,
+        Command::Demo { data, json } => commands::demo(&data, json.json).await,
         Command::Tail(args) => browse::tail(args).await,
         Command::Query(args) => browse::query(args),
         Command::Show { data, id, seq, json } => browse::show(&data.data, &id, seq, json.json),
-        Command::Sessions { data, filters, limit, json } => {
-            browse::sessions(&data.data, &filters, limit, json.json)
-        }
+        Command::Sessions { data, filters, limit, json } => browse::sessions(
+            &data.data,
+            &filters,
+            usize::try_from(limit).unwrap_or(10_000),
+            json.json,
+        ),
         Command::Stats { data, filters, json } => browse::stats(&data.data, &filters, json.json),
         Command::Erase(args) => browse::erase(args).await,
         Command::Prune(args) => browse::prune(args).await,
         Command::Scan(args) => browse::scan(args),
-        Command::Repair { data } => commands::repair(&data.data),
-        Command::Keygen { name, out } => commands::keygen(&name, &out),
+        Command::Repair { data, json } => commands::repair(&data.data, json.json),
+        Command::Keygen { name, out, json } => commands::keygen(&name, &out, json.json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "trail", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -24,12 +24,27 @@ pub fn yellow(text: &str) -> String {
     paint(text, "33")
 }
 
-/// The terminal width, or 120 when not a terminal.
-pub fn width() -> usize {
-    terminal_size::terminal_size().map_or(120, |(w, _)| usize::from(w.0))
+/// The width tables must fit: `COLUMNS` when set, else the terminal's; `None` when stdout is
+/// not a terminal (a pipe or file gets whole cells).
+pub fn width() -> Option<usize> {
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()) {
+        return Some(w.max(20));
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
 }
 
-/// Prints rows as a table whose columns fit the terminal: the widest columns are truncated.
+/// Columns that are never cut: a cut timestamp, seq or number reads as another value.
+fn whole(header: &str) -> bool {
+    ["SEQ", "TIME", "STARTED", "HOUR", "EVENTS", "ERRORS", "DENIALS", "DURATION", "COST", "TOKENS"]
+        .iter()
+        .any(|h| header.contains(h))
+}
+
+/// Prints rows as a table that fits [`width`]: the widest cuttable columns (free text: actions,
+/// agents, sessions, bodies) are shortened with an ellipsis; times, seqs and numbers never are.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let n = headers.len();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -38,18 +53,18 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let budget = width().saturating_sub(2 * (n.saturating_sub(1)));
-    while widths.iter().sum::<usize>() > budget {
-        let (i, w) = widths
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, w)| **w)
-            .map(|(i, w)| (i, *w))
-            .unwrap_or((0, 0));
-        if w <= 8 {
-            break;
+    if let Some(total) = width() {
+        let budget = total.saturating_sub(2 * (n.saturating_sub(1)));
+        while widths.iter().sum::<usize>() > budget {
+            let widest = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| !whole(headers[*i]) && **w > 8)
+                .max_by_key(|(_, w)| **w)
+                .map(|(i, _)| i);
+            let Some(i) = widest else { break };
+            widths[i] -= 1;
         }
-        widths[i] = w - 1;
     }
     let fmt_row = |cells: &[String]| {
         let mut line = String::new();
@@ -105,6 +120,66 @@ pub fn count(n: u64, noun: &str) -> String {
     match noun.strip_suffix('y') {
         Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
         _ => format!("{n} {noun}s"),
+    }
+}
+
+/// Creates `path` for output, refusing to replace a file that exists: no command removes what
+/// it did not create.
+pub fn create_new(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| {
+        if path.exists() {
+            format!(
+                "{} already exists; refusing to overwrite it (remove it or choose another path)",
+                path.display()
+            )
+        } else {
+            format!("cannot create {}", path.display())
+        }
+    })
+}
+
+/// A progress bar on stderr for long work: `total` items (or a counter when unknown), drawn only
+/// when stderr is a terminal and the output is not JSON; hidden otherwise, so pipes and scripts
+/// see nothing of it. Cleared when dropped.
+pub fn progress(total: Option<u64>, what: &str, json: bool) -> Progress {
+    use indicatif::{ProgressBar, ProgressStyle};
+    if json || !std::io::stderr().is_terminal() {
+        return Progress(ProgressBar::hidden());
+    }
+    let bar = match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg}: {human_pos}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(what.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Progress(bar)
+}
+
+/// A progress bar that clears itself when dropped.
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    pub fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+
+    /// Clears the bar now (before a final line of output).
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 

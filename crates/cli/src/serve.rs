@@ -143,7 +143,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         if logs.iter().any(|l| l.name == d.origin()) {
             bail!("two data directories serve the same log {:?} ({})", d.origin(), path.display());
         }
-        locks.push(d.lock_writer()?);
+        // The node's URL in the lock file: `trail log` on this directory sends events to it.
+        locks.push(d.lock_writer_as(&node)?);
         let (handle, mut t) = open_log(d, &lease, tasks_stop.clone()).await?;
         tasks.append(&mut t);
         logs.push(handle);

@@ -2,8 +2,8 @@
 //! `checkpoint`) holds the data directory's writer lock, and for a PostgreSQL log also the
 //! log's sequencer lease, the same lease `trail serve` nodes take: two writers on one log, each
 //! with its own copy of the data directory, take turns instead of racing for the head. A writer
-//! that finds the lease held waits for it, saying who holds it; `trail log` can instead send its
-//! events to the `trail serve` node that holds it ([`Turn::Served`]).
+//! that finds the lock or the lease held waits for it, saying who holds it; `trail log` can
+//! instead send its events to the `trail serve` node that holds either ([`Turn::Served`]).
 
 use std::fs::File;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub enum Turn {
     /// The log is this process's to append to until the writer is dropped.
     Own(Writer),
     /// A `trail serve` node (this URL) sequences the log; events can be sent to it.
-    Served { node: String, _lock: File },
+    Served { node: String },
 }
 
 /// The writer lock and, for PostgreSQL, the sequencer lease (renewed on a thread of its own and
@@ -45,7 +45,17 @@ impl Writer {
     /// Takes the log; with `forward`, a log sequenced by a `trail serve` node is answered with
     /// [`Turn::Served`] instead of waiting for the node to stop.
     pub fn take(dir: &DataDir, forward: bool) -> Result<Turn> {
-        let lock = dir.lock_writer()?;
+        let me = format!("a trail command (pid {})", std::process::id());
+        let lock = match dir.try_lock_writer_as(&me)? {
+            Ok(lock) => lock,
+            // `trail serve` holds this data directory: its URL is in the lock file.
+            Err(holder)
+                if forward && (holder.starts_with("http://") || holder.starts_with("https://")) =>
+            {
+                return Ok(Turn::Served { node: holder });
+            }
+            Err(_) => dir.lock_writer_as(&me)?,
+        };
         let Some(pg) = dir.postgres_store()? else {
             return Ok(Turn::Own(Writer { store: dir.store()?, lease: None, _lock: lock }));
         };
@@ -73,7 +83,7 @@ impl Writer {
             let holder = pg.lease()?.holder.unwrap_or_default();
             let served = holder.starts_with("http://") || holder.starts_with("https://");
             if served && forward {
-                return Ok(Turn::Served { node: holder, _lock: lock });
+                return Ok(Turn::Served { node: holder });
             }
             if last_word.is_none_or(|t| t.elapsed() >= PROGRESS) {
                 if last_word.is_none() && served {

@@ -89,7 +89,12 @@ fn crash_once(store: &str, durability: &str, kill_after_acks: usize) {
     let ex = trail(&["export", "--data", d, "--out", export.to_str().unwrap()]);
     assert!(ex.status.success(), "{}", String::from_utf8_lossy(&ex.stderr));
     check_acked_present(&export, &acked);
-    let v = trail(&["verify", "--data", d]);
+    // The records acknowledged after the last checkpoint before the kill are not signed yet:
+    // verify says so, and accepts them only when asked.
+    let strict = trail(&["verify", "--data", d]);
+    let unsigned = String::from_utf8_lossy(&strict.stdout).contains("NOT VERIFIED: the last");
+    assert!(strict.status.success() || unsigned, "{}", String::from_utf8_lossy(&strict.stdout));
+    let v = trail(&["verify", "--data", d, "--allow-unsigned-tail"]);
     assert!(
         v.status.success(),
         "{store}: verify after SIGKILL:\n{}",
