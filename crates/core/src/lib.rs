@@ -17,6 +17,7 @@ pub mod jcs;
 pub mod model;
 pub mod note;
 pub mod receipt;
+pub mod strict;
 pub mod timestamp;
 pub mod verify;
 

@@ -116,8 +116,9 @@ impl EventError {
 impl Event {
     /// Parses and validates one event from JSON text.
     pub fn from_slice(bytes: &[u8]) -> Result<Event, EventError> {
+        // Strict: a repeated key is refused with its path, never silently "last one wins".
         let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+            crate::strict::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
         Event::from_value(value)
     }
 

@@ -96,6 +96,32 @@ pub fn scan_value(
     Ok(w.out)
 }
 
+/// Scans one string that is not part of a JSON body (a record field such as `action` or
+/// `usage.model`) under `policy`: returns the string as it must be stored (`None` when nothing
+/// is redacted: `[REDACTED:<type>]` replaces each redacted span, the rest of the field kept) and
+/// the findings, reported at `path`.
+pub fn scan_str(
+    scanner: &Scanner,
+    policy: &Policy,
+    s: &str,
+    path: &str,
+    tag_key: Option<&[u8]>,
+) -> Result<(Option<String>, Vec<JsonFinding>), Blocked> {
+    let mut w = Walker { scanner, policy, tag_key, out: Vec::new() };
+    let new = w.string(s, path)?;
+    Ok((new, w.out))
+}
+
+/// Whether any finding of `s` is one the policy redacts or blocks (a value that must not be
+/// stored as it is).
+pub fn must_change(scanner: &Scanner, policy: &Policy, s: &str) -> Option<Kind> {
+    scanner
+        .scan(s)
+        .into_iter()
+        .find(|f| matches!(policy.mode(&f.kind), Mode::Redact | Mode::Block))
+        .map(|f| f.kind)
+}
+
 struct Walker<'a> {
     scanner: &'a Scanner,
     policy: &'a Policy,

@@ -6,6 +6,8 @@
 //! logs = ["../other-log"]        # more data directories served beside this one
 //! max_body_bytes = 8388608       # POST /v1/events, after decompression
 //! max_otlp_body_bytes = 67108864 # POST /v1/traces and /v1/logs, after decompression
+//! max_otlp_items = 10000         # spans or log records per OTLP request, counted before decoding
+//! max_buffered_body_bytes = 268435456  # request bytes all requests hold at once; 503 beyond
 //! max_batch = 10000              # events per request
 //! max_json_depth = 64
 //! max_in_flight = 512            # concurrent ingest requests before 429
@@ -39,6 +41,10 @@ pub struct ServerSection {
     pub logs: Vec<PathBuf>,
     pub max_body_bytes: usize,
     pub max_otlp_body_bytes: usize,
+    /// Spans or log records one OTLP request may carry; counted before any is decoded.
+    pub max_otlp_items: usize,
+    /// Request body bytes (after decompression) held by all requests at once.
+    pub max_buffered_body_bytes: usize,
     pub max_batch: usize,
     pub max_json_depth: usize,
     pub max_in_flight: usize,
@@ -66,6 +72,8 @@ impl Default for ServerSection {
             logs: Vec::new(),
             max_body_bytes: 8 << 20,
             max_otlp_body_bytes: 64 << 20,
+            max_otlp_items: 10_000,
+            max_buffered_body_bytes: 256 << 20,
             max_batch: 10_000,
             max_json_depth: 64,
             max_in_flight: 512,
@@ -85,6 +93,8 @@ impl Default for ServerSection {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_otlp_body_bytes: usize,
+    pub max_otlp_items: usize,
+    pub max_buffered_body_bytes: usize,
     pub max_batch: usize,
     pub max_json_depth: usize,
     pub max_in_flight: usize,
@@ -107,6 +117,8 @@ impl From<&ServerSection> for Limits {
         Limits {
             max_body_bytes: s.max_body_bytes.max(1024),
             max_otlp_body_bytes: s.max_otlp_body_bytes.max(1024),
+            max_otlp_items: s.max_otlp_items.max(1),
+            max_buffered_body_bytes: s.max_buffered_body_bytes.max(s.max_body_bytes).max(1 << 20),
             max_batch: s.max_batch.max(1),
             max_json_depth: s.max_json_depth.max(2),
             max_in_flight: s.max_in_flight.max(1),

@@ -73,7 +73,7 @@ pub async fn ingest(
             format!("{} ingest requests are in flight; retry later", state.limits.max_in_flight),
         )
     })?;
-    let bytes = read_body(body, state.limits.max_body_bytes, &state).await?;
+    let (bytes, _budget) = read_body(body, state.limits.max_body_bytes, &state).await?;
     let values = parse_batch(&bytes, state.limits.max_batch, state.limits.max_json_depth)?;
     let log = access.log;
     log.recorder()?; // a follower that got this request during a takeover says who leads
@@ -301,11 +301,16 @@ pub fn store_query(p: &EventsParams) -> Result<StoreQuery, ApiError> {
 }
 
 /// Reads the (already decompressed) body up to `limit` bytes: 413 beyond it.
-pub async fn read_body(body: Body, limit: usize, state: &AppState) -> Result<Bytes, ApiError> {
+pub async fn read_body(
+    body: Body,
+    limit: usize,
+    state: &AppState,
+) -> Result<(Bytes, BodyBudget), ApiError> {
     use http_body_util::BodyExt as _;
     let limits = &state.limits;
     let mut body = body;
     let mut buf: Vec<u8> = Vec::new();
+    let mut budget = BodyBudget(None);
     let start = tokio::time::Instant::now();
     loop {
         let next = body.frame();
@@ -340,10 +345,43 @@ pub async fn read_body(body: Body, limit: usize, state: &AppState) -> Result<Byt
             if buf.len() + data.len() > limit {
                 return Err(too_large(limit));
             }
+            budget.grow(state, buf.len() + data.len())?;
             buf.extend_from_slice(&data);
         }
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), budget))
+}
+
+/// A request's share of `max_buffered_body_bytes`, the request bytes (after decompression) all
+/// requests may hold at once, in KiB; returned when dropped. A request that would go beyond it
+/// is answered 503 with `Retry-After` before its buffer grows.
+pub struct BodyBudget(Option<tokio::sync::OwnedSemaphorePermit>);
+
+impl BodyBudget {
+    fn grow(&mut self, state: &AppState, bytes: usize) -> Result<(), ApiError> {
+        let need = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let held = self.0.as_ref().map_or(0, |p| u32::try_from(p.num_permits()).unwrap_or(u32::MAX));
+        if need <= held {
+            return Ok(());
+        }
+        let more = state.body_budget.clone().try_acquire_many_owned(need - held).map_err(|_| {
+            state.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                format!(
+                    "the server holds its limit of request bodies ({} MiB, [server] \
+                     max_buffered_body_bytes); retry later",
+                    state.limits.max_buffered_body_bytes >> 20
+                ),
+            )
+        })?;
+        match &mut self.0 {
+            Some(p) => p.merge(more),
+            None => self.0 = Some(more),
+        }
+        Ok(())
+    }
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -381,15 +419,27 @@ pub fn parse_batch(
     let Some(start) = start else {
         return Err(ApiError::bad_request("empty_body", "the request body holds no event"));
     };
+    // Parsed strictly (a repeated key is refused with its path) and counted while parsing, so
+    // an array of a million events stops at the limit before it is built.
     let values: Vec<Value> = if bytes[start] == b'[' {
-        serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::bad_request("invalid_json", format!("the JSON array is not valid JSON: {e}"))
-        })?
+        match trail_core::strict::array_at_most(bytes, max_batch) {
+            Ok(Ok(values)) => values,
+            Ok(Err(_)) => {
+                return Err(ApiError::bad_request(
+                    "too_many_events",
+                    format!("the request holds more than {max_batch} events; split it"),
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::bad_request(
+                    "invalid_json",
+                    format!("the JSON array is not valid JSON: {e}"),
+                ));
+            }
+        }
     } else {
         let mut out = Vec::new();
-        for (index, v) in
-            serde_json::Deserializer::from_slice(bytes).into_iter::<Value>().enumerate()
-        {
+        for (index, v) in trail_core::strict::stream(bytes).enumerate() {
             let v = v.map_err(|e| {
                 ApiError::bad_request(
                     "invalid_json",

@@ -135,6 +135,8 @@ pub struct Shared {
     pub metrics: HttpMetrics,
     /// Ingest requests being served; full means 429.
     pub in_flight: Arc<Semaphore>,
+    /// Request body bytes held, in KiB (`max_buffered_body_bytes`); full means 503.
+    pub body_budget: Arc<Semaphore>,
     /// This node's name among the nodes serving the same logs (its advertised URL).
     pub node: String,
     /// The HTTP client a follower forwards ingest with.
@@ -162,6 +164,7 @@ impl AppState {
             node,
             forwarder: crate::cluster::forward_client(),
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            body_budget: Arc::new(Semaphore::new(limits.max_buffered_body_bytes.div_ceil(1024))),
             limits,
             metrics: HttpMetrics::default(),
             shutdown_tx,

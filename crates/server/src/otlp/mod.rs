@@ -9,6 +9,7 @@
 //! span ids make the retry idempotent. Failures carry a `google.rpc.Status` (protobuf) or, for
 //! JSON, `{"code", "message"}` beside trail's usual `{"error"}`. No gRPC.
 
+pub mod count;
 pub mod map;
 
 use axum::body::Body;
@@ -30,7 +31,7 @@ use trail_ingest::RecordError;
 
 use crate::api::ErrorBody;
 use crate::error::ApiError;
-use crate::events::{read_body, submit};
+use crate::events::{blocking, read_body, submit};
 use crate::state::{Access, AppState, Ingest, LogHandle};
 
 /// How the request was encoded; the answer uses the same.
@@ -75,8 +76,13 @@ pub async fn traces(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let bytes = read_body(body, state.limits.max_otlp_body_bytes, &state).await?;
-        let mapped = decode_traces(&bytes, enc, state.limits.max_json_depth)?;
+        let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
+        let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
+        let mapped = blocking(move || {
+            check_items(count::protobuf_or_json(&bytes, enc, false), max, "spans")?;
+            decode_traces(&bytes, enc, depth)
+        })
+        .await??;
         state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
         let partial = outcome.message().map(|m| ExportTracePartialSuccess {
@@ -114,8 +120,13 @@ pub async fn logs(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let bytes = read_body(body, state.limits.max_otlp_body_bytes, &state).await?;
-        let mapped = decode_logs(&bytes, enc, state.limits.max_json_depth)?;
+        let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
+        let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
+        let mapped = blocking(move || {
+            check_items(count::protobuf_or_json(&bytes, enc, true), max, "log records")?;
+            decode_logs(&bytes, enc, depth)
+        })
+        .await??;
         state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
         let outcome = record(&state, &access.log, mapped).await?;
         let partial = outcome.message().map(|m| ExportLogsPartialSuccess {
@@ -126,6 +137,40 @@ pub async fn logs(
     }
     .await;
     respond(enc, result)
+}
+
+/// An ingest slot, taken before a byte of the body is read (as for `POST /v1/events`), then the
+/// body within the byte budget. Decoding and mapping then run off the async workers, and only
+/// after the items were counted: work per byte received stays bounded.
+async fn take_slot_and_read(
+    state: &AppState,
+    body: Body,
+) -> Result<(tokio::sync::OwnedSemaphorePermit, axum::body::Bytes, crate::events::BodyBudget), ApiError> {
+    let slot = state.in_flight.clone().try_acquire_owned().map_err(|_| {
+        state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+        ApiError::overloaded(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("{} ingest requests are in flight; retry later", state.limits.max_in_flight),
+        )
+    })?;
+    let (bytes, budget) = read_body(body, state.limits.max_otlp_body_bytes, state).await?;
+    Ok((slot, bytes, budget))
+}
+
+/// Refuses a request of more items than `max_otlp_items`, before any is decoded.
+fn check_items(count: Option<u64>, max: usize, what: &str) -> Result<(), ApiError> {
+    match count {
+        Some(n) if n > max as u64 => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!(
+                "the request holds {n} {what}, more than the {max} one request may carry \
+                 ([server] max_otlp_items); send them in smaller batches; nothing was stored"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
@@ -277,14 +322,6 @@ async fn record(
         state.metrics.otlp_rejected.fetch_add(outcome.rejected.len() as u64, Ordering::Relaxed);
         return Ok(outcome);
     }
-    let _permit = state.in_flight.clone().try_acquire_owned().map_err(|_| {
-        state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
-        ApiError::overloaded(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "too many ingest requests in flight",
-        )
-    })?;
     log.recorder()?;
     if log.queue_room() < events.len() {
         state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
