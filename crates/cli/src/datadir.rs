@@ -271,6 +271,7 @@ impl DataDir {
             "files" => drop(FileStore::create(&dir.path, origin)?),
             _ => {}
         }
+        keep_private(&dir.path)?;
         Ok((dir, signer))
     }
 
@@ -510,4 +511,26 @@ pub fn describe_holder(holder: &str) -> String {
     } else {
         holder.to_owned()
     }
+}
+
+/// A new data directory is its owner's alone: the directory 0700, and every file in it 0600 but
+/// the verifier key, which is public. SQLite creates its `-wal` and `-shm` files with the
+/// database's mode, so they follow.
+fn keep_private(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |p: &Path, mode: u32| {
+            fs::set_permissions(p, fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot restrict {}", p.display()))
+        };
+        set(dir, 0o700)?;
+        for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() && entry.file_name() != VKEY_FILE {
+                set(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    Ok(())
 }

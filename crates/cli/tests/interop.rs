@@ -568,7 +568,11 @@ fn export_unknown_format_is_an_error() {
     let r = trail(&["export", "--data", &data, "--format", "xml"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("invalid value 'xml' for '--format"), "{}", r.stderr);
-    assert!(r.stderr.contains("possible values: jsonl, json, csv, harness, ocsf, cef"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("possible values: jsonl, json, csv, harness, ocsf, cef"),
+        "{}",
+        r.stderr
+    );
     let r = trail(&["export", "--data", &data, "--format", "harness"]);
     assert!(r.stderr.contains("give --out DIR"), "{}", r.stderr);
 }

@@ -19,7 +19,10 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
 
 /// Parses a JSON array of at most `max` values (each parsed as [`from_slice`] parses), failing
 /// as soon as element `max + 1` starts: `Ok(Err(n))` says the array holds more than `max`.
-pub fn array_at_most(bytes: &[u8], max: usize) -> Result<Result<Vec<Value>, usize>, serde_json::Error> {
+pub fn array_at_most(
+    bytes: &[u8],
+    max: usize,
+) -> Result<Result<Vec<Value>, usize>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match (Bounded { max }).deserialize(&mut de) {
         Ok(v) => {

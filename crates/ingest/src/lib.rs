@@ -341,7 +341,11 @@ impl Recorder {
     /// its text), and findings name the field as `@action`, `@usage.model`. The `id` is never
     /// rewritten (retries find their events by it): an id holding something the policy redacts
     /// or blocks refuses the event, naming the field.
-    fn scan_fields(&self, event: &mut Event, findings: &mut Vec<FindingSummary>) -> Result<(), RecordError> {
+    fn scan_fields(
+        &self,
+        event: &mut Event,
+        findings: &mut Vec<FindingSummary>,
+    ) -> Result<(), RecordError> {
         let policy = &self.config.policy;
         let tag = self.config.redaction_tag_key.as_deref();
         if let Some(id) = &event.id

@@ -8,6 +8,7 @@
 //! max_otlp_body_bytes = 67108864 # POST /v1/traces and /v1/logs, after decompression
 //! max_otlp_items = 10000         # spans or log records per OTLP request, counted before decoding
 //! max_buffered_body_bytes = 268435456  # request bytes all requests hold at once; 503 beyond
+//! max_tail_buffer_bytes = 4194304 # what one live-tail subscriber may have queued before it is dropped
 //! max_batch = 10000              # events per request
 //! max_json_depth = 64
 //! max_in_flight = 512            # concurrent ingest requests before 429
@@ -45,6 +46,9 @@ pub struct ServerSection {
     pub max_otlp_items: usize,
     /// Request body bytes (after decompression) held by all requests at once.
     pub max_buffered_body_bytes: usize,
+    /// Bytes one live-tail subscriber may have queued and not read before it is dropped (told
+    /// where to resume).
+    pub max_tail_buffer_bytes: usize,
     pub max_batch: usize,
     pub max_json_depth: usize,
     pub max_in_flight: usize,
@@ -74,6 +78,7 @@ impl Default for ServerSection {
             max_otlp_body_bytes: 64 << 20,
             max_otlp_items: 10_000,
             max_buffered_body_bytes: 256 << 20,
+            max_tail_buffer_bytes: 4 << 20,
             max_batch: 10_000,
             max_json_depth: 64,
             max_in_flight: 512,
@@ -95,6 +100,7 @@ pub struct Limits {
     pub max_otlp_body_bytes: usize,
     pub max_otlp_items: usize,
     pub max_buffered_body_bytes: usize,
+    pub max_tail_buffer_bytes: usize,
     pub max_batch: usize,
     pub max_json_depth: usize,
     pub max_in_flight: usize,
@@ -119,6 +125,7 @@ impl From<&ServerSection> for Limits {
             max_otlp_body_bytes: s.max_otlp_body_bytes.max(1024),
             max_otlp_items: s.max_otlp_items.max(1),
             max_buffered_body_bytes: s.max_buffered_body_bytes.max(s.max_body_bytes).max(1 << 20),
+            max_tail_buffer_bytes: s.max_tail_buffer_bytes.max(64 << 10),
             max_batch: s.max_batch.max(1),
             max_json_depth: s.max_json_depth.max(2),
             max_in_flight: s.max_in_flight.max(1),

@@ -360,7 +360,8 @@ pub struct BodyBudget(Option<tokio::sync::OwnedSemaphorePermit>);
 impl BodyBudget {
     fn grow(&mut self, state: &AppState, bytes: usize) -> Result<(), ApiError> {
         let need = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
-        let held = self.0.as_ref().map_or(0, |p| u32::try_from(p.num_permits()).unwrap_or(u32::MAX));
+        let held =
+            self.0.as_ref().map_or(0, |p| u32::try_from(p.num_permits()).unwrap_or(u32::MAX));
         if need <= held {
             return Ok(());
         }
@@ -467,6 +468,9 @@ pub fn parse_batch(
 
 /// Validates every event (and, where the policy blocks some type, scans it) before any is
 /// queued; lists every bad one.
+/// Ids the OTLP receiver gives spans and log records; refused on `POST /v1/events`.
+pub const OTEL_ID_PREFIX: &str = "otel:";
+
 fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError> {
     let n = values.len();
     let mut events = Vec::with_capacity(n);
@@ -474,6 +478,16 @@ fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError>
     let mut blocked = 0;
     for (index, v) in values.into_iter().enumerate() {
         match Event::from_value(v) {
+            Ok(ev) if ev.id.as_deref().is_some_and(|id| id.starts_with(OTEL_ID_PREFIX)) => {
+                bad.push(BadEvent {
+                    index,
+                    message: format!(
+                        "field `id`: ids starting with {OTEL_ID_PREFIX:?} are the OTLP \
+                         receiver's (a span's id is otel:<trace>:<span>); an event posted with one \
+                         would stand in for the span when it arrives"
+                    ),
+                });
+            }
             Ok(ev) => {
                 if let (Some((policy, tag)), Some(body)) = (&log.blocking_policy, &ev.body) {
                     let mut copy = body.clone();

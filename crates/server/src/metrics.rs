@@ -34,6 +34,8 @@ pub struct HttpMetrics {
     pub otlp_dropped: AtomicU64,
     /// Refused (invalid after mapping, or blocked by the scan policy).
     pub otlp_rejected: AtomicU64,
+    /// Live-tail subscribers dropped for falling `max_tail_buffer_bytes` behind.
+    pub tail_dropped: std::sync::Arc<AtomicU64>,
 }
 
 /// Middleware counting every request by route and status.
@@ -42,7 +44,12 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // A closed set of labels: any other method token (a client may send any, up to the header
+    // limit) is counted as `other`, so unauthenticated requests cannot grow /metrics.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "PATCH") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     if let Ok(mut m) = state.metrics.requests.lock() {
@@ -51,8 +58,9 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
-/// Renders every counter in the Prometheus text exposition format.
-pub fn render(state: &AppState) -> String {
+/// Renders every counter in the Prometheus text exposition format; per-log series only for the
+/// logs `visible` allows (the asking key's logs).
+pub fn render(state: &AppState, visible: &dyn Fn(&str) -> bool) -> String {
     let mut s = String::new();
     let m = &state.metrics;
     let _ =
@@ -124,6 +132,11 @@ pub fn render(state: &AppState) -> String {
             "Spans and log records refused (invalid or blocked).",
             get(&m.otlp_rejected),
         ),
+        (
+            "trail_tail_subscribers_dropped_total",
+            "Live-tail subscribers dropped for falling max_tail_buffer_bytes behind.",
+            get(&m.tail_dropped),
+        ),
     ] {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
     }
@@ -142,7 +155,7 @@ pub fn render(state: &AppState) -> String {
         ("queue_depth", "gauge", |x| x.queue_depth),
     ];
     let _ = writeln!(s, "# TYPE trail_log_leader gauge");
-    for l in &state.logs {
+    for l in state.logs.iter().filter(|l| visible(&l.name)) {
         let leads = matches!(l.role(), crate::state::Role::Leader(_));
         let _ = writeln!(s, "trail_log_leader{{log=\"{}\"}} {}", escape(&l.name), u8::from(leads));
     }
@@ -150,6 +163,7 @@ pub fn render(state: &AppState) -> String {
     let snaps: Vec<_> = state
         .logs
         .iter()
+        .filter(|l| visible(&l.name))
         .filter_map(|l| l.recorder().ok().map(|r| (l.name.clone(), r.metrics())))
         .collect();
     for (what, kind, f) in recorder_counters {
@@ -166,7 +180,7 @@ pub fn render(state: &AppState) -> String {
     let _ = writeln!(s, "# TYPE trail_exporter_delivered_total counter");
     let _ = writeln!(s, "# TYPE trail_exporter_failures_total counter");
     let _ = writeln!(s, "# TYPE trail_exporter_cursor gauge");
-    for log in &state.logs {
+    for log in state.logs.iter().filter(|l| visible(&l.name)) {
         for e in &log.exporters {
             let labels = format!("log=\"{}\",exporter=\"{}\"", escape(&log.name), escape(&e.name));
             let _ = writeln!(s, "trail_exporter_delivered_total{{{labels}}} {}", get(&e.delivered));

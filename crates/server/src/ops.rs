@@ -25,10 +25,10 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")),
     security(("bearer" = []))
 )]
-pub async fn metrics(State(state): State<AppState>, _auth: Authorized<Admin>) -> Response {
+pub async fn metrics(State(state): State<AppState>, auth: Authorized<Admin>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        crate::metrics::render(&state),
+        crate::metrics::render(&state, &|log| auth.principal.allows_log(log)),
     )
         .into_response()
 }
@@ -43,9 +43,17 @@ pub async fn metrics(State(state): State<AppState>, _auth: Authorized<Admin>) ->
 )]
 pub async fn keys(
     State(state): State<AppState>,
-    _auth: Authorized<Admin>,
+    auth: Authorized<Admin>,
 ) -> Result<Json<Vec<KeyView>>, ApiError> {
-    Ok(Json(state.keys.list().iter().map(|k| k.view()).collect()))
+    // A key scoped to some logs sees the keys that touch only those logs: not the keys of other
+    // logs, nor the server-wide keys (a key with no logs listed touches them all).
+    let visible = |k: &crate::auth::KeyEntry| match &auth.principal {
+        crate::auth::Principal::Key(me) if !me.logs.is_empty() => {
+            !k.logs.is_empty() && k.logs.iter().all(|l| me.logs.contains(l))
+        }
+        _ => true,
+    };
+    Ok(Json(state.keys.list().iter().filter(|k| visible(k)).map(|k| k.view()).collect()))
 }
 
 /// A placeholder until the dashboard lands: names the API and where to read about it.

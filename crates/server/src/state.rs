@@ -5,14 +5,13 @@ use std::marker::PhantomData;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tokio::sync::{Semaphore, watch};
 use trail_ingest::{Mode, Policy, Recorder, RecorderConfig};
 use trail_scan::Scanner;
 use trail_store::Store;
 
-use crate::api::LogParam;
 use crate::auth::{KeyRing, Principal, Scope};
 use crate::config::Limits;
 use crate::error::ApiError;
@@ -243,7 +242,7 @@ impl<S: Need> FromRequestParts<AppState> for Access<S> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authorized { principal, .. } =
             Authorized::<S>::from_request_parts(parts, state).await?;
-        let named = Query::<LogParam>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.log);
+        let named = log_param(&parts.uri)?;
         let log = match named.as_deref().or(principal.single_log()) {
             Some(name) => {
                 if !principal.allows_log(name) {
@@ -277,4 +276,27 @@ impl<S: Need> FromRequestParts<AppState> for Access<S> {
         };
         Ok(Access { log, principal, _need: PhantomData })
     }
+}
+
+/// The `?log=` of a request, read the same way on every route: absent, or exactly one
+/// non-empty name. A malformed query or a repeated `log` is refused, never read as "no log
+/// named" (which would write to the default log).
+pub fn log_param(uri: &axum::http::Uri) -> Result<Option<String>, ApiError> {
+    let Some(q) = uri.query() else { return Ok(None) };
+    let mut found: Option<String> = None;
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        if k == "log" {
+            if found.is_some() {
+                return Err(ApiError::bad_request(
+                    "bad_query",
+                    "?log= is given more than once: name one log",
+                ));
+            }
+            if v.is_empty() {
+                return Err(ApiError::bad_request("bad_query", "?log= is empty: name a log"));
+            }
+            found = Some(v.into_owned());
+        }
+    }
+    Ok(found)
 }

@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -70,11 +71,26 @@ pub async fn tail(
         .await?
         .map_err(crate::error::store_error)?;
     let next = match (last_id.or(p.after), p.n) {
-        (Some(after), _) => after + 1,
+        // Range-checked: u64::MAX + 1 must not wrap to a replay from seq 0.
+        (Some(after), _) => {
+            after.checked_add(1).filter(|&n| n <= i64::MAX as u64).ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_last_event_id",
+                    format!("Last-Event-ID / after = {after} is beyond any seq a log can reach"),
+                )
+            })?
+        }
         (None, Some(n)) => size.saturating_sub(n),
         (None, None) => size,
     };
-    let (tx, mut rx) = mpsc::channel::<SseEvent>(64);
+    let (sender, mut rx) = mpsc::channel::<(SseEvent, usize)>(64);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let tx = Outbox {
+        tx: sender,
+        queued: queued.clone(),
+        limit: state.limits.max_tail_buffer_bytes,
+        dropped: state.metrics.tail_dropped.clone(),
+    };
     let shutdown = state.shutdown.clone();
     match live {
         Some((live, checkpoints)) => {
@@ -84,7 +100,14 @@ pub async fn tail(
             tokio::spawn(poll(log, next, filter, tx, shutdown));
         }
     }
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)));
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|o| {
+            o.map(|(ev, bytes)| {
+                queued.fetch_sub(bytes, Ordering::Relaxed);
+                Ok(ev)
+            })
+        })
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -95,7 +118,7 @@ async fn pump(
     mut checkpoints: tokio::sync::watch::Receiver<u64>,
     mut next: u64,
     filter: StoreQuery,
-    tx: mpsc::Sender<SseEvent>,
+    tx: Outbox,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     checkpoints.mark_unchanged();
@@ -133,7 +156,7 @@ async fn pump(
                 }
                 let size = *checkpoints.borrow_and_update();
                 let ev = SseEvent::default().event("checkpoint").data(format!("{{\"size\":{size}}}"));
-                if tx.send(ev).await.is_err() {
+                if tx.send((ev, 16)).await.is_err() {
                     return;
                 }
             }
@@ -151,7 +174,7 @@ async fn poll(
     log: Arc<LogHandle>,
     mut next: u64,
     filter: StoreQuery,
-    tx: mpsc::Sender<SseEvent>,
+    tx: Outbox,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut signed = None;
@@ -167,7 +190,7 @@ async fn poll(
             if signed.is_some_and(|s| s < size) {
                 let ev =
                     SseEvent::default().event("checkpoint").data(format!("{{\"size\":{size}}}"));
-                if tx.send(ev).await.is_err() {
+                if tx.send((ev, 16)).await.is_err() {
                     return;
                 }
             }
@@ -187,7 +210,7 @@ async fn replay(
     next: &mut u64,
     until: u64,
     filter: &StoreQuery,
-    tx: &mpsc::Sender<SseEvent>,
+    tx: &Outbox,
 ) -> Result<(), ()> {
     loop {
         if *next >= until {
@@ -232,7 +255,43 @@ fn matches(filter: &StoreQuery, r: &StoredRecord) -> bool {
     filter.matches(r, &[])
 }
 
-fn record_event(r: &StoredRecord) -> SseEvent {
+/// A record as an SSE event, with its size in bytes (what it holds while queued).
+fn record_event(r: &StoredRecord) -> (SseEvent, usize) {
     let data = serde_json::to_string(&EventView::from_stored(r)).unwrap_or_else(|_| "{}".into());
-    SseEvent::default().event("record").id(r.seq.to_string()).data(data)
+    let bytes = data.len() + 32;
+    (SseEvent::default().event("record").id(r.seq.to_string()).data(data), bytes)
+}
+
+/// What one subscriber has queued and not yet taken, bounded in bytes: a subscriber that stops
+/// reading cannot hold the server's memory (nor, by blocking its feed, the live records every
+/// other subscriber shares). When the next event would take it past `limit`, the subscriber is
+/// dropped with a last `dropped` event saying where to resume; reconnecting with
+/// `Last-Event-ID` (which SSE clients send by themselves) replays the rest from the store.
+struct Outbox {
+    tx: mpsc::Sender<(SseEvent, usize)>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Outbox {
+    async fn send(&self, (ev, bytes): (SseEvent, usize)) -> Result<(), ()> {
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + bytes > self.limit {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            let last = SseEvent::default().event("dropped").data(format!(
+                "{{\"reason\":\"this subscriber fell more than {} bytes behind; reconnect with \
+                 Last-Event-ID set to the last id received to resume\"}}",
+                self.limit
+            ));
+            let _ = self.tx.try_send((last, 0));
+            return Err(());
+        }
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        self.tx.send((ev, bytes)).await.map_err(|_| ())
+    }
+
+    async fn closed(&self) {
+        self.tx.closed().await;
+    }
 }

@@ -78,9 +78,17 @@ pub fn protobuf_or_json(bytes: &[u8], enc: super::Encoding, logs: bool) -> Optio
 /// when the text is not JSON of that shape (the decoder then reports why).
 pub fn json_items(bytes: &[u8], logs: bool) -> Option<u64> {
     let names = if logs {
-        Names { outer: ["resourceLogs", "resource_logs"], middle: ["scopeLogs", "scope_logs"], inner: ["logRecords", "log_records"] }
+        Names {
+            outer: ["resourceLogs", "resource_logs"],
+            middle: ["scopeLogs", "scope_logs"],
+            inner: ["logRecords", "log_records"],
+        }
     } else {
-        Names { outer: ["resourceSpans", "resource_spans"], middle: ["scopeSpans", "scope_spans"], inner: ["spans", "spans"] }
+        Names {
+            outer: ["resourceSpans", "resource_spans"],
+            middle: ["scopeSpans", "scope_spans"],
+            inner: ["spans", "spans"],
+        }
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let n = Level { names: &names, depth: 0 }.deserialize(&mut de).ok()?;

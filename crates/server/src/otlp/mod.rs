@@ -145,7 +145,10 @@ pub async fn logs(
 async fn take_slot_and_read(
     state: &AppState,
     body: Body,
-) -> Result<(tokio::sync::OwnedSemaphorePermit, axum::body::Bytes, crate::events::BodyBudget), ApiError> {
+) -> Result<
+    (tokio::sync::OwnedSemaphorePermit, axum::body::Bytes, crate::events::BodyBudget),
+    ApiError,
+> {
     let slot = state.in_flight.clone().try_acquire_owned().map_err(|_| {
         state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
         ApiError::overloaded(
