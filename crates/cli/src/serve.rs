@@ -204,6 +204,7 @@ fn serve_options(
             section.header_read_timeout_ms.max(100),
         ),
         max_connections: section.max_connections.max(1),
+        max_connections_per_address: section.max_connections_per_address.max(1),
     })
 }
 

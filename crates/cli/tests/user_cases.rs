@@ -352,3 +352,19 @@ fn a_deleted_line_is_one_divergence_not_hundreds() {
     let plain = trail(&["verify", d(&cut), "--key", d(&data.join("log.vkey"))], "");
     assert!(plain.stdout.contains("first: seq 50"), "leads with the divergence: {}", plain.stdout);
 }
+
+#[test]
+fn a_new_log_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_tmp, data) = init();
+    assert_eq!(trail(&["log", "--data", d(&data)], &many_events(3)).code, 0);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        if name != "log.vkey" {
+            assert_eq!(mode(&p) & 0o077, 0, "{name} is readable by others: {:o}", mode(&p));
+        }
+    }
+}

@@ -352,8 +352,9 @@ impl Recorder {
             && let Some(kind) = trail_scan::json::must_change(&self.scanner, policy, id)
         {
             return Err(RecordError::Blocked(format!(
-                "field `id`: holds a {} the log's policy does not let it store; ids are kept \
-                 exactly as sent (retries find their events by them), so choose an id without it",
+                "field `id`: holds a value of type {} that the log's policy does not let it \
+                 store; ids are kept exactly as sent (retries find their events by them), so \
+                 choose an id without it",
                 kind.as_str().to_ascii_lowercase()
             )));
         }

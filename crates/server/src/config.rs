@@ -15,7 +15,8 @@
 //! request_timeout_ms = 30000      # a whole request, body included; 503 with Retry-After beyond it
 //! header_read_timeout_ms = 10000  # TLS handshake and request headers (slow clients)
 //! min_body_bytes_per_s = 1024    # after header_read_timeout_ms, a body slower than this gets 408
-//! max_connections = 1024         # open connections; more are answered 503 and closed
+//! max_connections = 1024         # open connections; when full the longest-idle one is closed for a new one
+//! max_connections_per_address = 256  # open connections from one address
 //! tls_cert = "tls/cert.pem"       # both set: serve HTTPS (rustls); relative to the data directory
 //! tls_key = "tls/key.pem"         # mode 0600
 //! otlp_keep_other = true         # false: drop non-GenAI spans and log records (counted)
@@ -59,8 +60,11 @@ pub struct ServerSection {
     /// passed (0: no minimum), so a client dripping a body cannot hold an ingest slot until
     /// `request_timeout_ms`.
     pub min_body_bytes_per_s: u64,
-    /// Connections open at once; more are answered 503 with Retry-After and closed.
+    /// Connections open at once; when all are open the longest-idle one is closed for a new
+    /// one, and with none idle more are answered 503 with Retry-After and closed.
     pub max_connections: usize,
+    /// Connections one address may hold at once.
+    pub max_connections_per_address: usize,
     /// PEM certificate chain for HTTPS; with `tls_key`.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for HTTPS; with `tls_cert`.
@@ -86,6 +90,7 @@ impl Default for ServerSection {
             header_read_timeout_ms: 10_000,
             min_body_bytes_per_s: 1024,
             max_connections: 1024,
+            max_connections_per_address: 256,
             tls_cert: None,
             tls_key: None,
             otlp_keep_other: true,

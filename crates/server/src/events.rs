@@ -93,7 +93,11 @@ pub async fn ingest(
     let results = submit(&log, events).await;
     let mut acks = Vec::with_capacity(n);
     let mut failed = Vec::new();
+    let mut refused = 0;
     for (index, r) in results.into_iter().enumerate() {
+        if matches!(r, Err(RecordError::Blocked(_) | RecordError::Invalid(_))) {
+            refused += 1;
+        }
         match r {
             Ok(a) => acks.push(Ack {
                 seq: a.seq,
@@ -109,6 +113,20 @@ pub async fn ingest(
         .metrics
         .events_ingested
         .fetch_add(acks.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    if !failed.is_empty() && refused == failed.len() {
+        // Refused by the recorder's scan of the fields (a secret in an `id`): the client's to
+        // fix, not to retry.
+        let mut e = ApiError::bad_request(
+            "refused_event",
+            format!(
+                "{} of {n} events were refused ({}); the others are durable",
+                failed.len(),
+                failed[0].message
+            ),
+        );
+        e.events = failed;
+        return Err(e);
+    }
     if !failed.is_empty() {
         let mut e = ApiError::overloaded(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -40,6 +40,7 @@ pub mod auth;
 pub mod browse;
 pub mod cluster;
 pub mod config;
+pub mod connections;
 pub mod dashboard;
 pub mod error;
 pub mod events;

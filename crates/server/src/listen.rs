@@ -34,9 +34,12 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// How long a client may take to finish the TLS handshake and to send a request's headers.
     pub header_read_timeout: Duration,
-    /// Connections served at once; one more is answered 503 with Retry-After (plain HTTP) or
-    /// closed (TLS) at once, so open sockets and their buffers stay bounded.
+    /// Connections served at once. When all are open, the longest-idle one is closed for a new
+    /// one; with none idle, the new one is answered 503 with Retry-After (plain HTTP; `GET
+    /// /healthz` is still answered) or closed (TLS), so open sockets and buffers stay bounded.
     pub max_connections: usize,
+    /// Connections one address may hold (at most `max_connections`).
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServeOptions {
@@ -45,6 +48,7 @@ impl Default for ServeOptions {
             tls: None,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -174,7 +178,10 @@ pub async fn serve_with(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
-    let open = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let registry = Arc::new(crate::connections::Registry::new(
+        options.max_connections,
+        options.max_connections_per_address,
+    ));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -187,27 +194,56 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let Ok(permit) = open.clone().try_acquire_owned() else {
-            state.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(%peer, max = options.max_connections, "connection refused: too many open");
-            tokio::spawn(refuse(tcp, acceptor.is_none()));
-            continue;
+        let admitted = match registry.admit(peer.ip()) {
+            Ok(a) => a,
+            Err(why) => {
+                state
+                    .metrics
+                    .connections_refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(%peer, ?why, max = options.max_connections, "connection refused");
+                tokio::spawn(refuse(tcp, acceptor.is_none(), why));
+                continue;
+            }
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Each request marks the connection busy until its response body is done.
+        let (conn, reg, app) = (admitted.conn.clone(), registry.clone(), router.clone());
+        let service = TowerToHyperService::new(tower::service_fn(
+            move |req: axum::http::Request<hyper::body::Incoming>| {
+                let busy = crate::connections::Admitted::begin(&conn, &reg);
+                let app = app.clone();
+                async move {
+                    use tower::ServiceExt as _;
+                    let resp = app.oneshot(req).await?;
+                    Ok::<_, std::convert::Infallible>(
+                        resp.map(|b| crate::connections::Tracked::wrap(b, busy)),
+                    )
+                }
+            },
+        ));
         let http = http.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            let result = match acceptor {
-                None => watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await,
-                Some(acceptor) => {
-                    let Some(tls) = handshake(&acceptor, tcp, handshake_timeout, peer).await else {
-                        return;
-                    };
-                    watcher.watch(http.serve_connection(TokioIo::new(tls), service)).await
+            let evicted = admitted.conn.clone();
+            let serve = async {
+                match acceptor {
+                    None => watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await,
+                    Some(acceptor) => {
+                        let Some(tls) = handshake(&acceptor, tcp, handshake_timeout, peer).await
+                        else {
+                            return Ok(());
+                        };
+                        watcher.watch(http.serve_connection(TokioIo::new(tls), service)).await
+                    }
                 }
             };
+            // An idle connection closed to make room: dropping it closes the socket.
+            let result = tokio::select! {
+                r = serve => r,
+                () = evicted.evict.notified() => Ok(()),
+            };
+            drop(admitted);
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
@@ -221,13 +257,39 @@ pub async fn serve_with(
 }
 
 /// Answers a connection over the limit: plain HTTP gets a 503 naming the limit, with
-/// Retry-After; TLS is closed (an answer would need the handshake the limit is there to spare).
-async fn refuse(mut tcp: TcpStream, plain: bool) {
-    use tokio::io::AsyncWriteExt as _;
+/// Retry-After, except `GET /healthz`, which is answered as ever (a full server is alive); TLS is
+/// closed (an answer would need the handshake the limit is there to spare).
+async fn refuse(mut tcp: TcpStream, plain: bool, why: crate::connections::Refused) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     if plain {
-        let body = r#"{"error":{"code":"too_many_connections","message":"the server has its maximum of open connections ([server] max_connections); retry later"}}"#;
+        let mut head = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut head))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        let healthz =
+            head[..n].starts_with(b"GET /healthz ") || head[..n].starts_with(b"GET /healthz?");
+        let (status, body) = if healthz {
+            ("200 OK", r#"{"status":"ok"}"#.to_owned())
+        } else {
+            let limit = match why {
+                crate::connections::Refused::Full => {
+                    "its maximum of open connections, none of them idle ([server] max_connections)"
+                }
+                crate::connections::Refused::PerAddress => {
+                    "the most connections one address may open ([server] max_connections_per_address)"
+                }
+            };
+            (
+                "503 Service Unavailable",
+                format!(
+                    r#"{{"error":{{"code":"too_many_connections","message":"the server has {limit}; retry later"}}}}"#
+                ),
+            )
+        };
         let answer = format!(
-            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         let _ =
