@@ -393,12 +393,14 @@ impl DataDir {
 
     fn open_lock(&self) -> Result<File> {
         let p = self.path.join(LOCK_FILE);
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .with_context(|| format!("cannot open {}", p.display()))
+        let mut opts = OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(&p).with_context(|| format!("cannot open {}", p.display()))
     }
 
     /// The scanner and recorder settings from `trail.toml`.

@@ -354,17 +354,33 @@ fn a_deleted_line_is_one_divergence_not_hundreds() {
 }
 
 #[test]
-fn a_new_log_is_readable_by_its_owner_only() {
+fn a_log_stays_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let (_tmp, data) = init();
-    assert_eq!(trail(&["log", "--data", d(&data)], &many_events(3)).code, 0);
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&data), 0o700, "the data directory");
-    for entry in std::fs::read_dir(&data).unwrap() {
-        let p = entry.unwrap().path();
-        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
-        if name != "log.vkey" {
-            assert_eq!(mode(&p) & 0o077, 0, "{name} is readable by others: {:o}", mode(&p));
+    for store in ["sqlite", "files"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let r = trail(
+            &["init", "--data", d(&data), "--origin", "trail.test/modes", "--store", store],
+            "",
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(trail(&["log", "--data", d(&data)], &many_events(3)).code, 0);
+        // An erase rewrites the file log: the new file must be as private as the old.
+        let r = trail(&["erase", "--data", d(&data), "--id", "e1", "--reason", "test"], "");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "{store}: the data directory");
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let p = entry.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            if name != "log.vkey" && p.is_file() {
+                assert_eq!(
+                    mode(&p) & 0o077,
+                    0,
+                    "{store}: {name} is readable by others: {:o}",
+                    mode(&p)
+                );
+            }
         }
     }
 }

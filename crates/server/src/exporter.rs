@@ -390,7 +390,14 @@ pub fn read_cursor(path: &Path) -> Result<Option<u64>, String> {
 pub fn write_cursor(path: &Path, next: u64) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("cursor.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
     writeln!(f, "{next}")?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)

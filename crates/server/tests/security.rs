@@ -92,7 +92,7 @@ async fn trails_own_logs_never_carry_secrets_pii_or_api_keys() {
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        text.contains("scanner findings in event body"),
+        text.contains("scanner findings in event"),
         "the capture works and the scan was logged:\n{text}"
     );
     assert!(text.contains("/v1/events"), "requests are traced:\n{text}");

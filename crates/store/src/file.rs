@@ -114,11 +114,7 @@ impl FileStore {
             return Ok(0);
         }
         let torn_path = dir.join("log.jsonl.torn");
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&torn_path)
-            .map_err(io(&torn_path))?;
+        let mut f = private().create(true).append(true).open(&torn_path).map_err(io(&torn_path))?;
         f.write_all(torn).and_then(|()| f.sync_data()).map_err(io(&torn_path))?;
         let log = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
         log.set_len(keep as u64).and_then(|()| log.sync_data()).map_err(io(&path))?;
@@ -149,7 +145,8 @@ impl FileStore {
         let path = self.log_path();
         let tmp = self.dir.join("log.jsonl.tmp");
         {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            let mut f =
+                private().write(true).create(true).truncate(true).open(&tmp).map_err(io(&tmp))?;
             let mut w = std::io::BufWriter::new(&mut f);
             for l in lines {
                 w.write_all(l.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(io(&tmp))?;
@@ -273,7 +270,7 @@ fn open_tree(dir: &Path, inner: &Inner, leaves: &[Hash]) -> Result<File> {
     let expected_nodes =
         trail_merkle::nodes_for_size(size) - trail_merkle::nodes_for_size(inner.start);
     let expected_len = expected_nodes * 32;
-    let mut tree = OpenOptions::new()
+    let mut tree = private()
         .read(true)
         .write(true)
         .create(true)
@@ -651,4 +648,16 @@ fn parse_stored(path: &Path, seq: u64, line: &str) -> Result<StoredRecord> {
         }
         _ => Err(corrupt(format!("expected the record line of seq {seq}"))),
     }
+}
+
+/// Options for a file the store creates: readable by its owner only (0600), like the rest of
+/// a data directory, so a rewrite (erase, prune) does not leave the log world-readable.
+fn private() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
 }
