@@ -1,8 +1,9 @@
 //! Which connections may stay open: at most `max_connections` in all and
-//! `max_connections_per_address` from one address, and when the server is full, an idle
-//! connection (one with no request in progress, oldest activity first) is closed to make room
-//! for a new one. So 1,024 idle connections do not lock everyone out, and one client that keeps
-//! reconnecting holds at most its own share.
+//! `max_connections_per_address` from one address. When either is reached, an idle connection
+//! (no request in progress, oldest activity first; of the same address for its share) is closed
+//! to make room for the new one, and only when none is idle is the new one refused. So 1,024
+//! idle connections do not lock everyone out, and one address that keeps reconnecting holds at
+//! most its own share.
 //!
 //! A connection is busy from the moment a request arrives until its response body is finished
 //! (a live tail stays busy while it streams); [`Tracked`] wraps each response body for that.
@@ -74,19 +75,26 @@ impl Registry {
     /// full. The connection counts until its [`Admitted`] guard is dropped.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, Refused> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if open.values().filter(|c| c.ip == ip).count() >= self.per_address {
-            return Err(Refused::PerAddress);
-        }
-        if open.len() >= self.max {
+        // The longest-idle connection among those `which` selects, closed to make room: it
+        // leaves the count now, and its task closes the socket when told.
+        let evict = |open: &mut HashMap<u64, Arc<Conn>>, which: &dyn Fn(&Conn) -> bool| {
             let idle = open
                 .values()
-                .filter(|c| c.busy.load(Ordering::Relaxed) == 0)
+                .filter(|c| which(c) && c.busy.load(Ordering::Relaxed) == 0)
                 .min_by_key(|c| c.last.load(Ordering::Relaxed))
                 .cloned();
-            let Some(victim) = idle else { return Err(Refused::Full) };
-            // It leaves the count now; its task closes the socket when told.
-            open.remove(&victim.id);
-            victim.evict.notify_one();
+            idle.map(|victim| {
+                open.remove(&victim.id);
+                victim.evict.notify_one();
+            })
+        };
+        if open.values().filter(|c| c.ip == ip).count() >= self.per_address
+            && evict(&mut open, &|c| c.ip == ip).is_none()
+        {
+            return Err(Refused::PerAddress);
+        }
+        if open.len() >= self.max && evict(&mut open, &|_| true).is_none() {
+            return Err(Refused::Full);
         }
         let conn = Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -217,9 +225,19 @@ mod tests {
     #[test]
     fn one_address_gets_its_share_only() {
         let r = Arc::new(Registry::new(10, 2));
-        let _a = r.admit(ip(1)).ok();
-        let _b = r.admit(ip(1)).ok();
+        let a = r.admit(ip(1)).ok();
+        let b = r.admit(ip(1)).ok();
+        let (Some(a), Some(b)) = (a, b) else { panic!("two fit") };
+        // Its own idle connection makes room for its new one...
+        let c = r.admit(ip(1));
+        assert!(c.is_ok());
+        assert_eq!(r.len(), 2);
+        // ...but with both of its connections busy it gets no third.
+        let _busy_b = Admitted::begin(&b.conn, b.registry());
+        let c = c.ok();
+        let _busy_c = c.as_ref().map(|c| Admitted::begin(&c.conn, c.registry()));
         assert_eq!(r.admit(ip(1)).err(), Some(Refused::PerAddress));
-        assert!(r.admit(ip(2)).is_ok());
+        assert!(r.admit(ip(2)).is_ok(), "another address is let in");
+        drop(a);
     }
 }

@@ -280,28 +280,56 @@ async fn a_body_below_the_minimum_rate_is_cut_off_and_frees_its_ingest_slot() {
     let _ = stop.send(());
 }
 
+/// Sends `request` on a new connection and reads the answer until the server closes it.
+async fn exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut answer))
+        .await
+        .expect("a connection was left hanging")
+        .unwrap();
+    String::from_utf8_lossy(&answer).to_ascii_lowercase()
+}
+
 #[tokio::test]
-async fn connections_beyond_the_limit_get_503_and_the_server_recovers() {
+async fn idle_connections_make_room_and_busy_ones_beyond_the_limit_get_503() {
     let options = ServeOptions { max_connections: 2, ..ServeOptions::default() };
     let (addr, stop, _l) = serve_on_loopback(Limits::default(), options).await;
-    // Two clients connect and say nothing: they hold both connections.
-    let idle1 = TcpStream::connect(addr).await.unwrap();
-    let idle2 = TcpStream::connect(addr).await.unwrap();
+    // Two clients connect and say nothing. They no longer lock others out: the longest-idle
+    // one is closed to make room for a client with a request.
+    let mut idle1 = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let _idle2 = TcpStream::connect(addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut third = TcpStream::connect(addr).await.unwrap();
-    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut answer))
-        .await
-        .expect("a connection over the limit was left hanging")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
-    assert!(answer.starts_with("http/1.1 503"), "{answer}");
-    assert!(answer.contains("retry-after: 1"), "{answer}");
-    assert!(answer.contains("too_many_connections"), "{answer}");
-    assert!(answer.contains("max_connections"), "{answer}");
-    // Once the idle clients leave, new connections are served again.
-    drop((idle1, idle2));
+    let served =
+        exchange(addr, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+    assert!(served.starts_with("http/1.1 200"), "{served}");
+    let mut buf = [0u8; 16];
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle1.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the oldest idle connection was closed");
+    // Two busy connections (live tails, streaming) fill the server: a new request gets 503
+    // naming the limit, and /healthz is answered all the same.
+    let mut tails = Vec::new();
+    for _ in 0..2 {
+        let mut t = TcpStream::connect(addr).await.unwrap();
+        t.write_all(b"GET /v1/tail HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        tails.push(t);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = exchange(
+        addr,
+        "POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: 13\r\n\r\n{\"kind\":\"a\"}",
+    )
+    .await;
+    assert!(refused.starts_with("http/1.1 503"), "{refused}");
+    assert!(refused.contains("retry-after: 1"), "{refused}");
+    assert!(refused.contains("too_many_connections"), "{refused}");
+    assert!(refused.contains("max_connections"), "{refused}");
+    let health = exchange(addr, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(health.starts_with("http/1.1 200"), "/healthz at the limit: {health}");
+    // Once the tails leave, new connections are served again.
+    drop(tails);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let r = reqwest::get(format!("http://{addr}/healthz")).await;
@@ -313,5 +341,27 @@ async fn connections_beyond_the_limit_get_503_and_the_server_recovers() {
     }
     let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await;
     assert!(metrics.unwrap().contains("trail_http_connections_refused_total"));
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    let options = ServeOptions {
+        max_connections: 8,
+        max_connections_per_address: 2,
+        ..ServeOptions::default()
+    };
+    let (addr, stop, _l) = serve_on_loopback(Limits::default(), options).await;
+    let mut tails = Vec::new();
+    for _ in 0..2 {
+        let mut t = TcpStream::connect(addr).await.unwrap();
+        t.write_all(b"GET /v1/tail HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        tails.push(t);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = exchange(addr, "GET /v1/events HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(refused.starts_with("http/1.1 503"), "{refused}");
+    assert!(refused.contains("max_connections_per_address"), "{refused}");
+    drop(tails);
     let _ = stop.send(());
 }
