@@ -472,17 +472,27 @@ pub struct PruneArgs {
     /// there 0 means keep forever).
     #[arg(long, value_parser = at_least_one_day)]
     days: Option<u64>,
-    /// Keep at most this many records.
-    #[arg(long)]
+    /// Keep at most this many records, at least 1.
+    #[arg(long, value_parser = at_least_one("--keep 0 would prune every record"))]
     keep: Option<u64>,
-    /// Remove the oldest records while the log is larger than this (default: `[audit] retention_max_size_mb`).
-    #[arg(long)]
+    /// Remove the oldest records while the log is larger than this many MiB, at least 1 (default:
+    /// `[audit] retention_max_size_mb`; there 0 means no limit).
+    #[arg(long, value_parser = at_least_one("--max-size-mb 0 would prune every record (and `retention_max_size_mb = 0` in trail.toml means no limit)"))]
     max_size_mb: Option<u64>,
     /// Show what would be removed without removing it.
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
     json: JsonArg,
+}
+
+/// A count flag of `prune` that 0 would turn into "remove everything": refused with `why`.
+fn at_least_one(why: &'static str) -> impl Fn(&str) -> std::result::Result<u64, String> + Clone {
+    move |text: &str| match text.parse::<u64>() {
+        Ok(0) => Err(format!("must be at least 1: {why}")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{text:?} is not a number: {e}")),
+    }
 }
 
 /// `--days`: 0 is refused, since it would remove every record while `retention_days = 0` in
@@ -514,7 +524,12 @@ pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
         let store = writer.store.clone();
         match plan_cut(&*store, &rules)? {
             Some((start, cut, reasons)) => {
-                println!("would prune records {start}..{} ({})", cut - 1, reasons.join(", "))
+                println!(
+                    "would prune {} ({}) ({})",
+                    crate::output::count(cut - start, "record"),
+                    crate::output::seq_range(start, cut - 1),
+                    reasons.join(", ")
+                )
             }
             None => println!("nothing to prune"),
         }
@@ -532,8 +547,11 @@ pub async fn prune(args: PruneArgs) -> Result<ExitCode> {
             )
         }
         Some(p) => println!(
-            "pruned {} records ({}); the log now starts at the signed anchor of size {}; recorded as event {}",
-            p.removed, p.reasons, p.cut, p.event_seq
+            "pruned {} ({}); the log now starts at the signed anchor of size {}; recorded as event {}",
+            crate::output::count(p.removed, "record"),
+            p.reasons,
+            p.cut,
+            p.event_seq
         ),
     }
     closed?;
@@ -594,7 +612,7 @@ fn plan_cut(
             }
         })?;
         if c > cut {
-            reasons.push(format!("older than {d} days"));
+            reasons.push(format!("older than {}", crate::output::count(d, "day")));
             cut = c;
         }
     }

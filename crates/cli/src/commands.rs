@@ -88,11 +88,40 @@ pub struct LogArgs {
     body: Option<String>,
 }
 
+/// The event `trail log --kind ...` builds from its flags.
+fn flag_event(args: &LogArgs, kind: &str) -> Result<serde_json::Value> {
+    let mut v = json!({"kind": kind});
+    for (k, val) in [
+        ("action", &args.action),
+        ("status", &args.status),
+        ("agent", &args.agent),
+        ("session", &args.session),
+        ("actor", &args.actor),
+        ("id", &args.id),
+    ] {
+        if let Some(val) = val {
+            v[k] = json!(val);
+        }
+    }
+    if let Some(body) = &args.body {
+        v["body"] = serde_json::from_str(body).context("--body is not valid JSON")?;
+    }
+    Ok(v)
+}
+
 pub async fn log(args: LogArgs) -> Result<ExitCode> {
     let dir = DataDir::open(&args.data.data)?;
-    let writer = match Writer::take(&dir, args.kind.is_none())? {
+    let writer = match Writer::take(&dir, true)? {
         Turn::Own(w) => w,
-        Turn::Served { node, .. } => return forward(&dir, &node, args.json.json).await,
+        Turn::Served { node } => {
+            let input: Box<dyn std::io::Read + Send> = match &args.kind {
+                Some(kind) => {
+                    Box::new(std::io::Cursor::new(format!("{}\n", flag_event(&args, kind)?)))
+                }
+                None => Box::new(std::io::stdin()),
+            };
+            return forward(&dir, &node, args.json.json, input).await;
+        }
     };
     let recorder = open_recorder(&dir, writer.store.clone())?;
     let out = std::io::stdout();
@@ -110,23 +139,8 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
     let mut appended = Counts::new(args.json.json || args.kind.is_some());
     let mut failure = None;
     if let Some(kind) = &args.kind {
-        let mut v = json!({"kind": kind});
-        for (k, val) in [
-            ("action", &args.action),
-            ("status", &args.status),
-            ("agent", &args.agent),
-            ("session", &args.session),
-            ("actor", &args.actor),
-            ("id", &args.id),
-        ] {
-            if let Some(val) = val {
-                v[k] = json!(val);
-            }
-        }
-        if let Some(body) = &args.body {
-            v["body"] = serde_json::from_str(body).context("--body is not valid JSON")?;
-        }
-        match Event::from_value(v) {
+        let v = flag_event(&args, kind)?;
+        match Event::from_value(v).and_then(|e| e.check_client_kind().map(|()| e)) {
             Ok(e) => match recorder.record(e).await {
                 Ok(a) => {
                     appended.add(&a);
@@ -219,7 +233,12 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
 /// the lines are checked here as `trail log` checks them, then sent to the node's
 /// `POST /v1/events` in order, with `TRAIL_API_KEY` as the bearer key when the node asks for one.
 /// A bad line stops the command; the lines before it stay appended, as without a server.
-async fn forward(dir: &DataDir, node: &str, json_out: bool) -> Result<ExitCode> {
+async fn forward(
+    dir: &DataDir,
+    node: &str,
+    json_out: bool,
+    input: Box<dyn std::io::Read + Send>,
+) -> Result<ExitCode> {
     eprintln!("trail: the trail serve node at {node} sequences this log; sending the events to it");
     let client = trail_server::listen::client_builder()
         .timeout(std::time::Duration::from_secs(120))
@@ -238,7 +257,7 @@ async fn forward(dir: &DataDir, node: &str, json_out: bool) -> Result<ExitCode> 
         .collect();
     let url = format!("{}/v1/events?log={log}", node.trim_end_matches('/'));
     let key = std::env::var("TRAIL_API_KEY").ok().filter(|k| !k.is_empty());
-    let lines = parse_lines(std::io::stdin());
+    let lines = parse_lines(input);
     let mut appended = 0u64;
     let mut existing = 0u64;
     let mut failure = None;
@@ -276,7 +295,7 @@ async fn forward(dir: &DataDir, node: &str, json_out: bool) -> Result<ExitCode> 
                     ""
                 };
                 failure = Some(format!(
-                    "lines {}..{} were not appended: {node} answered {status}: {}{hint}",
+                    "lines {} to {} were not appended: {node} answered {status}: {}{hint}",
                     numbers[0],
                     numbers[numbers.len() - 1],
                     text.trim()
@@ -396,7 +415,9 @@ fn parse_lines(
             let (line, parsed) = match line {
                 Ok(l) if l.trim().is_empty() => (l, None),
                 Ok(l) => {
-                    let parsed = Event::from_slice(l.as_bytes()).map_err(anyhow::Error::from);
+                    let parsed = Event::from_slice(l.as_bytes())
+                        .and_then(|e| e.check_client_kind().map(|()| e))
+                        .map_err(anyhow::Error::from);
                     (l, Some(parsed))
                 }
                 Err(e) => (String::new(), Some(Err(e))),
@@ -594,7 +615,7 @@ pub fn export(data: &Path, out: Option<&Path>, json_out: bool) -> Result<ExitCod
     write_export(&*store, &mut w)?;
     w.flush()?;
     if let Some(p) = out {
-        let size = store.state()?.size;
+        let size = store.state()?.size - store.start()?;
         if json_out {
             println!("{}", json!({"format": "jsonl", "out": p, "records": size}));
         } else {
@@ -997,7 +1018,7 @@ fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_tail: bool) -
         println!("Log: {o}");
     }
     match (r.first_seq, r.last_seq) {
-        (Some(a), Some(b)) => println!("Records {a} to {b}:"),
+        (Some(a), Some(b)) => println!("Records at {}:", crate::output::seq_range(a, b)),
         _ => println!("No records found."),
     }
     let bad_records =
@@ -1063,6 +1084,9 @@ fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_tail: bool) -
                 );
             }
         }
+        Verdict::Empty => {
+            println!("{} the log holds no record: there is nothing to verify", red("NOT VERIFIED:"))
+        }
         Verdict::NoKey => println!(
             "{} no signature was checked: give the log's verifier key (--key KEY or FILE); \
              without it a rewritten log verifies just as well",
@@ -1124,6 +1148,9 @@ fn print_problems(r: &Report) {
     println!("  (--json lists every problem)");
 }
 
+/// Events the demo records.
+const DEMO_EVENTS: u64 = 6;
+
 /// What the demo writes into its directory, and so all it may remove when run again.
 const DEMO_RECEIPT: &str = "receipt-3.tlog-proof";
 const DEMO_FILES: [&str; 8] = [
@@ -1150,12 +1177,18 @@ fn remove_earlier_demo(path: &Path, origin: &str) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
+    // An earlier demo: the demo's origin, its receipt, and exactly the events it records (a
+    // log someone went on writing to, or made with the demo's name, is theirs).
     let is_demo = path.join(crate::datadir::CONFIG_FILE).is_file()
-        && DataDir::open(path).is_ok_and(|old| old.origin() == origin);
+        && path.join(DEMO_RECEIPT).is_file()
+        && DataDir::open(path).is_ok_and(|old| {
+            old.origin() == origin
+                && old.store().and_then(|s| Ok(s.state()?.size)).is_ok_and(|n| n == DEMO_EVENTS)
+        });
     if !is_demo {
         bail!(
-            "{} exists and is not an earlier trail demo; the demo writes only into a new or empty \
-             directory: choose another --data",
+            "{} exists and is not an earlier trail demo left as the demo wrote it; the demo \
+             writes only into a new or empty directory: choose another --data",
             path.display()
         );
     }
@@ -1265,8 +1298,17 @@ pub fn repair(data: &Path, json_out: bool) -> Result<ExitCode> {
 
 pub fn keygen(name: &str, out: &Path, json_out: bool) -> Result<ExitCode> {
     let signer = NoteSigner::from_seed(name, rand::random()).map_err(|e| anyhow!("{e}"))?;
-    write_private(out, &(signer.to_private_key_string() + "\n"))?;
     let vkey_path = PathBuf::from(format!("{}.vkey", out.display()));
+    // Both paths checked first, so a refusal leaves no half of a key pair behind.
+    for p in [out, vkey_path.as_path()] {
+        if p.exists() {
+            bail!(
+                "{} already exists; refusing to overwrite it (remove it or choose another --out)",
+                p.display()
+            );
+        }
+    }
+    write_private(out, &(signer.to_private_key_string() + "\n"))?;
     crate::output::create_new(&vkey_path)?
         .write_all((signer.verifier().to_string() + "\n").as_bytes())?;
     if json_out {

@@ -223,13 +223,19 @@ fn export_to(data: &Path, format: &str, out: Option<&Path>, json_out: bool) -> R
         let n = scan(&*store, |item| writer.write(item).map_err(|e| anyhow!(e)))?;
         let files = writer.finish()?;
         eprintln!(
-            "exported {n} records as {} Harness file{} into {}",
+            "exported {} as {} Harness file{} into {}",
+            crate::output::count(n, "record"),
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             out.display()
         );
         for f in &files {
-            eprintln!("  {}: {} events, last hash {}", f.path.display(), f.events, f.last_hash);
+            eprintln!(
+                "  {}: {}, last hash {}",
+                f.path.display(),
+                crate::output::count(f.events, "event"),
+                f.last_hash
+            );
         }
         eprintln!(
             "note: Harness files carry no key; keep the last hashes above (or a trail checkpoint) to detect a later truncation"

@@ -33,14 +33,44 @@ pub fn width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+    // A terminal that reports no size (some `stty` settings) is taken as 80 columns.
+    Some(terminal_size::terminal_size().map_or(80, |(w, _)| usize::from(w.0)).max(20))
+}
+
+/// The width of `s` as the terminal shows it: ANSI colour sequences take no room.
+pub fn visible_len(s: &str) -> usize {
+    strip_ansi(s).chars().count()
+}
+
+/// `s` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\x1b') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Columns that are never cut: a cut timestamp, seq or number reads as another value.
 fn whole(header: &str) -> bool {
-    ["SEQ", "TIME", "STARTED", "HOUR", "EVENTS", "ERRORS", "DENIALS", "DURATION", "COST", "TOKENS"]
-        .iter()
-        .any(|h| header.contains(h))
+    [
+        "SEQ", "TIME", "START", "HOUR", "EVENTS", "ERRORS", "DENIED", "DENIALS", "DURATION",
+        "COST", "TOKENS",
+    ]
+    .iter()
+    .any(|h| header.contains(h))
 }
 
 /// Prints rows as a table that fits [`width`]: the widest cuttable columns (free text: actions,
@@ -50,7 +80,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(n) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(visible_len(cell));
         }
     }
     if let Some(total) = width() {
@@ -59,7 +89,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             let widest = widths
                 .iter()
                 .enumerate()
-                .filter(|(i, w)| !whole(headers[*i]) && **w > 8)
+                .filter(|(i, w)| !whole(headers[*i]) && **w > 4)
                 .max_by_key(|(_, w)| **w)
                 .map(|(i, _)| i);
             let Some(i) = widest else { break };
@@ -71,10 +101,10 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         for (i, w) in widths.iter().enumerate() {
             let cell = cells.get(i).map_or("", String::as_str);
             let shown = fit(cell, *w);
-            if i + 1 == n {
-                line.push_str(&shown);
-            } else {
-                line.push_str(&format!("{shown:<w$}  "));
+            line.push_str(&shown);
+            if i + 1 < n {
+                // Padded by what shows, not by bytes: colour codes take no room.
+                line.push_str(&" ".repeat(w.saturating_sub(visible_len(&shown)) + 2));
             }
         }
         line.trim_end().to_owned()
@@ -88,12 +118,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Truncates to `w` characters with an ellipsis.
+/// Truncates to `w` visible characters with an ellipsis; a coloured cell that must be cut loses
+/// its colour rather than being cut inside an escape sequence.
 pub fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
+    if visible_len(s) <= w {
         return s.to_owned();
     }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+    let plain = strip_ansi(s);
+    let mut t: String = plain.chars().take(w.saturating_sub(1)).collect();
     t.push('…');
     t
 }
@@ -109,6 +141,11 @@ pub fn duration(d: std::time::Duration) -> String {
         3600..86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
         _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
     }
+}
+
+/// A range of seqs, inclusive, written one way everywhere: `seq 4`, `seq 0 to 9`.
+pub fn seq_range(first: u64, last: u64) -> String {
+    if first == last { format!("seq {first}") } else { format!("seq {first} to {last}") }
 }
 
 /// `1 record`, `2 records`, `2 bodies`: a count with its noun, singular or plural (English

@@ -66,6 +66,7 @@ pub enum KeysCommand {
         /// A label to recognise the key by.
         #[arg(long, default_value = "")]
         name: String,
+        /// Print the key and its entry as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -73,6 +74,7 @@ pub enum KeysCommand {
     List {
         #[command(flatten)]
         data: DataArg,
+        /// Print the keys as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -80,7 +82,11 @@ pub enum KeysCommand {
     Revoke {
         #[command(flatten)]
         data: DataArg,
+        /// The key's id, as `trail keys list` shows it.
         id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -522,10 +528,14 @@ pub fn keys(args: KeysArgs) -> Result<ExitCode> {
                 );
             }
         }
-        KeysCommand::Revoke { id, .. } => {
+        KeysCommand::Revoke { id, json, .. } => {
             file.revoke(&id, now())?;
             file.save(&dir.path)?;
-            eprintln!("trail: key {id} revoked");
+            if json {
+                println!("{}", serde_json::json!({"revoked": id}));
+            } else {
+                eprintln!("trail: key {id} revoked");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

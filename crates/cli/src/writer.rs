@@ -109,11 +109,15 @@ impl Writer {
         }
     }
 
-    /// Takes the log, waiting for it whoever holds it.
+    /// Takes the log, waiting for a command that holds it; a `trail serve` node never gives a
+    /// log up while it runs, so that is an error naming it instead of a wait without end.
     pub fn wait(dir: &DataDir) -> Result<Writer> {
-        match Writer::take(dir, false)? {
+        match Writer::take(dir, true)? {
             Turn::Own(w) => Ok(w),
-            Turn::Served { .. } => unreachable!("take(_, false) never answers Served"),
+            Turn::Served { node } => anyhow::bail!(
+                "the trail serve node at {node} holds this log and keeps it while it runs: stop it \
+                 first, or do this through it (its HTTP API)"
+            ),
         }
     }
 }

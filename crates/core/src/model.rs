@@ -113,7 +113,26 @@ impl EventError {
     }
 }
 
+/// Kinds trail writes itself (`trail.erasure`, `trail.prune`, `trail.import`): the verifier
+/// believes what an erasure or prune event says, so no client may send one.
+pub const RESERVED_KIND_PREFIX: &str = "trail.";
+
 impl Event {
+    /// Refuses an event from a client (HTTP, `trail log`, OTLP) whose kind is one trail writes
+    /// itself: a client-made `trail.erasure` would excuse a body deleted outside trail.
+    pub fn check_client_kind(&self) -> Result<(), EventError> {
+        if self.fields.kind.starts_with(RESERVED_KIND_PREFIX) {
+            return Err(EventError::field(
+                "kind",
+                format!(
+                    "kinds starting with {RESERVED_KIND_PREFIX:?} are written by trail itself \
+                     (erasures, prunes, imports) and cannot be sent"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Parses and validates one event from JSON text.
     pub fn from_slice(bytes: &[u8]) -> Result<Event, EventError> {
         // Strict: a repeated key is refused with its path, never silently "last one wins".

@@ -11,6 +11,7 @@ use serde_json::{Map, Number, Value};
 /// Parses one JSON value, refusing repeated keys. Errors read like serde_json's, with the
 /// pointer of a repeated key: `duplicate key "kind" at /body/args`.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    inexact_integers(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let v = Strict { path: String::new() }.deserialize(&mut de)?;
     de.end()?;
@@ -23,6 +24,7 @@ pub fn array_at_most(
     bytes: &[u8],
     max: usize,
 ) -> Result<Result<Vec<Value>, usize>, serde_json::Error> {
+    inexact_integers(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match (Bounded { max }).deserialize(&mut de) {
         Ok(v) => {
@@ -36,7 +38,70 @@ pub fn array_at_most(
 
 /// Parses consecutive JSON values (NDJSON or concatenated), each as [`from_slice`] does.
 pub fn stream(bytes: &[u8]) -> impl Iterator<Item = Result<Value, serde_json::Error>> + '_ {
-    serde_json::Deserializer::from_slice(bytes).into_iter::<StrictValue>().map(|r| r.map(|v| v.0))
+    let inexact = inexact_integers(bytes).err();
+    inexact.into_iter().map(Err).chain(
+        serde_json::Deserializer::from_slice(bytes)
+            .into_iter::<StrictValue>()
+            .map(|r| r.map(|v| v.0)),
+    )
+}
+
+/// Refuses an integer literal beyond the 64-bit range that no double holds exactly: serde_json
+/// would read it as the nearest double (`12345678901234567890123` as `1.2345678901234568e22`)
+/// and the stored value would silently differ from the one sent. (Integers within 64 bits are
+/// kept as integers and checked against 2^53 where events are validated.)
+fn inexact_integers(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_digit()
+                    || matches!(bytes[i], b'.' | b'e' | b'E' | b'+' | b'-'))
+            {
+                i += 1;
+            }
+            let token = &bytes[start..i];
+            let integer = !token.iter().any(|c| matches!(c, b'.' | b'e' | b'E'));
+            let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
+            let text = std::str::from_utf8(token).unwrap_or("");
+            // Within 64 bits serde_json keeps an integer as an integer.
+            let wide = digits > 18 && text.parse::<i64>().is_err() && text.parse::<u64>().is_err();
+            if integer && wide {
+                let exact = text
+                    .parse::<i128>()
+                    .ok()
+                    .zip(text.parse::<f64>().ok())
+                    .is_some_and(|(n, f)| f.is_finite() && f.abs() < 1.7e38 && f as i128 == n);
+                if !exact {
+                    return Err(de::Error::custom(format_args!(
+                        "the integer {text} cannot be stored exactly (no double holds it; JSON \
+                         numbers are read as doubles); send it as a string"
+                    )));
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// A top-level value parsed with the strict rules (so serde_json's stream can drive it).
@@ -167,6 +232,21 @@ mod tests {
         assert!(e.contains("duplicate key \"x\" at /body/args/0"), "{e}");
         let v = from_slice(br#"{"a":{"b":[1,2.5,"x",null,true]},"c":{}}"#).unwrap();
         assert_eq!(v, serde_json::json!({"a":{"b":[1,2.5,"x",null,true]},"c":{}}));
+    }
+
+    #[test]
+    fn integers_no_double_holds_are_refused() {
+        let e = from_slice(br#"{"n":12345678901234567890123}"#).unwrap_err().to_string();
+        assert!(e.contains("cannot be stored exactly"), "{e}");
+        assert!(from_slice(br#"{"n":-12345678901234567890123}"#).is_err());
+        // 2^70 is a double exactly; a string holding digits is no number.
+        assert!(
+            from_slice(br#"{"n":1180591620717411303424,"s":"12345678901234567890123"}"#).is_ok()
+        );
+        assert!(
+            from_slice(br#"{"n":18446744073709551615,"f":1.2345678901234567890123e5}"#).is_ok()
+        );
+        assert!(stream(b"{\"n\":99999999999999999999999}").any(|r| r.is_err()));
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub enum Verdict {
     /// No problem found, but no signature was checked (no verifier key): the records chain,
     /// and a rewritten log would chain as well.
     NoKey,
+    /// No record at all (and no anchor): nothing was verified.
+    Empty,
     /// Problems were found.
     Problems,
 }
@@ -133,6 +135,8 @@ impl Report {
     pub fn verdict(&self) -> Verdict {
         if !self.no_problems() {
             Verdict::Problems
+        } else if self.records == 0 && self.anchor.is_none() {
+            Verdict::Empty
         } else if !self.signatures_checked {
             Verdict::NoKey
         } else if self.unsigned_tail > 0 {
@@ -182,6 +186,8 @@ pub struct Verifier {
     /// The seq the next record should say it has: its position until a record says otherwise
     /// (one deleted or inserted record is one problem, not one per record after it).
     expected_seq: u64,
+    /// Anchor sizes that `trail.prune` events in the log record.
+    prunes: HashSet<u64>,
 }
 
 impl Verifier {
@@ -199,6 +205,7 @@ impl Verifier {
             started: false,
             ahead: Vec::new(),
             expected_seq: 0,
+            prunes: HashSet::new(),
             opts: opts.clone(),
         };
         v.report.signatures_checked = !opts.verifiers.is_empty();
@@ -359,6 +366,15 @@ impl Verifier {
                 if record.fields.kind == ERASURE_KIND {
                     self.note_erasure(canonical);
                 }
+                if record.fields.kind == PRUNE_KIND {
+                    #[derive(serde::Deserialize)]
+                    struct Prune {
+                        size: u64,
+                    }
+                    if let Ok(p) = serde_json::from_slice::<Prune>(canonical) {
+                        self.prunes.insert(p.size);
+                    }
+                }
             }
             (Some(_), BodyInput::Absent) => {
                 self.report.bodies_erased += 1;
@@ -518,8 +534,9 @@ impl Verifier {
         self.report.anchor = Some(anchor.size);
         self.report.verified_size = anchor.size;
         self.report.notes.push(format!(
-            "records 0..{} were pruned; verified from the signed anchor at size {}",
-            anchor.size, anchor.size
+            "records at seq 0 to {} were pruned; verified from the signed anchor at size {}",
+            anchor.size.saturating_sub(1),
+            anchor.size
         ));
         // The anchor's checkpoint counts as the log's own.
         self.report.checkpoints_checked += 1;
@@ -540,6 +557,22 @@ impl Verifier {
                     format!("the log has {size} records but {whose} covers {cp_size}: records were removed from the end"),
                 );
             }
+        }
+        // A log that starts at an anchor must record that prune: an anchor is a signed tree
+        // state anyone can compute from a checkpoint and the hashes, so on its own it could
+        // stand in for records cut from the start of an export.
+        if let Some(a) = self.report.anchor
+            && a > 0
+            && !self.prunes.contains(&a)
+        {
+            self.problem(
+                Location::default(),
+                "anchor_unrecorded",
+                format!(
+                    "the log starts at a prune anchor of size {a}, but no trail.prune event in it \
+                     records that prune: records may have been cut from its start"
+                ),
+            );
         }
         let erased = std::mem::take(&mut self.erased);
         for seq in erased {

@@ -162,6 +162,7 @@ impl Recorder {
         config: RecorderConfig,
     ) -> Result<Recorder, RecordError> {
         let state = store.state().map_err(store_err)?;
+        still_signed(&*store, &signer).map_err(store_err)?;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (events, _) = broadcast::channel(4096);
         let latest =
@@ -466,6 +467,31 @@ fn kinds(findings: &[FindingSummary]) -> String {
 pub fn now() -> Timestamp {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     Timestamp::from_unix_nanos(i64::try_from(nanos).unwrap_or(i64::MAX))
+}
+
+/// Checks that the stored tree still has, at the latest stored checkpoint's size, the root that
+/// checkpoint signs (and that this log's key signed it). Records rewritten outside trail, even
+/// with every hash and tree node recomputed, fail here, so the recorder refuses to append to
+/// them or to sign a new checkpoint over them: a signed history is never forked by trail itself.
+fn still_signed(store: &dyn Store, signer: &trail_core::NoteSigner) -> Result<(), StoreError> {
+    let Some(cp) = store.latest_checkpoint()? else { return Ok(()) };
+    let size = cp.checkpoint.size;
+    if cp.verify(&[signer.verifier()]).is_err() {
+        return Err(StoreError::Invalid(format!(
+            "the latest stored checkpoint (size {size}) is not signed by this log's key: the log \
+             was changed outside trail; nothing is appended or signed until it is restored (run \
+             `trail verify`)"
+        )));
+    }
+    let root = store.root_at(size)?;
+    if root != cp.checkpoint.root {
+        return Err(StoreError::Invalid(format!(
+            "the stored records no longer hash to the root the checkpoint of size {size} signs: \
+             the log was changed outside trail; nothing is appended or signed until it is \
+             restored (run `trail verify`)"
+        )));
+    }
+    Ok(())
 }
 
 fn store_err(e: StoreError) -> RecordError {
@@ -888,6 +914,8 @@ impl Sequencer {
                 Some(s) => Some(s),
                 None => store.checkpoints()?.last().map(|c| c.checkpoint.size),
             };
+            // Never sign a tree that no longer contains what was signed before.
+            still_signed(&*store, &signer)?;
             let root = store.state()?.root;
             let cp = Checkpoint { origin, size, root }.sign(&signer);
             store.put_checkpoint(expected, &cp)

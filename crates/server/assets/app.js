@@ -568,11 +568,12 @@
     }
     // Intact only when every record is covered by a valid signed checkpoint; a live log's
     // newest records, not yet signed, are said to be so, never called intact.
-    const pending = !v.intact && v.problems_total === 0;
+    const pending = !v.intact && v.problems_total === 0 && v.records > 0;
     el.append(h("div", { class: "verdict " + (v.intact ? "intact" : pending ? "pending" : "broken"), id: "verdict" },
       h("span", { class: "big" }, v.intact ? "✓" : pending ? "○" : "✗"),
       v.intact ? "Intact: every record, body and checkpoint checks out"
         : pending ? `No problems; the newest ${fmtInt(v.unsigned_tail)} record${v.unsigned_tail === 1 ? " is" : "s are"} not yet covered by a signed checkpoint (the next one will cover ${v.unsigned_tail === 1 ? "it" : "them"})`
+        : v.problems_total === 0 ? "The log holds no record yet: nothing to verify"
         : `${fmtInt(v.problems_total)} problem${v.problems_total === 1 ? "" : "s"} found`));
     const kv = h("dl", { class: "kv" });
     const add = (k, val) => kv.append(h("dt", {}, k), h("dd", {}, val));

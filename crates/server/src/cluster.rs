@@ -57,6 +57,20 @@ pub async fn forward_ingest(State(state): State<AppState>, req: Request, next: N
     let Some(leader) = leader.filter(|_| !parts.headers.contains_key(FORWARDED)) else {
         return not_leader(&log);
     };
+    if !leader.starts_with("http://") && !leader.starts_with("https://") {
+        // A `trail log`, `import` or `erase` run holds the lease for a while: not a node to
+        // forward to, and it gives the lease up when it ends.
+        return ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "log_busy",
+            format!(
+                "a trail command ({leader}) is writing to log {:?} and holds its sequencer lease; \
+                 retry when it ends (a node takes the log back within the lease TTL)",
+                log.name
+            ),
+        )
+        .into_response();
+    }
     let bytes = match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {

@@ -298,6 +298,12 @@ pub fn store_query(p: &EventsParams) -> Result<StoreQuery, ApiError> {
             ));
         }
     };
+    if p.limit == Some(0) || p.limit.is_some_and(|l| l > 10_000) {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit={}: give 1 to 10000 (or leave it out)", p.limit.unwrap_or(0)),
+        ));
+    }
     Ok(StoreQuery {
         from: time(&p.from, "from")?,
         to: time(&p.to, "to")?,
@@ -495,7 +501,7 @@ fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError>
     let mut bad = Vec::new();
     let mut blocked = 0;
     for (index, v) in values.into_iter().enumerate() {
-        match Event::from_value(v) {
+        match Event::from_value(v).and_then(|ev| ev.check_client_kind().map(|()| ev)) {
             Ok(ev) if ev.id.as_deref().is_some_and(|id| id.starts_with(OTEL_ID_PREFIX)) => {
                 bad.push(BadEvent {
                     index,

@@ -306,7 +306,7 @@ async fn record(
             outcome.dropped += 1;
             continue;
         }
-        if let Err(e) = m.event.validate() {
+        if let Err(e) = m.event.validate().and_then(|()| m.event.check_client_kind()) {
             outcome.rejected.push(e.to_string());
             continue;
         }
