@@ -25,6 +25,18 @@ const RETRY: Duration = Duration::from_millis(200);
 /// How often a waiting writer says it is still waiting.
 const PROGRESS: Duration = Duration::from_secs(10);
 
+/// What a writer does when a `trail serve` node holds the log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// Answer [`Turn::Served`] at once (`trail log` sends its events there).
+    Forward,
+    /// Answer [`Turn::Served`] once the node is seen renewing its lease (a stopped node's lease
+    /// runs out, and is then taken); a data directory the node holds is refused at once.
+    Refuse,
+    /// Wait whoever holds it.
+    Wait,
+}
+
 /// What a writer got.
 pub enum Turn {
     /// The log is this process's to append to until the writer is dropped.
@@ -45,6 +57,11 @@ impl Writer {
     /// Takes the log; with `forward`, a log sequenced by a `trail serve` node is answered with
     /// [`Turn::Served`] instead of waiting for the node to stop.
     pub fn take(dir: &DataDir, forward: bool) -> Result<Turn> {
+        Writer::take_as(dir, if forward { Served::Forward } else { Served::Wait })
+    }
+
+    fn take_as(dir: &DataDir, served_by_node: Served) -> Result<Turn> {
+        let forward = served_by_node != Served::Wait;
         let me = format!("a trail command (pid {})", std::process::id());
         let lock = match dir.try_lock_writer_as(&me)? {
             Ok(lock) => lock,
@@ -68,6 +85,8 @@ impl Writer {
         );
         let started = Instant::now();
         let mut last_word: Option<Instant> = None;
+        // A serving node's lease, first seen when, and how long it had left then.
+        let mut node_seen: Option<(String, Instant, Duration)> = None;
         loop {
             if let Some(token) = pg.try_acquire(&node, LEASE_TTL)? {
                 if last_word.is_some() {
@@ -80,10 +99,24 @@ impl Writer {
                 let store: Arc<dyn Store> = pg;
                 return Ok(Turn::Own(Writer { store, lease: Some(lease), _lock: lock }));
             }
-            let holder = pg.lease()?.holder.unwrap_or_default();
+            let lease = pg.lease()?;
+            let holder = lease.holder.clone().unwrap_or_default();
             let served = holder.starts_with("http://") || holder.starts_with("https://");
-            if served && forward {
+            if served && served_by_node == Served::Forward {
                 return Ok(Turn::Served { node: holder });
+            }
+            if served && served_by_node == Served::Refuse {
+                // A node that stopped lets its lease run out; one that runs keeps renewing it.
+                let left = Duration::from_millis(
+                    u64::try_from(lease.expires_in_ms.unwrap_or(0)).unwrap_or(0),
+                );
+                let (who, since, had) =
+                    node_seen.get_or_insert_with(|| (holder.clone(), Instant::now(), left));
+                if *who != holder {
+                    node_seen = Some((holder.clone(), Instant::now(), left));
+                } else if since.elapsed() > *had + Duration::from_secs(2) {
+                    return Ok(Turn::Served { node: holder });
+                }
             }
             if last_word.is_none_or(|t| t.elapsed() >= PROGRESS) {
                 if last_word.is_none() && served {
@@ -112,7 +145,7 @@ impl Writer {
     /// Takes the log, waiting for a command that holds it; a `trail serve` node never gives a
     /// log up while it runs, so that is an error naming it instead of a wait without end.
     pub fn wait(dir: &DataDir) -> Result<Writer> {
-        match Writer::take(dir, true)? {
+        match Writer::take_as(dir, Served::Refuse)? {
             Turn::Own(w) => Ok(w),
             Turn::Served { node } => anyhow::bail!(
                 "the trail serve node at {node} holds this log and keeps it while it runs: stop it \

@@ -308,3 +308,29 @@ fn an_edited_filter_column_or_rollup_fails_verify() {
     assert!(v.stdout.contains("records.status"), "{}", v.stdout);
     assert!(v.stdout.contains("session_rollup"), "{}", v.stdout);
 }
+
+/// The search index of a PostgreSQL log edited behind trail's back: a record's words replaced,
+/// and the index cursor moved past the end so that nothing new is indexed. Both fail verify.
+#[test]
+fn an_edited_search_index_fails_verify() {
+    let Some(log) = Log::new("words") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let r = trail(&["init", "--data", d(&data), "--origin", &log.origin, "--store", &log.url], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(trail(&["log", "--data", d(&data)], &events(4)).code, 0);
+    let q = trail(&["query", "--data", d(&data), "--search", "word0", "--json"], "");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&q.stdout).unwrap()["total"], 1);
+    assert_eq!(trail(&["verify", "--data", d(&data)], "").code, 0);
+    let mut db = postgres::Client::connect(&log.url, postgres::NoTls).unwrap();
+    let schema = schema_for_origin(&log.origin);
+    db.batch_execute(&format!(
+        "UPDATE \"{schema}\".words SET words = 'ls'::tsvector WHERE seq = 0; \
+         UPDATE \"{schema}\".search_cursor SET next = 1000000"
+    ))
+    .unwrap();
+    let v = trail(&["verify", "--data", d(&data)], "");
+    assert_eq!(v.code, 1, "{}", v.stdout);
+    assert!(v.stdout.contains("words"), "{}", v.stdout);
+    assert!(v.stdout.contains("search_cursor"), "{}", v.stdout);
+}

@@ -384,3 +384,145 @@ fn a_log_stays_readable_by_its_owner_only() {
         }
     }
 }
+
+// ---- the independent tester's findings, each as it was found -------------------------------
+
+#[test]
+fn an_edited_search_index_is_caught_by_verify() {
+    let (tmp, data) = init();
+    let events = "{\"kind\":\"tool_call\",\"body\":{\"cmd\":\"rm -rf evidence\"}}\n{\"kind\":\"tool_call\",\"body\":{\"cmd\":\"ls\"}}\n";
+    assert_eq!(trail(&["log", "--data", d(&data)], events).code, 0);
+    // A search builds the index.
+    let q = trail(&["query", "--data", d(&data), "--search", "evidence", "--json"], "");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&q.stdout).unwrap()["total"], 1);
+    assert_eq!(trail(&["verify", "--data", d(&data)], "").code, 0);
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    copy_log(&data, &copy);
+    let db = rusqlite::Connection::open(copy.join("trail.db")).unwrap();
+    db.execute("DELETE FROM fts WHERE rowid = 0", []).unwrap();
+    db.execute("INSERT INTO fts (rowid, words) VALUES (1, 'evidence')", []).unwrap();
+    drop(db);
+    let r = trail(&["verify", "--data", d(&copy)], "");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("fts"), "{}", r.stdout);
+}
+
+#[test]
+fn a_client_cannot_send_trail_kinds() {
+    let (_tmp, data) = init();
+    for kind in ["trail.erasure", "trail.prune", "trail.import"] {
+        let line = format!("{{\"kind\":\"{kind}\",\"body\":{{\"seqs\":[0]}}}}\n");
+        let r = trail(&["log", "--data", d(&data)], &line);
+        assert_eq!(r.code, 1, "{kind}: {}", r.stderr);
+        assert!(r.stderr.contains("field `kind`"), "{}", r.stderr);
+        let r = trail(&["log", "--data", d(&data), "--kind", kind], "");
+        assert_ne!(r.code, 0, "{kind} from flags");
+    }
+}
+
+#[test]
+fn a_corrupted_tree_stops_the_writer_and_fails_verify() {
+    let (tmp, data) = init();
+    assert_eq!(trail(&["log", "--data", d(&data)], &many_events(4)).code, 0);
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    copy_log(&data, &copy);
+    let db = rusqlite::Connection::open(copy.join("trail.db")).unwrap();
+    // Record 3 completes the tree of size 4: its stored nodes are what the checkpoint signs.
+    db.execute("UPDATE records SET tree = zeroblob(length(tree)) WHERE seq = 3", []).unwrap();
+    drop(db);
+    let v = trail(&["verify", "--data", d(&copy)], "");
+    assert_eq!(v.code, 1, "{}", v.stdout);
+    assert!(v.stdout.contains("records.tree"), "{}", v.stdout);
+    // The writer will not append to, nor sign over, a tree that lost what it signed.
+    let r = trail(&["log", "--data", d(&copy), "--kind", "next"], "");
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("changed outside trail"), "{}", r.stderr);
+}
+
+#[test]
+fn an_export_with_nothing_in_it_is_not_verified() {
+    let (tmp, data) = init();
+    let empty = tmp.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let r = trail(&["verify", d(&empty), "--key", d(&data.join("log.vkey"))], "");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("nothing to verify"), "{}", r.stdout);
+}
+
+#[test]
+fn integers_no_double_holds_are_refused_not_rounded() {
+    let (_tmp, data) = init();
+    let r = trail(
+        &["log", "--data", d(&data)],
+        "{\"kind\":\"t\",\"body\":{\"n\":12345678901234567890123}}\n",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot be stored exactly"), "{}", r.stderr);
+}
+
+#[test]
+fn prune_refuses_counts_that_would_remove_everything() {
+    let (_tmp, data) = init();
+    assert_eq!(trail(&["log", "--data", d(&data)], &many_events(3)).code, 0);
+    for flag in ["--keep", "--max-size-mb", "--days"] {
+        let r = trail(&["prune", "--data", d(&data), flag, "0"], "");
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("at least 1"), "{flag}: {}", r.stderr);
+    }
+    let r = trail(&["stats", "--data", d(&data), "--json"], "");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["events"], 3);
+}
+
+#[test]
+fn keygen_refused_leaves_no_half_key_pair() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = tmp.path().join("k");
+    std::fs::write(tmp.path().join("k.vkey"), "mine").unwrap();
+    let r = trail(&["keygen", "--name", "x.example/y", "--out", d(&k)], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!k.exists(), "no private key left behind");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("k.vkey")).unwrap(), "mine");
+}
+
+#[test]
+fn the_demo_keeps_a_demo_log_someone_went_on_writing_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    assert_eq!(trail(&["demo", "--data", d(&demo)], "").code, 0);
+    assert_eq!(
+        trail(&["log", "--data", d(&demo), "--kind", "mine", "--session", "mine"], "").code,
+        0
+    );
+    let r = trail(&["demo", "--data", d(&demo)], "");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let q = trail(&["query", "--data", d(&demo), "--session", "mine", "--json"], "");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&q.stdout).unwrap()["total"], 1);
+}
+
+#[test]
+fn trail_log_with_flags_sends_to_the_serving_node() {
+    let (_tmp, data) = init();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_trail"))
+        .args(["serve", "--data", d(&data), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let r = trail(&["log", "--data", d(&data), "--kind", "b", "--json"], "");
+    let e = trail(&["erase", "--data", d(&data), "--id", "x", "--reason", "r"], "");
+    let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    let _ = serve.wait();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("sending the events to it"), "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(e.code, 2, "{}", e.stderr);
+    assert!(e.stderr.contains("holds this log"), "a writer names the node: {}", e.stderr);
+}

@@ -226,6 +226,7 @@ mod tests {
     fn one_address_gets_its_share_only() {
         let r = Arc::new(Registry::new(10, 2));
         let a = r.admit(ip(1)).ok();
+        std::thread::sleep(std::time::Duration::from_millis(5));
         let b = r.admit(ip(1)).ok();
         let (Some(a), Some(b)) = (a, b) else { panic!("two fit") };
         // Its own idle connection makes room for its new one...

@@ -276,3 +276,46 @@ pub(crate) fn compare_rollups(
         }
     }
 }
+
+/// Every tree node the store keeps (proofs and receipts are built from them) against the node
+/// the records' hashes make, from the anchor on; the first that differs is reported once (every
+/// node above it differs with it). For stores whose nodes live apart from the records.
+pub(crate) fn check_stored_nodes(
+    store: &dyn crate::Store,
+    found: &mut dyn FnMut(Mismatch),
+) -> crate::Result<()> {
+    let anchor = store.anchor()?;
+    let mut range = match &anchor {
+        Some(a) => trail_merkle::CompactRange::from_parts(a.size, a.peaks.clone())
+            .map_err(|e| crate::StoreError::Invalid(format!("the stored anchor: {e}")))?,
+        None => trail_merkle::CompactRange::new(),
+    };
+    let start = anchor.as_ref().map_or(0, |a| a.size);
+    let mut failed: Option<crate::StoreError> = None;
+    store.scan(start, u64::MAX, &mut |r| {
+        for &(level, index, hash) in range.append(r.hash) {
+            match store.node(level, index) {
+                Ok(stored) if stored == hash => {}
+                Ok(_) => {
+                    found(Mismatch {
+                        seq: Some(r.seq),
+                        table: "tree".into(),
+                        message: format!(
+                            "the stored tree node ({level}, {index}) completed by record {} is \
+                             not the one the records' hashes make: proofs and receipts built \
+                             from it would not verify",
+                            r.seq
+                        ),
+                    });
+                    return Ok(false);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    })?;
+    failed.map_or(Ok(()), Err)
+}

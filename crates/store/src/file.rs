@@ -584,6 +584,11 @@ impl Store for FileStore {
         Ok(erased)
     }
 
+    fn check_derived(&self, found: &mut dyn FnMut(crate::derived::Mismatch)) -> Result<()> {
+        // Queries read the records themselves; only the tree nodes are kept apart (tree.bin).
+        crate::derived::check_stored_nodes(self, found)
+    }
+
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
         let mut inner = self.lock();
         if anchor.size <= inner.start {

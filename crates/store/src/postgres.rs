@@ -703,6 +703,65 @@ fn read_shared(s: &mut Session) -> Result<Shared> {
     Ok(Shared { start, anchor })
 }
 
+/// The search index against the bodies, in the caller's snapshot: every body below the index
+/// cursor must have exactly its lexemes indexed (in `words`, or in parts in `words_overflow`),
+/// no entry may stand for a record without a body, and the cursor must not skip ahead of the log.
+fn check_search_index(tx: &mut ::postgres::Transaction<'_>, out: &mut Vec<Mismatch>) -> Result<()> {
+    let row = tx
+        .query_one(
+            "SELECT c.next, s.size FROM search_cursor c, state s WHERE c.id = 0 AND s.id = 0",
+            &[],
+        )
+        .map_err(pg_err)?;
+    let (next, size): (i64, i64) = (row.get(0), row.get(1));
+    if next > size {
+        out.push(Mismatch {
+            seq: None,
+            table: "search_cursor".into(),
+            message: format!(
+                "the search index cursor is at {next}, beyond the log's {size} records: records \
+                 appended from now on would never be indexed"
+            ),
+        });
+    }
+    let params: [&(dyn ToSql + Sync); 1] = [&next];
+    let mut rows = tx
+        .query_raw(
+            "SELECT coalesce(b.seq, w.seq), b.body, w.words FROM \
+               (SELECT seq, body FROM bodies WHERE seq < $1) b \
+             FULL JOIN \
+               (SELECT seq, array_agg(l ORDER BY l) AS words FROM ( \
+                  SELECT seq, unnest(tsvector_to_array(words)) AS l FROM words \
+                  UNION ALL SELECT seq, unnest(tsvector_to_array(words)) FROM words_overflow) x \
+                GROUP BY seq) w \
+             ON b.seq = w.seq ORDER BY 1",
+            params,
+        )
+        .map_err(pg_err)?;
+    while let Some(r) = rows.next().map_err(pg_err)? {
+        let seq: i64 = r.get(0);
+        let body: Option<Vec<u8>> = r.get(1);
+        let have: Option<Vec<String>> = r.get(2);
+        let mut have = have.unwrap_or_default();
+        have.sort_unstable();
+        have.dedup();
+        let mismatch = match &body {
+            None => Some(format!(
+                "the search index finds record {seq}, which has no body to hold its words"
+            )),
+            Some(b) if body_lexemes(b) != have => Some(format!(
+                "the search index holds other words for record {seq} than its body: a search \
+                 misses it or finds it for words it does not hold"
+            )),
+            Some(_) => None,
+        };
+        if let Some(message) = mismatch {
+            out.push(Mismatch { seq: Some(uint(seq)), table: "words".into(), message });
+        }
+    }
+    Ok(())
+}
+
 /// A session summary read as `SELECT s.session, s.t_start, s.t_end, s.events, s.errors,
 /// s.denials, s.input_tokens, s.output_tokens, s.cost_usd, s.last_seq, s.agent`.
 fn session_summary(r: &Row) -> SessionSummary {
@@ -2030,6 +2089,7 @@ impl Store for PostgresStore {
                 .iter()
                 .map(session_summary)
                 .collect();
+            check_search_index(&mut tx, &mut out)?;
             tx.commit().map_err(pg_err)?;
             compare_rollups(&rollup, stats, sessions, &mut |m| out.push(m));
             Ok(out)
