@@ -231,37 +231,30 @@ pub(crate) fn compare_rollups(
             });
             continue;
         };
-        let differs = e.start != row.start
-            || e.end != row.end
-            || e.events != row.events
-            || e.errors != row.errors
-            || e.denials != row.denials
-            || e.input_tokens != row.input_tokens
-            || e.output_tokens != row.output_tokens
-            || !same_cost(e.cost_usd, row.cost_usd)
-            || e.last_seq != row.last_seq
-            || e.agent != row.agent;
-        if differs {
+        // Each column that differs, with the stored value and the records' value.
+        let mut differs: Vec<String> = Vec::new();
+        let mut col = |name: &str, stored: String, signed: String| {
+            if stored != signed {
+                differs.push(format!("{name} {stored} (the records give {signed})"));
+            }
+        };
+        col("t_start", row.start.to_string(), e.start.to_string());
+        col("t_end", row.end.to_string(), e.end.to_string());
+        col("events", row.events.to_string(), e.events.to_string());
+        col("errors", row.errors.to_string(), e.errors.to_string());
+        col("denials", row.denials.to_string(), e.denials.to_string());
+        col("input_tokens", row.input_tokens.to_string(), e.input_tokens.to_string());
+        col("output_tokens", row.output_tokens.to_string(), e.output_tokens.to_string());
+        if !same_cost(e.cost_usd, row.cost_usd) {
+            col("cost_usd", row.cost_usd.to_string(), e.cost_usd.to_string());
+        }
+        col("last_seq", row.last_seq.to_string(), e.last_seq.to_string());
+        col("agent", format!("{:?}", row.agent), format!("{:?}", e.agent));
+        if !differs.is_empty() {
             found(Mismatch {
                 seq: Some(row.last_seq),
                 table: "session_rollup".into(),
-                message: format!(
-                    "session {:?} says {} events, {} errors, {} denials, {}/{} tokens, ${} but \
-                     its records give {} events, {} errors, {} denials, {}/{} tokens, ${}",
-                    row.session,
-                    row.events,
-                    row.errors,
-                    row.denials,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.cost_usd,
-                    e.events,
-                    e.errors,
-                    e.denials,
-                    e.input_tokens,
-                    e.output_tokens,
-                    e.cost_usd
-                ),
+                message: format!("session {:?} says {}", row.session, differs.join(", ")),
             });
         }
         seen.insert(row.session);
