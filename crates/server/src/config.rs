@@ -8,7 +8,7 @@
 //! max_otlp_body_bytes = 67108864 # POST /v1/traces and /v1/logs, after decompression
 //! max_otlp_items = 10000         # spans or log records per OTLP request, counted before decoding
 //! max_buffered_body_bytes = 268435456  # request bytes all requests hold at once; 503 beyond
-//! max_tail_buffer_bytes = 4194304 # what one live-tail subscriber may have queued before it is dropped
+//! max_tail_buffer_bytes = 1048576 # what one live-tail subscriber may have queued before it is dropped
 //! max_batch = 10000              # events per request
 //! max_json_depth = 64
 //! max_in_flight = 512            # concurrent ingest requests before 429
@@ -82,7 +82,7 @@ impl Default for ServerSection {
             max_otlp_body_bytes: 64 << 20,
             max_otlp_items: 10_000,
             max_buffered_body_bytes: 256 << 20,
-            max_tail_buffer_bytes: 4 << 20,
+            max_tail_buffer_bytes: 1 << 20,
             max_batch: 10_000,
             max_json_depth: 64,
             max_in_flight: 512,
