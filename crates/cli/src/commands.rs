@@ -4,11 +4,11 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use serde_json::json;
-use std::sync::Arc;
 use trail_core::export::{self, ExportLine};
 use trail_core::receipt::Receipt;
 use trail_core::verify::{BodyInput, Location, Report, Verdict, Verifier, VerifyOptions};
@@ -16,10 +16,9 @@ use trail_core::{Checkpoint, Event, NoteSigner, NoteVerifier};
 use trail_ingest::Recorder;
 use trail_store::Store;
 
-use crate::writer::{Turn, Writer};
-
 use crate::datadir::{DataDir, write_private};
 use crate::output::{green, red, yellow};
+use crate::writer::{Turn, Writer};
 use crate::{DataArg, JsonArg};
 
 /// `trail init`'s settings beyond the log's name and store.
@@ -958,43 +957,9 @@ pub fn verify_data_dir(dir: &DataDir, opts: VerifyOptions, json_out: bool) -> Re
         return Ok(report);
     }
     let store = dir.store()?;
-    let mut v = Verifier::new(opts);
-    let checkpoints = store.checkpoints()?;
-    let anchor = store.anchor()?;
-    let start = anchor.as_ref().map_or(0, |a| a.size);
-    if let Some(a) = &anchor {
-        v.anchor(Location::default(), a);
-    }
-    let mut cps = checkpoints.iter().filter(|c| c.checkpoint.size > start || start == 0).peekable();
-    while let Some(cp) = cps.next_if(|c| c.checkpoint.size <= start) {
-        v.checkpoint(Location::default(), &cp.to_string());
-    }
-    let bar = crate::output::progress(Some(store.state()?.size - start), "verifying", json_out);
-    store.scan(start, u64::MAX, &mut |r| {
-        let body = match &r.body {
-            Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
-            None => BodyInput::Absent,
-        };
-        // The store parsed each record as it read it; the verifier reuses that parse.
-        bar.inc(1);
-        v.parsed_record(Location::seq(r.seq), &r.canonical, &r.record, None, body);
-        while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
-            v.checkpoint(Location::seq(r.seq), &cp.to_string());
-        }
-        Ok(true)
-    })?;
-    for cp in cps {
-        v.checkpoint(Location::default(), &cp.to_string());
-    }
-    // What queries, filters and counts read beside the records must say what the records say.
-    store.check_derived(&mut |m| {
-        v.problem(
-            Location { line: None, seq: m.seq },
-            "index_mismatch",
-            format!("{}: {}", m.table, m.message),
-        );
-    })?;
-    Ok(v.finish())
+    let size = store.state()?.size - store.start()?;
+    let bar = crate::output::progress(Some(size), "verifying", json_out);
+    Ok(trail_store::verify_store(&*store, opts, &mut |_| bar.inc(1))?)
 }
 
 /// Prints a verification report; returns whether the verification passed (exit 0).

@@ -111,8 +111,15 @@ fn a_full_disk_fails_clearly_and_loses_nothing_acknowledged() {
             let r = trail(&["repair", "--data", &d], "");
             assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         }
-        let v = trail(&["verify", "--data", &d], "");
-        assert!(v.status.success(), "{store}: {}", String::from_utf8_lossy(&v.stdout));
+        // Every record stored is consistent; those after the last checkpoint that fitted (all of
+        // them when the disk filled before the first) are unsigned, and verify says so.
+        let v = trail(&["verify", "--data", &d, "--json"], "");
+        let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        assert!(
+            ["intact", "unsigned_records"].contains(&report["verdict"].as_str().unwrap()),
+            "{store}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
         let export = trail(&["export", "--data", &d], "");
         let stored: std::collections::HashMap<String, String> =
             String::from_utf8_lossy(&export.stdout)
@@ -135,9 +142,11 @@ fn a_full_disk_fails_clearly_and_loses_nothing_acknowledged() {
                 "{store}: acknowledged {id} lost"
             );
         }
-        // With space again, appending continues.
+        // With space again, appending continues, and its checkpoint signs everything.
         let more = trail(&["log", "--data", &d], &events(3).replace("\"f", "\"g"));
         assert!(more.status.success(), "{store}: {}", String::from_utf8_lossy(&more.stderr));
+        let v = trail(&["verify", "--data", &d], "");
+        assert!(v.status.success(), "{store}: {}", String::from_utf8_lossy(&v.stdout));
     }
 }
 

@@ -25,8 +25,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use trail_core::{BodyInput, Location, NoteVerifier, Report, Timestamp, Verifier, VerifyOptions};
-use trail_store::Store;
+use trail_core::{NoteVerifier, Report, Timestamp, VerifyOptions};
 
 use crate::api::{ErrorBody, LogParam, ProblemView, VerifyView};
 use crate::error::{ApiError, store_error};
@@ -155,51 +154,10 @@ pub fn verify_log(log: &LogHandle) -> Result<VerifyView, ApiError> {
         None => notes.push("the server has no verifier key for this log".to_owned()),
     }
     let opts = VerifyOptions { verifiers, origin: Some(log.name.clone()), trusted: Vec::new() };
-    let report = verify_store(&*log.store, opts).map_err(store_error)?;
+    let report = trail_store::verify_store(&*log.store, opts, &mut |_| {}).map_err(store_error)?;
     let mut view = VerifyView::from_report(&log.name, &report, at, started.elapsed());
     view.notes.extend(notes);
     Ok(view)
-}
-
-/// The verifier over a store: the anchor, then records in order with every checkpoint placed
-/// after the last record it covers. Checkpoints are read before the size, so every checkpoint
-/// read covers only records that will be scanned; records appended meanwhile are not read.
-pub fn verify_store(store: &dyn Store, opts: VerifyOptions) -> trail_store::Result<Report> {
-    let mut v = Verifier::new(opts);
-    let checkpoints = store.checkpoints()?;
-    let anchor = store.anchor()?;
-    let size = store.state()?.size;
-    let start = anchor.as_ref().map_or(0, |a| a.size);
-    if let Some(a) = &anchor {
-        v.anchor(Location::default(), a);
-    }
-    let mut cps = checkpoints.iter().filter(|c| c.checkpoint.size > start || start == 0).peekable();
-    while let Some(cp) = cps.next_if(|c| c.checkpoint.size <= start) {
-        v.checkpoint(Location::default(), &cp.to_string());
-    }
-    store.scan(start, size, &mut |r| {
-        let body = match &r.body {
-            Some(b) => BodyInput::Present { salt: &b.salt, canonical: &b.canonical },
-            None => BodyInput::Absent,
-        };
-        v.parsed_record(Location::seq(r.seq), &r.canonical, &r.record, None, body);
-        while let Some(cp) = cps.next_if(|c| c.checkpoint.size == r.seq + 1) {
-            v.checkpoint(Location::seq(r.seq), &cp.to_string());
-        }
-        Ok(true)
-    })?;
-    for cp in cps {
-        v.checkpoint(Location::default(), &cp.to_string());
-    }
-    // What queries, filters and counts read beside the records must say what the records say.
-    store.check_derived(&mut |m| {
-        v.problem(
-            Location { line: None, seq: m.seq },
-            "index_mismatch",
-            format!("{}: {}", m.table, m.message),
-        );
-    })?;
-    Ok(v.finish())
 }
 
 impl VerifyView {

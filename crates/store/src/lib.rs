@@ -29,6 +29,9 @@ pub mod postgres;
 pub mod query;
 pub mod sqlite;
 mod tree;
+pub mod verify;
+
+pub use verify::verify_store;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
