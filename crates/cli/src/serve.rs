@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert, mode 0600 [default: `[server] tls_key`].
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Say where it serves as one JSON line (`{"url", "logs", "node"}`) instead of text.
+    #[command(flatten)]
+    pub json: crate::JsonArg,
 }
 
 #[derive(Args)]
@@ -158,7 +161,14 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let limits = Limits::from(&section);
     let state = AppState::for_node(logs.clone(), keys, limits, node.clone());
     let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
-    println!("trail: serving {} on {scheme}://{local}", names.join(", "));
+    if args.json.json {
+        println!(
+            "{}",
+            serde_json::json!({"url": format!("{scheme}://{local}"), "logs": names, "node": node})
+        );
+    } else {
+        println!("trail: serving {} on {scheme}://{local}", names.join(", "));
+    }
     if logs.iter().any(|l| matches!(l.role(), Role::Follower { .. })) || args.advertise.is_some() {
         eprintln!(
             "trail: node {node}; logs in PostgreSQL are sequenced by the holder of their lease"
