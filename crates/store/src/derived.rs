@@ -3,8 +3,8 @@
 //! Filters, rollups and search read columns and tables that the Merkle tree does not cover: an
 //! `UPDATE records SET status = 'ok'` on a copy of the database would hide a denial from
 //! `trail query --status denied` while the records, and so `trail verify`'s proofs, stay intact.
-//! [`Rollup`] is the one fold both SQL stores write their rollups with; [`compare_columns`] and
-//! [`compare_rollups`] are what `Store::check_derived` uses to hold every derived row to the
+//! `Rollup` is the one fold both SQL stores write their rollups with; `compare_columns` and
+//! `compare_rollups` are what `Store::check_derived` uses to hold every derived row to the
 //! record it was derived from, naming the row that differs.
 
 use std::collections::HashMap;
