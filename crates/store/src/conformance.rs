@@ -245,6 +245,8 @@ pub fn checkpoints_compare_and_swap(store: &dyn Store) {
     let sizes: Vec<u64> =
         store.checkpoints().expect("cps").iter().map(|c| c.checkpoint.size).collect();
     assert_eq!(sizes, [2, 4]);
+    // The latest, as every backend answers it (the SQL stores with one indexed read).
+    assert_eq!(store.latest_checkpoint().expect("latest"), Some(cp4));
 }
 
 pub fn query_filters_and_pages(store: &dyn Store) {

@@ -271,16 +271,17 @@ pub trait Store: Send + Sync {
     /// The prune anchor, if the log was pruned.
     fn anchor(&self) -> Result<Option<Anchor>>;
 
+    /// The latest stored checkpoint. Proofs, receipts and every checkpoint the recorder signs
+    /// ask for it: the SQL stores answer with one indexed read, not by parsing every checkpoint.
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        Ok(self.checkpoints()?.pop())
+    }
+
     /// Bytes the log takes on disk (0 for memory).
     fn disk_bytes(&self) -> Result<u64>;
 }
 
 impl dyn Store + '_ {
-    /// The latest stored checkpoint.
-    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
-        Ok(self.checkpoints()?.pop())
-    }
-
     /// The first seq still stored.
     pub fn start(&self) -> Result<u64> {
         Ok(self.anchor()?.map_or(0, |a| a.size))

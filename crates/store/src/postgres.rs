@@ -1914,6 +1914,21 @@ impl Store for PostgresStore {
         Ok(s)
     }
 
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        let note: Option<String> = self.pool.run(|s| {
+            let stmt = s
+                .stmts
+                .get(&mut s.client, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")?;
+            let rows = s.client.query(&stmt, &[]).map_err(pg_err)?;
+            Ok(rows.first().map(|r| r.get(0)))
+        })?;
+        note.map(|n| {
+            SignedCheckpoint::parse(&n)
+                .map_err(|e| StoreError::Invalid(format!("stored checkpoint: {e}")))
+        })
+        .transpose()
+    }
+
     fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>> {
         let notes: Vec<String> = self.pool.run(|s| {
             let stmt = s.stmts.get(&mut s.client, "SELECT note FROM checkpoints ORDER BY size")?;

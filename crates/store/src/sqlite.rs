@@ -1005,6 +1005,19 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        let note: Option<String> = self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")?;
+            Ok(stmt.query_row([], |r| r.get(0)).optional()?)
+        })?;
+        note.map(|n| {
+            SignedCheckpoint::parse(&n)
+                .map_err(|e| StoreError::Invalid(format!("stored checkpoint: {e}")))
+        })
+        .transpose()
+    }
+
     fn put_checkpoint(&self, expected_latest: Option<u64>, cp: &SignedCheckpoint) -> Result<()> {
         let mut w = self.writer();
         let shared = self.shared();
