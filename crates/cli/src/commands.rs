@@ -681,8 +681,8 @@ pub struct VerifyArgs {
     /// Verify one receipt offline instead.
     #[arg(long, value_name = "FILE")]
     receipt: Option<PathBuf>,
-    /// Verify files of another system as that system defines them (`harness`).
-    #[arg(long)]
+    /// Verify files of another system as that system defines them.
+    #[arg(long, value_parser = ["harness"])]
     format: Option<String>,
     /// More files, for --format harness.
     #[arg(requires = "format")]

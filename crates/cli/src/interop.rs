@@ -25,8 +25,8 @@ use crate::{DataArg, JsonArg};
 pub struct ImportArgs {
     #[command(flatten)]
     pub data: DataArg,
-    /// harness, agenticapi, denkeeper or ag2.
-    #[arg(long)]
+    /// The system that wrote the files.
+    #[arg(long, value_parser = ["harness", "agenticapi", "denkeeper", "ag2"])]
     pub from: String,
     /// Files or databases to import: Harness `audit-<session>.jsonl`, an AgenticAPI or denkeeper
     /// SQLite database, an AG2 `audit.jsonl`.
