@@ -689,7 +689,19 @@ pub async fn apply_retention(
 #[derive(Args)]
 pub struct ScanArgs {
     /// Files to scan (default: stdin).
+    #[arg(conflicts_with = "data")]
     files: Vec<PathBuf>,
+    /// Scan the bodies already stored in this log with the current scanner and the log's
+    /// policy (a scanner that improves protects old logs too); prints type, seq and path, never
+    /// the value.
+    #[arg(long, value_name = "DIR", conflicts_with = "jsonl")]
+    data: Option<PathBuf>,
+    /// With --data: erase every stored body that holds a secret, recorded as one erasure event.
+    #[arg(long, requires_all = ["data", "reason"])]
+    erase: bool,
+    /// With --erase: why (recorded in the erasure event).
+    #[arg(long, requires = "erase")]
+    reason: Option<String>,
     /// Read `{"id": ..., "text": ...}` lines and write `{"id": ..., "findings": [...]}` lines.
     #[arg(long)]
     jsonl: bool,
@@ -697,7 +709,97 @@ pub struct ScanArgs {
     json: JsonArg,
 }
 
-pub fn scan(args: ScanArgs) -> Result<ExitCode> {
+/// `trail scan --data DIR [--erase --reason TEXT]`: the stored bodies under today's scanner.
+async fn scan_stored(args: &ScanArgs, path: &Path) -> Result<ExitCode> {
+    let dir = DataDir::open(path)?;
+    let (scanner, config) = dir.recorder_config()?;
+    let store = dir.store()?;
+    let size = store.state()?.size - store.start()?;
+    let bar = crate::output::progress(Some(size), "scanning stored bodies", args.json.json);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut findings, mut with_secret) = (0u64, Vec::new());
+    let mut failed = None;
+    store.scan(store.start()?, u64::MAX, &mut |r| {
+        bar.inc(1);
+        let Some(body) = &r.body else { return Ok(true) };
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body.canonical) else {
+            return Ok(true);
+        };
+        // Every type the scanner knows is reported, whatever the log's policy does with it.
+        let mut policy = config.policy.clone();
+        for m in [&mut policy.default_pii, &mut policy.default_secret] {
+            if *m == trail_ingest::Mode::Off || *m == trail_ingest::Mode::Block {
+                *m = trail_ingest::Mode::Detect;
+            }
+        }
+        policy.per_type.values_mut().for_each(|m| *m = trail_ingest::Mode::Detect);
+        let Ok(found) = trail_scan::json::scan_value(&scanner, &policy, &mut value, None) else {
+            return Ok(true);
+        };
+        let mut secret = false;
+        for f in found {
+            findings += 1;
+            secret |= f.kind.is_secret();
+            let line = if args.json.json {
+                json!({"seq": r.seq, "id": r.record.id, "path": f.path, "type": f.kind.as_str().to_ascii_lowercase(), "secret": f.kind.is_secret(), "count": f.count}).to_string()
+            } else {
+                format!("seq {} ({}): {} at {} ({}x)", r.seq, r.record.id, f.kind.as_str().to_ascii_lowercase(), f.path, f.count)
+            };
+            if let Err(e) = writeln!(out, "{line}") {
+                failed = Some(e);
+                return Ok(false);
+            }
+        }
+        if secret {
+            with_secret.push(r.seq);
+        }
+        Ok(true)
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    out.flush()?;
+    bar.finish();
+    drop(store);
+    let secrets = with_secret.len() as u64;
+    if !args.json.json {
+        eprintln!(
+            "{} in stored bodies; {} holding a secret",
+            crate::output::count(findings, "finding"),
+            crate::output::count(secrets, "body")
+        );
+    }
+    if !args.erase || with_secret.is_empty() {
+        return Ok(if findings > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+    }
+    let writer = crate::writer::Writer::wait(&dir)?;
+    let recorder = open_recorder(&dir, writer.store.clone())?;
+    let erased = recorder.store().erase(&with_secret)?;
+    let event = Event::from_value(json!({
+        "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
+        "body": {"seqs": with_secret, "selector": {"scan": "secrets"}, "reason": args.reason, "erased": erased}
+    }))?;
+    let a = recorder
+        .record(event)
+        .await
+        .map_err(|e| anyhow!("bodies erased but the erasure event failed: {e}"))?;
+    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    if args.json.json {
+        println!("{}", json!({"erased": erased, "seqs": with_secret, "event_seq": a.seq}));
+    } else {
+        println!(
+            "erased {} holding a secret; recorded as event {}",
+            crate::output::count(erased, "body"),
+            a.seq
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn scan(args: ScanArgs) -> Result<ExitCode> {
+    if let Some(path) = &args.data {
+        return scan_stored(&args, path).await;
+    }
     let scanner = trail_scan::Scanner::default();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.jsonl {

@@ -197,7 +197,7 @@ enum Command {
     Erase(browse::EraseArgs),
     /// Apply retention: cut the oldest records behind a signed anchor; logs the prune.
     Prune(browse::PruneArgs),
-    /// Scan files or stdin for PII and secrets.
+    /// Scan files or stdin for PII and secrets, or the bodies a log already stores (--data).
     Scan(browse::ScanArgs),
     /// Move an incomplete last line of a file log (left by a crash) to log.jsonl.torn.
     Repair {
@@ -333,7 +333,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Stats { data, filters, json } => browse::stats(&data.data, &filters, json.json),
         Command::Erase(args) => browse::erase(args).await,
         Command::Prune(args) => browse::prune(args).await,
-        Command::Scan(args) => browse::scan(args),
+        Command::Scan(args) => browse::scan(args).await,
         Command::Repair { data, json } => commands::repair(&data.data, json.json),
         Command::Keygen { name, out, json } => commands::keygen(&name, &out, json.json),
         Command::Completions { shell } => {

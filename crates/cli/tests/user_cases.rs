@@ -526,3 +526,36 @@ fn trail_log_with_flags_sends_to_the_serving_node() {
     assert_eq!(e.code, 2, "{}", e.stderr);
     assert!(e.stderr.contains("holds this log"), "a writer names the node: {}", e.stderr);
 }
+
+#[test]
+fn scan_data_finds_and_erases_secrets_an_older_scanner_stored() {
+    let (_tmp, data) = init();
+    // A log whose scanner let secrets through (as an older scanner would have).
+    let cfg = data.join("trail.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replacen("[scan]\n", "[scan]\nsecrets = \"off\"\n", 1)).unwrap();
+    let secret = "AKIAZ7Q3VN4XK2LMB5TP";
+    let events = format!(
+        "{{\"kind\":\"tool_call\",\"id\":\"leak\",\"body\":{{\"env\":\"AWS_ACCESS_KEY_ID={secret}\"}}}}\n{{\"kind\":\"tool_call\",\"id\":\"clean\",\"body\":{{\"cmd\":\"ls\"}}}}\n"
+    );
+    assert_eq!(trail(&["log", "--data", d(&data)], &events).code, 0);
+    assert!(trail(&["export", "--data", d(&data)], "").stdout.contains(secret));
+    let r = trail(&["scan", "--data", d(&data), "--json"], "");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stdout.contains(secret), "never the value: {}", r.stdout);
+    let found: Vec<serde_json::Value> =
+        r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        found
+            .iter()
+            .any(|f| f["seq"] == 0 && f["type"] == "aws_access_key_id" && f["path"] == "/env"),
+        "{found:?}"
+    );
+    assert!(found.iter().all(|f| f["seq"] == 0), "{found:?}");
+    let r = trail(&["scan", "--data", d(&data), "--erase", "--reason", "rescan"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("erased 1 body"), "{}", r.stdout);
+    assert!(!trail(&["export", "--data", d(&data)], "").stdout.contains(secret));
+    assert_eq!(trail(&["verify", "--data", d(&data)], "").code, 0);
+    assert_eq!(trail(&["scan", "--data", d(&data)], "").code, 0, "nothing left to find");
+}
