@@ -1314,9 +1314,16 @@ fn hex_val(c: u8) -> u8 {
 
 /// The current line up to `s`.
 pub(crate) fn line_before(text: &[u8], s: usize) -> &[u8] {
-    let ls = text[..s].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    // At most LINE_WINDOW bytes back: the cues looked for sit close to the value, and a text
+    // with no line breaks would otherwise make every match look at everything before it (8,000
+    // addresses on one line took seconds: quadratic).
+    let from = s.saturating_sub(LINE_WINDOW);
+    let ls = text[from..s].iter().rposition(|&c| c == b'\n').map_or(from, |i| from + i + 1);
     &text[ls..s]
 }
+
+/// How far back [`line_before`] looks for the start of the line.
+const LINE_WINDOW: usize = 512;
 
 /// One of `words` (ASCII case-insensitive) occurs in the `window` bytes before `s`.
 /// Like [`near`], but a keyword must start a word (`call` in `mccall@` does not count).

@@ -90,7 +90,7 @@ pub fn scan_value(
     value: &mut Value,
     tag_key: Option<&[u8]>,
 ) -> Result<Vec<JsonFinding>, Blocked> {
-    let mut w = Walker { scanner, policy, tag_key, out: Vec::new() };
+    let mut w = Walker { scanner, policy, tag_key, out: Vec::new(), at: HashMap::new() };
     let mut path = String::new();
     w.value(value, &mut path)?;
     Ok(w.out)
@@ -107,7 +107,7 @@ pub fn scan_str(
     path: &str,
     tag_key: Option<&[u8]>,
 ) -> Result<(Option<String>, Vec<JsonFinding>), Blocked> {
-    let mut w = Walker { scanner, policy, tag_key, out: Vec::new() };
+    let mut w = Walker { scanner, policy, tag_key, out: Vec::new(), at: HashMap::new() };
     let new = w.string(s, path)?;
     Ok((new, w.out))
 }
@@ -127,6 +127,8 @@ struct Walker<'a> {
     policy: &'a Policy,
     tag_key: Option<&'a [u8]>,
     out: Vec<JsonFinding>,
+    /// Where each (path, type) is in `out`: a body of many strings with findings stays linear.
+    at: HashMap<(String, Kind), usize>,
 }
 
 impl Walker<'_> {
@@ -217,13 +219,16 @@ impl Walker<'_> {
             return Err(Blocked { kind: f.kind.clone(), path: path.to_string() });
         }
         for (f, _) in findings {
-            match self.out.iter_mut().find(|j| j.path == path && j.kind == f.kind) {
-                Some(j) => j.count = j.count.saturating_add(1),
-                None => self.out.push(JsonFinding {
-                    path: path.to_string(),
-                    kind: f.kind.clone(),
-                    count: 1,
-                }),
+            match self.at.get(&(path.to_owned(), f.kind.clone())) {
+                Some(&i) => self.out[i].count = self.out[i].count.saturating_add(1),
+                None => {
+                    self.at.insert((path.to_owned(), f.kind.clone()), self.out.len());
+                    self.out.push(JsonFinding {
+                        path: path.to_string(),
+                        kind: f.kind.clone(),
+                        count: 1,
+                    });
+                }
             }
         }
         Ok(())

@@ -7,6 +7,7 @@
 //! once every event is durable. If the store then fails, the events already committed stay
 //! committed (the answer lists the ones that failed); retrying with event ids is idempotent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -74,10 +75,18 @@ pub async fn ingest(
         )
     })?;
     let (bytes, _budget) = read_body(body, state.limits.max_body_bytes, &state).await?;
-    let values = parse_batch(&bytes, state.limits.max_batch, state.limits.max_json_depth)?;
     let log = access.log;
     log.recorder()?; // a follower that got this request during a takeover says who leads
-    let events = validate(&log, values)?;
+    // Parsing, validating and (in `submit`) scanning a large body take milliseconds to seconds:
+    // off the async workers, so /healthz and other requests keep being answered.
+    let heavy = bytes.len() > HEAVY_BODY;
+    let (max_batch, max_depth) = (state.limits.max_batch, state.limits.max_json_depth);
+    let events = if heavy {
+        let l = log.clone();
+        blocking(move || validate(&l, parse_batch(&bytes, max_batch, max_depth)?)).await??
+    } else {
+        validate(&log, parse_batch(&bytes, max_batch, max_depth)?)?
+    };
     let n = events.len();
     if log.queue_room() < n {
         state.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -90,7 +99,7 @@ pub async fn ingest(
             ),
         ));
     }
-    let results = submit(&log, events).await;
+    let results = if heavy { submit_blocking(&log, events).await? } else { submit(&log, events).await };
     let mut acks = Vec::with_capacity(n);
     let mut failed = Vec::new();
     let mut refused = 0;
@@ -161,6 +170,20 @@ pub async fn ingest(
 
 /// Queues events in order and waits until each is durable. A full queue (other requests got
 /// there first) makes this event wait for room instead of failing half a batch.
+/// Request bodies larger than this are parsed, validated and scanned on blocking threads.
+pub const HEAVY_BODY: usize = 64 << 10;
+
+/// [`submit`] on a blocking thread: the recorder scans each event on the task that submits it,
+/// and a large body's scan must not hold an async worker.
+pub async fn submit_blocking(
+    log: &Arc<LogHandle>,
+    events: Vec<Event>,
+) -> Result<Vec<Result<trail_ingest::Appended, RecordError>>, ApiError> {
+    let log = log.clone();
+    let rt = tokio::runtime::Handle::current();
+    blocking(move || rt.block_on(submit(&log, events))).await
+}
+
 pub async fn submit(
     log: &LogHandle,
     events: Vec<Event>,

@@ -77,6 +77,7 @@ pub async fn traces(
     };
     let result = async {
         let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
+        let heavy = bytes.len() > crate::events::HEAVY_BODY;
         let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
         let mapped = blocking(move || {
             check_items(count::protobuf_or_json(&bytes, enc, false), max, "spans")?;
@@ -84,7 +85,7 @@ pub async fn traces(
         })
         .await??;
         state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
-        let outcome = record(&state, &access.log, mapped).await?;
+        let outcome = record(&state, &access.log, mapped, heavy).await?;
         let partial = outcome.message().map(|m| ExportTracePartialSuccess {
             rejected_spans: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
             error_message: m,
@@ -121,6 +122,7 @@ pub async fn logs(
     };
     let result = async {
         let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
+        let heavy = bytes.len() > crate::events::HEAVY_BODY;
         let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
         let mapped = blocking(move || {
             check_items(count::protobuf_or_json(&bytes, enc, true), max, "log records")?;
@@ -128,7 +130,7 @@ pub async fn logs(
         })
         .await??;
         state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
-        let outcome = record(&state, &access.log, mapped).await?;
+        let outcome = record(&state, &access.log, mapped, heavy).await?;
         let partial = outcome.message().map(|m| ExportLogsPartialSuccess {
             rejected_log_records: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
             error_message: m,
@@ -296,8 +298,9 @@ impl Outcome {
 
 async fn record(
     state: &AppState,
-    log: &LogHandle,
+    log: &std::sync::Arc<LogHandle>,
     mapped: Vec<map::Mapped>,
+    heavy: bool,
 ) -> Result<Outcome, ApiError> {
     let mut outcome = Outcome::default();
     let mut events: Vec<Event> = Vec::with_capacity(mapped.len());
@@ -334,7 +337,13 @@ async fn record(
             format!("the recorder queue of log {:?} is full; retry later", log.name),
         ));
     }
-    for r in submit(log, events).await {
+    // Mapped spans carry their attributes as bodies: scanned off the async workers when many.
+    let results = if heavy || events.len() > 16 {
+        crate::events::submit_blocking(log, events).await?
+    } else {
+        submit(log, events).await
+    };
+    for r in results {
         match r {
             Ok(_) => {}
             Err(e @ RecordError::Blocked(_)) | Err(e @ RecordError::Invalid(_)) => {
