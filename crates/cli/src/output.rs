@@ -164,7 +164,15 @@ pub fn count(n: u64, noun: &str) -> String {
 /// it did not create.
 pub fn create_new(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use anyhow::Context;
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    // What trail writes out carries bodies: readable by its owner only, like the log itself.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).with_context(|| {
         if path.exists() {
             format!(
                 "{} already exists; refusing to overwrite it (remove it or choose another path)",

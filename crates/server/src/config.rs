@@ -7,6 +7,7 @@
 //! max_body_bytes = 8388608       # POST /v1/events, after decompression
 //! max_otlp_body_bytes = 67108864 # POST /v1/traces and /v1/logs, after decompression
 //! max_otlp_items = 10000         # spans or log records per OTLP request, counted before decoding
+//! max_otlp_fields = 500000       # values per OTLP request (resources, scopes, events, attributes, ...)
 //! max_buffered_body_bytes = 268435456  # request bytes all requests hold at once; 503 beyond
 //! max_tail_buffer_bytes = 1048576 # what one live-tail subscriber may have queued before it is dropped
 //! max_batch = 10000              # events per request
@@ -45,6 +46,9 @@ pub struct ServerSection {
     pub max_otlp_body_bytes: usize,
     /// Spans or log records one OTLP request may carry; counted before any is decoded.
     pub max_otlp_items: usize,
+    /// Values one OTLP request may carry at any depth (empty resources, scopes, span events and
+    /// attribute arrays count too); counted before any is decoded.
+    pub max_otlp_fields: usize,
     /// Request body bytes (after decompression) held by all requests at once.
     pub max_buffered_body_bytes: usize,
     /// Bytes one live-tail subscriber may have queued and not read before it is dropped (told
@@ -81,6 +85,7 @@ impl Default for ServerSection {
             max_body_bytes: 8 << 20,
             max_otlp_body_bytes: 64 << 20,
             max_otlp_items: 10_000,
+            max_otlp_fields: 500_000,
             max_buffered_body_bytes: 256 << 20,
             max_tail_buffer_bytes: 1 << 20,
             max_batch: 10_000,
@@ -104,6 +109,7 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub max_otlp_body_bytes: usize,
     pub max_otlp_items: usize,
+    pub max_otlp_fields: usize,
     pub max_buffered_body_bytes: usize,
     pub max_tail_buffer_bytes: usize,
     pub max_batch: usize,
@@ -129,6 +135,7 @@ impl From<&ServerSection> for Limits {
             max_body_bytes: s.max_body_bytes.max(1024),
             max_otlp_body_bytes: s.max_otlp_body_bytes.max(1024),
             max_otlp_items: s.max_otlp_items.max(1),
+            max_otlp_fields: s.max_otlp_fields.max(100),
             max_buffered_body_bytes: s.max_buffered_body_bytes.max(s.max_body_bytes).max(1 << 20),
             max_tail_buffer_bytes: s.max_tail_buffer_bytes.max(64 << 10),
             max_batch: s.max_batch.max(1),

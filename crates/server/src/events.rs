@@ -88,6 +88,18 @@ pub async fn ingest(
         validate(&log, parse_batch(&bytes, max_batch, max_depth)?)?
     };
     let n = events.len();
+    if n > log.queue_capacity {
+        // It could never fit: a 503 would be retried for ever.
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_over_queue",
+            format!(
+                "{n} events are more than the recorder queue of log {:?} holds ({}, [audit] \
+                 buffer_size); send them in smaller batches",
+                log.name, log.queue_capacity
+            ),
+        ));
+    }
     if log.queue_room() < n {
         state.metrics.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(ApiError::overloaded(
@@ -99,7 +111,8 @@ pub async fn ingest(
             ),
         ));
     }
-    let results = if heavy { submit_blocking(&log, events).await? } else { submit(&log, events).await };
+    let results =
+        if heavy { submit_blocking(&log, events).await? } else { submit(&log, events).await };
     let mut acks = Vec::with_capacity(n);
     let mut failed = Vec::new();
     let mut refused = 0;
@@ -515,8 +528,15 @@ pub fn parse_batch(
 
 /// Validates every event (and, where the policy blocks some type, scans it) before any is
 /// queued; lists every bad one.
-/// Ids the OTLP receiver gives spans and log records; refused on `POST /v1/events`.
+/// Ids the OTLP receiver gives spans (`otel:`) and log records (`otel-log:`); refused on
+/// `POST /v1/events`.
 pub const OTEL_ID_PREFIX: &str = "otel:";
+
+/// Whether an id is of the OTLP receiver's shape, in any case and after leading spaces.
+fn is_otel_id(id: &str) -> bool {
+    let id = id.trim_start().to_ascii_lowercase();
+    id.starts_with("otel:") || id.starts_with("otel-log:")
+}
 
 fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError> {
     let n = values.len();
@@ -525,7 +545,7 @@ fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError>
     let mut blocked = 0;
     for (index, v) in values.into_iter().enumerate() {
         match Event::from_value(v).and_then(|ev| ev.check_client_kind().map(|()| ev)) {
-            Ok(ev) if ev.id.as_deref().is_some_and(|id| id.starts_with(OTEL_ID_PREFIX)) => {
+            Ok(ev) if ev.id.as_deref().is_some_and(is_otel_id) => {
                 bad.push(BadEvent {
                     index,
                     message: format!(

@@ -78,6 +78,11 @@ pub fn spawn(
         reason,
     };
     std::fs::create_dir_all(&dir).map_err(|e| cursor_err(&dir, e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    }
     let path = dir.join(format!("{name}.cursor"));
     // A log that several nodes share keeps the cursor too: the node that takes over exporting
     // resumes where the last one stopped, not where its own file says.
@@ -255,7 +260,8 @@ impl Runner {
         for (k, v) in &self.config.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let resp = req.send().await.map_err(|e| crate::listen::error_chain(&e))?;
+        // Without the URL: its path and query may hold a webhook's secret (logged at WARN).
+        let resp = req.send().await.map_err(|e| crate::listen::error_chain(&e.without_url()))?;
         if resp.status().is_success() {
             Ok(())
         } else {

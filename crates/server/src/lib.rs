@@ -138,7 +138,13 @@ pub fn app(state: AppState) -> Router {
         // The span names the method and path only: a query string may carry what must not be
         // logged (a key sent as ?key= is refused, but would still be written at debug level).
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            // The method from a closed set too: a client may send any token, at any length.
+            let method = match req.method().as_str() {
+                m @ ("GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "PATCH") => m,
+                _ => "other",
+            };
+            let path: String = req.uri().path().chars().take(200).collect();
+            tracing::debug_span!("request", method, path = %path)
         }))
         .with_state(state)
 }

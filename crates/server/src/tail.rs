@@ -70,6 +70,19 @@ pub async fn tail(
     let size = crate::events::blocking(move || store.state().map(|s| s.size))
         .await?
         .map_err(crate::error::store_error)?;
+    if let Some(after) = last_id.or(p.after)
+        && after >= size
+        && size > 0
+    {
+        // An id the log has not reached: resuming there would skip the records up to it.
+        return Err(ApiError::bad_request(
+            "bad_last_event_id",
+            format!(
+                "Last-Event-ID / after = {after} is beyond the log's newest seq ({})",
+                size - 1
+            ),
+        ));
+    }
     let next = match (last_id.or(p.after), p.n) {
         // Range-checked: u64::MAX + 1 must not wrap to a replay from seq 0.
         (Some(after), _) => {

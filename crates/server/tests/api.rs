@@ -138,16 +138,18 @@ async fn overload_answers_with_retry_after() {
     assert_eq!(r.code(), "too_many_requests");
 }
 
+/// A batch the recorder queue can never hold is refused for good (413), not answered 503 with
+/// `Retry-After`, which a client would retry for ever.
 #[tokio::test]
-async fn a_full_queue_answers_503_and_appends_nothing() {
+async fn a_batch_larger_than_the_queue_is_refused_and_appends_nothing() {
     let mut cfg = config();
     cfg.queue_capacity = 2;
     let l = log_with("test/a", cfg);
     let s = open_state(&[&l]);
     let r = post_json(&s, "/v1/events", None, r#"[{"kind":"a"},{"kind":"a"},{"kind":"a"}]"#).await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.code(), "queue_full");
-    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert_eq!(r.code(), "batch_over_queue");
+    assert!(!r.headers.contains_key("retry-after"));
     assert_eq!(l.recorder.store().state().unwrap().size, 0);
 }
 

@@ -108,7 +108,7 @@ async fn a_million_empty_spans_are_refused_before_they_are_decoded() {
         .unwrap();
     let r = call(&s, req).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
-    assert!(r.text().contains("1000000 spans"), "{}", r.text());
+    assert!(r.text().contains("spans, more than the 10000"), "{}", r.text());
     // Counting is one pass over 2 MB; decoding and mapping a million spans took seconds.
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert_eq!(l.recorder.store().state().unwrap().size, 0, "nothing stored");
@@ -122,6 +122,73 @@ async fn a_million_empty_spans_are_refused_before_they_are_decoded() {
     )
     .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+}
+
+/// Empty resources (no span at all) and a span of a million empty events: counted as values
+/// before anything is decoded, so neither is built nor stored.
+#[tokio::test]
+async fn empty_containers_and_span_events_count_against_the_request() {
+    let l = log("test/containers");
+    let s = open_state(&[&l]);
+    let gz = |raw: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(raw).unwrap();
+        gz.finish().unwrap()
+    };
+    let empty_resources: Vec<u8> =
+        std::iter::repeat_n([0x0au8, 0x00], 2_000_000).flatten().collect();
+    let mut events: Vec<u8> = vec![0x12];
+    let inner: Vec<u8> = std::iter::repeat_n([0x5au8, 0x00], 1_000_000).flatten().collect();
+    for (field, payload) in [(0x12u8, inner)] {
+        let mut span = vec![field];
+        let mut n = payload.len();
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                span.push(b);
+                break;
+            }
+            span.push(b | 0x80);
+        }
+        span.extend_from_slice(&payload);
+        events = span;
+    }
+    let mut scope = vec![0x12];
+    scope.extend(varint_len(events.len()));
+    scope.extend_from_slice(&events);
+    let mut req = vec![0x0a];
+    req.extend(varint_len(scope.len()));
+    req.extend_from_slice(&scope);
+    for (what, raw) in [("empty resources", empty_resources), ("span events", req)] {
+        let started = std::time::Instant::now();
+        let r = call(
+            &s,
+            Request::post("/v1/traces")
+                .header("content-type", "application/x-protobuf")
+                .header("content-encoding", "gzip")
+                .body(Body::from(gz(&raw)))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{what}: {}", r.text());
+        assert!(r.text().contains("max_otlp_fields"), "{what}: {}", r.text());
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}: {:?}", started.elapsed());
+    }
+    assert_eq!(l.recorder.store().state().unwrap().size, 0, "nothing stored");
+}
+
+fn varint_len(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
 }
 
 #[tokio::test]
@@ -197,9 +264,12 @@ async fn a_repeated_or_empty_log_parameter_is_refused_on_every_route() {
 async fn otel_ids_are_the_receivers_alone() {
     let l = log("test/otel");
     let s = open_state(&[&l]);
-    let r = post_json(&s, "/v1/events", None, r#"{"kind":"a","id":"otel:5b8e:eee1"}"#).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    assert!(r.text().contains("field `id`"), "{}", r.text());
+    for id in ["otel:5b8e:eee1", "otel-log:5ab251ab", "OTEL:x", "Otel-Log:x", " otel:x"] {
+        let r =
+            post_json(&s, "/v1/events", None, &json!({"kind": "a", "id": id}).to_string()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{id}: {}", r.text());
+        assert!(r.text().contains("field `id`"), "{}", r.text());
+    }
 }
 
 #[tokio::test]
@@ -214,6 +284,11 @@ async fn a_last_event_id_at_the_top_of_the_range_does_not_replay_from_zero() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     let r = get(&s, &format!("/v1/tail?after={}", u64::MAX), None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // An id the log has not reached would skip the records up to it.
+    let r = post_json(&s, "/v1/events", None, r#"[{"kind":"a"},{"kind":"b"}]"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let req = Request::get("/v1/tail").header("last-event-id", "5").body(Body::empty()).unwrap();
+    assert_eq!(call(&s, req).await.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

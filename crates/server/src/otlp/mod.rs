@@ -79,9 +79,12 @@ pub async fn traces(
         let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
         let heavy = bytes.len() > crate::events::HEAVY_BODY;
         let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
-        let mapped = blocking(move || {
-            check_items(count::protobuf_or_json(&bytes, enc, false), max, "spans")?;
-            decode_traces(&bytes, enc, depth)
+        let budget = state.body_budget.clone();
+        let max_fields = state.limits.max_otlp_fields;
+        let (mapped, _decoded) = blocking(move || {
+            let counts = count::counts(&bytes, enc, false, max_fields as u64);
+            let decoded = check_items(counts, max, max_fields, "spans", &budget)?;
+            decode_traces(&bytes, enc, depth).map(|m| (m, decoded))
         })
         .await??;
         state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
@@ -124,9 +127,12 @@ pub async fn logs(
         let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
         let heavy = bytes.len() > crate::events::HEAVY_BODY;
         let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
-        let mapped = blocking(move || {
-            check_items(count::protobuf_or_json(&bytes, enc, true), max, "log records")?;
-            decode_logs(&bytes, enc, depth)
+        let budget = state.body_budget.clone();
+        let max_fields = state.limits.max_otlp_fields;
+        let (mapped, _decoded) = blocking(move || {
+            let counts = count::counts(&bytes, enc, true, max_fields as u64);
+            let decoded = check_items(counts, max, max_fields, "log records", &budget)?;
+            decode_logs(&bytes, enc, depth).map(|m| (m, decoded))
         })
         .await??;
         state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
@@ -163,20 +169,58 @@ async fn take_slot_and_read(
     Ok((slot, bytes, budget))
 }
 
-/// Refuses a request of more items than `max_otlp_items`, before any is decoded.
-fn check_items(count: Option<u64>, max: usize, what: &str) -> Result<(), ApiError> {
-    match count {
-        Some(n) if n > max as u64 => Err(ApiError::new(
+/// Refuses a request of more items than `max_otlp_items` or more values than
+/// `max_otlp_fields`, before any is decoded; then reserves what decoding it may take (an upper
+/// bound of [`DECODED_BYTES_PER_FIELD`] a value) from the server's byte budget, held until the
+/// request is done, so that many requests at once cannot decode more than
+/// `max_buffered_body_bytes` together.
+fn check_items(
+    counts: Option<count::Counts>,
+    max: usize,
+    max_fields: usize,
+    what: &str,
+    budget: &std::sync::Arc<tokio::sync::Semaphore>,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+    let Some(c) = counts else { return Ok(None) };
+    // Counting stops past `max_fields`: the item count is then a lower bound.
+    let at_least = if c.fields > max_fields as u64 { "at least " } else { "" };
+    if c.items > max as u64 {
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_items",
             format!(
-                "the request holds {n} {what}, more than the {max} one request may carry \
-                 ([server] max_otlp_items); send them in smaller batches; nothing was stored"
+                "the request holds {at_least}{} {what}, more than the {max} one request may \
+                 carry ([server] max_otlp_items); send them in smaller batches; nothing was stored",
+                c.items
             ),
-        )),
-        _ => Ok(()),
+        ));
     }
+    if c.fields > max_fields as u64 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!(
+                "the request holds more than {max_fields} values (resources, scopes, {what}, \
+                 events, attributes) ([server] max_otlp_fields); send it in smaller batches; \
+                 nothing was stored"
+            ),
+        ));
+    }
+    let kib =
+        u32::try_from((c.fields * DECODED_BYTES_PER_FIELD).div_ceil(1024)).unwrap_or(u32::MAX);
+    budget.clone().try_acquire_many_owned(kib.max(1)).map(Some).map_err(|_| {
+        ApiError::overloaded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "the server is decoding its limit of requests ([server] max_buffered_body_bytes); \
+             retry later",
+        )
+    })
 }
+
+/// What decoding one protobuf or JSON value may take at most, in bytes (a prost message with
+/// its vectors and strings, empty).
+const DECODED_BYTES_PER_FIELD: u64 = 160;
 
 fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
