@@ -134,6 +134,56 @@ def million_spans(trail):
         s.stop()
 
 
+def empty_resources_and_many_at_once(trail):
+    s = Server(trail)
+    try:
+        body = gzip.compress(b"\x0a\x00" * 10_000_000, 9)
+        slowest, answer = healthz_while(s, lambda: s.request(
+            "POST", "/v1/traces", body,
+            {"content-type": "application/x-protobuf", "content-encoding": "gzip"}))
+        print(f"ten million empty ResourceSpans ({len(body)} bytes gzip'd): answer {answer[0]}; "
+              f"peak memory +{s.peak_mib():.0f} MiB; slowest /healthz {slowest * 1000:.0f} ms")
+        spans = gzip.compress(empty_spans(1_000_000), 9)
+        results = []
+
+        def many():
+            threads = [threading.Thread(target=lambda: results.append(s.request(
+                "POST", "/v1/traces", spans,
+                {"content-type": "application/x-protobuf", "content-encoding": "gzip"})[0]))
+                for _ in range(50)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        slowest, _ = healthz_while(s, many)
+        print(f"50 requests of a million empty spans at once: answers {sorted(set(results))}; "
+              f"peak memory +{s.peak_mib():.0f} MiB; slowest /healthz {slowest * 1000:.0f} ms")
+    finally:
+        s.stop()
+
+
+def scan_heavy(trail):
+    s = Server(trail)
+    try:
+        ev = json.dumps({"kind": "tool_result", "body": {"out": "bob@example.com " * 32000}}).encode()
+        results = []
+
+        def two():
+            threads = [threading.Thread(target=lambda: results.append(s.request(
+                "POST", "/v1/events", ev, {"content-type": "application/json"})[0]))
+                for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        start = time.monotonic()
+        slowest, _ = healthz_while(s, two)
+        print(f"two bodies of 32,000 e-mail addresses (512 KB) at once: answers {results} in "
+              f"{time.monotonic() - start:.1f} s; slowest /healthz {slowest * 1000:.0f} ms")
+    finally:
+        s.stop()
+
+
 def stalled_tails(trail):
     s = Server(trail)
     try:
@@ -208,6 +258,8 @@ if __name__ == "__main__":
     trail = binary()
     print(f"trail: {trail}")
     million_spans(trail)
+    empty_resources_and_many_at_once(trail)
+    scan_heavy(trail)
     stalled_tails(trail)
     invented_methods(trail)
     idle_connections(trail)
