@@ -145,7 +145,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage API keys for `trail serve`.
     Keys(serve::KeysArgs),
-    /// Verify a data directory, an export file, or a receipt. Exit 0 intact, 1 problems, 2 error.
+    /// Verify a data directory, an export file, or a receipt. Exit 0 intact, 1 problems or not
+    /// verified (records no valid signature covers), 2 error.
     Verify(commands::VerifyArgs),
     /// Create a log in a new directory, record a sample agent session and verify it.
     Demo {
