@@ -441,15 +441,7 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let event = Event::from_value(json!({
-        "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
-        "body": {"seqs": seqs, "selector": selector, "reason": args.reason, "erased": erased}
-    }))?;
-    let a = recorder
-        .record(event)
-        .await
-        .map_err(|e| anyhow!("bodies erased but the erasure event failed: {e}"))?;
-    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    let a = record_erasure(recorder, &seqs, selector, Some(&args.reason), erased).await?;
     if args.json.json {
         println!("{}", json!({"erased": erased, "seqs": seqs, "event_seq": a.seq}));
     } else {
@@ -462,6 +454,27 @@ pub async fn erase(args: EraseArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records the `trail.erasure` event of bodies just erased (its body names the seqs, which is
+/// how verify tells an erasure from a body deleted outside trail), then closes the recorder.
+async fn record_erasure(
+    recorder: trail_ingest::Recorder,
+    seqs: &[u64],
+    selector: serde_json::Value,
+    reason: Option<&str>,
+    erased: u64,
+) -> Result<trail_ingest::Appended> {
+    let event = Event::from_value(json!({
+        "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
+        "body": {"seqs": seqs, "selector": selector, "reason": reason, "erased": erased}
+    }))?;
+    let a = recorder
+        .record(event)
+        .await
+        .map_err(|e| anyhow!("bodies erased but the erasure event failed: {e}"))?;
+    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    Ok(a)
 }
 
 #[derive(Args)]
@@ -775,15 +788,9 @@ async fn scan_stored(args: &ScanArgs, path: &Path) -> Result<ExitCode> {
     let writer = crate::writer::Writer::wait(&dir)?;
     let recorder = open_recorder(&dir, writer.store.clone())?;
     let erased = recorder.store().erase(&with_secret)?;
-    let event = Event::from_value(json!({
-        "kind": ERASURE_KIND, "status": "ok", "source": "trail-cli",
-        "body": {"seqs": with_secret, "selector": {"scan": "secrets"}, "reason": args.reason, "erased": erased}
-    }))?;
-    let a = recorder
-        .record(event)
-        .await
-        .map_err(|e| anyhow!("bodies erased but the erasure event failed: {e}"))?;
-    recorder.close().await.map_err(|e| anyhow!("{e}"))?;
+    let selector = json!({"scan": "secrets"});
+    let a =
+        record_erasure(recorder, &with_secret, selector, args.reason.as_deref(), erased).await?;
     if args.json.json {
         println!("{}", json!({"erased": erased, "seqs": with_secret, "event_seq": a.seq}));
     } else {
