@@ -76,19 +76,7 @@ pub async fn traces(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
-        let heavy = bytes.len() > crate::events::HEAVY_BODY;
-        let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
-        let budget = state.body_budget.clone();
-        let max_fields = state.limits.max_otlp_fields;
-        let (mapped, _decoded) = blocking(move || {
-            let counts = count::counts(&bytes, enc, false, max_fields as u64);
-            let decoded = check_items(counts, max, max_fields, "spans", &budget)?;
-            decode_traces(&bytes, enc, depth).map(|m| (m, decoded))
-        })
-        .await??;
-        state.metrics.otlp_spans_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
-        let outcome = record(&state, &access.log, mapped, heavy).await?;
+        let outcome = receive(&state, &access.log, body, enc, Signal::Traces).await?;
         let partial = outcome.message().map(|m| ExportTracePartialSuccess {
             rejected_spans: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
             error_message: m,
@@ -124,19 +112,7 @@ pub async fn logs(
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let (_slot, bytes, _budget) = take_slot_and_read(&state, body).await?;
-        let heavy = bytes.len() > crate::events::HEAVY_BODY;
-        let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
-        let budget = state.body_budget.clone();
-        let max_fields = state.limits.max_otlp_fields;
-        let (mapped, _decoded) = blocking(move || {
-            let counts = count::counts(&bytes, enc, true, max_fields as u64);
-            let decoded = check_items(counts, max, max_fields, "log records", &budget)?;
-            decode_logs(&bytes, enc, depth).map(|m| (m, decoded))
-        })
-        .await??;
-        state.metrics.otlp_logs_received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
-        let outcome = record(&state, &access.log, mapped, heavy).await?;
+        let outcome = receive(&state, &access.log, body, enc, Signal::Logs).await?;
         let partial = outcome.message().map(|m| ExportLogsPartialSuccess {
             rejected_log_records: i64::try_from(outcome.refused()).unwrap_or(i64::MAX),
             error_message: m,
@@ -145,6 +121,43 @@ pub async fn logs(
     }
     .await;
     respond(enc, result)
+}
+
+/// Which OTLP signal a request carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Traces,
+    Logs,
+}
+
+/// One OTLP export, either signal: the slot before the body, then counting, decoding and
+/// mapping off the async workers, then recording.
+async fn receive(
+    state: &AppState,
+    log: &std::sync::Arc<LogHandle>,
+    body: Body,
+    enc: Encoding,
+    signal: Signal,
+) -> Result<Outcome, ApiError> {
+    let (_slot, bytes, _budget) = take_slot_and_read(state, body).await?;
+    let heavy = bytes.len() > crate::events::HEAVY_BODY;
+    let (max, depth) = (state.limits.max_otlp_items, state.limits.max_json_depth);
+    let budget = state.body_budget.clone();
+    let max_fields = state.limits.max_otlp_fields;
+    let logs = signal == Signal::Logs;
+    let (mapped, _decoded) = blocking(move || {
+        let counts = count::counts(&bytes, enc, logs, max_fields as u64);
+        let what = if logs { "log records" } else { "spans" };
+        let decoded = check_items(counts, max, max_fields, what, &budget)?;
+        let mapped =
+            if logs { decode_logs(&bytes, enc, depth) } else { decode_traces(&bytes, enc, depth) };
+        mapped.map(|m| (m, decoded))
+    })
+    .await??;
+    let received =
+        if logs { &state.metrics.otlp_logs_received } else { &state.metrics.otlp_spans_received };
+    received.fetch_add(mapped.len() as u64, Ordering::Relaxed);
+    record(state, log, mapped, heavy).await
 }
 
 /// An ingest slot, taken before a byte of the body is read (as for `POST /v1/events`), then the
