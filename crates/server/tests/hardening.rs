@@ -70,25 +70,16 @@ async fn a_secret_in_any_record_field_never_reaches_the_store() {
 
 /// Protobuf for one resource, one scope and `n` empty spans.
 fn empty_spans(n: usize) -> Vec<u8> {
-    fn len(out: &mut Vec<u8>, mut n: usize) {
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
-    let scope: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], n).flatten().collect();
-    let mut resource = vec![0x12];
-    len(&mut resource, scope.len());
-    resource.extend_from_slice(&scope);
-    let mut body = vec![0x0a];
-    len(&mut body, resource.len());
-    body.extend_from_slice(&resource);
-    body
+    let spans: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], n).flatten().collect();
+    field(0x0a, &field(0x12, &spans))
+}
+
+/// One length-delimited protobuf field: its key byte, the payload's length, the payload.
+fn field(key: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![key];
+    out.extend(varint_len(payload.len()));
+    out.extend_from_slice(payload);
+    out
 }
 
 #[tokio::test]
@@ -137,29 +128,10 @@ async fn empty_containers_and_span_events_count_against_the_request() {
     };
     let empty_resources: Vec<u8> =
         std::iter::repeat_n([0x0au8, 0x00], 2_000_000).flatten().collect();
-    let mut events: Vec<u8> = vec![0x12];
-    let inner: Vec<u8> = std::iter::repeat_n([0x5au8, 0x00], 1_000_000).flatten().collect();
-    for (field, payload) in [(0x12u8, inner)] {
-        let mut span = vec![field];
-        let mut n = payload.len();
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                span.push(b);
-                break;
-            }
-            span.push(b | 0x80);
-        }
-        span.extend_from_slice(&payload);
-        events = span;
-    }
-    let mut scope = vec![0x12];
-    scope.extend(varint_len(events.len()));
-    scope.extend_from_slice(&events);
-    let mut req = vec![0x0a];
-    req.extend(varint_len(scope.len()));
-    req.extend_from_slice(&scope);
+    // One resource, one scope, one span (field 2) whose events (field 11) are a million empty
+    // messages.
+    let events: Vec<u8> = std::iter::repeat_n([0x5au8, 0x00], 1_000_000).flatten().collect();
+    let req = field(0x0a, &field(0x12, &field(0x12, &events)));
     for (what, raw) in [("empty resources", empty_resources), ("span events", req)] {
         let started = std::time::Instant::now();
         let r = call(
