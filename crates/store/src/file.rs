@@ -27,7 +27,7 @@ use trail_core::{Record, Sealed, SignedCheckpoint};
 use trail_merkle::{CompactRange, Hash, node_position};
 
 use crate::query::{Aggregate, run_query};
-use crate::tree::{check_batch, check_checkpoint, grow};
+use crate::tree::{check_batch, check_checkpoint, grow, prune_cuts};
 use crate::{
     Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
     TreeState,
@@ -591,15 +591,8 @@ impl Store for FileStore {
 
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
         let mut inner = self.lock();
-        if anchor.size <= inner.start {
+        if !prune_cuts(anchor, inner.start, inner.range.size())? {
             return Ok(0);
-        }
-        if anchor.size > inner.range.size() {
-            return Err(StoreError::Invalid(format!(
-                "cannot prune to {} records: the log has {}",
-                anchor.size,
-                inner.range.size()
-            )));
         }
         let lines = self.all_lines()?;
         let removed = anchor.size - inner.start;

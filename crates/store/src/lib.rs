@@ -27,6 +27,7 @@ pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod query;
+mod sql;
 pub mod sqlite;
 mod tree;
 pub mod verify;

@@ -9,7 +9,7 @@ use trail_core::{Sealed, SignedCheckpoint};
 use trail_merkle::{CompactRange, Hash, node_position};
 
 use crate::query::{Aggregate, run_query};
-use crate::tree::{anchor_peak, check_batch, check_checkpoint, grow};
+use crate::tree::{anchor_peak, check_batch, check_checkpoint, grow, prune_cuts};
 use crate::{
     Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
     TreeState,
@@ -223,15 +223,8 @@ impl Store for MemoryStore {
 
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
         let mut i = self.write();
-        if anchor.size <= i.start {
+        if !prune_cuts(anchor, i.start, i.range.size())? {
             return Ok(0);
-        }
-        if anchor.size > i.range.size() {
-            return Err(StoreError::Invalid(format!(
-                "cannot prune to {} records: the log has {}",
-                anchor.size,
-                i.range.size()
-            )));
         }
         let cut = (anchor.size - i.start) as usize;
         let removed: Vec<StoredRecord> = i.records.drain(..cut).collect();

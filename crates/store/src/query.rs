@@ -268,14 +268,20 @@ pub fn duration_ms(start: Timestamp, end: Timestamp) -> u64 {
     u64::try_from((end.unix_nanos() - start.unix_nanos()) / 1_000_000).unwrap_or(0)
 }
 
-/// Statuses that count as errors.
+/// Statuses counted as errors (`SessionSummary::errors`, [`is_error`]).
+pub const ERROR_STATUSES: [&str; 3] = ["error", "failed", "failure"];
+
+/// Statuses counted as permission denials (`SessionSummary::denials`, [`is_denial`]).
+pub const DENIAL_STATUSES: [&str; 4] = ["denied", "deny", "rejected", "blocked"];
+
+/// Statuses that count as errors ([`ERROR_STATUSES`]).
 pub fn is_error(status: Option<&str>) -> bool {
-    matches!(status, Some("error" | "failed" | "failure"))
+    status.is_some_and(|s| ERROR_STATUSES.contains(&s))
 }
 
-/// Statuses that count as denials.
+/// Statuses that count as denials ([`DENIAL_STATUSES`]).
 pub fn is_denial(status: Option<&str>) -> bool {
-    matches!(status, Some("denied" | "deny" | "rejected" | "blocked"))
+    status.is_some_and(|s| DENIAL_STATUSES.contains(&s))
 }
 
 /// Runs a query over records given in ascending seq order (file and memory backends).

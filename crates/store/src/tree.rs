@@ -1,8 +1,9 @@
-//! Checks shared by every backend: that a batch continues the log, and that a checkpoint matches
-//! the stored tree.
+//! Checks shared by every backend: that a batch continues the log, that a checkpoint matches
+//! the stored tree, and that a prune anchor is the tree's own.
 
+use trail_core::verify::Anchor;
 use trail_core::{Sealed, SignedCheckpoint};
-use trail_merkle::{CompactRange, Hash};
+use trail_merkle::{CompactRange, Hash, NodeReader};
 
 use crate::{Result, StoreError};
 
@@ -129,4 +130,36 @@ pub(crate) fn anchor_peak(
         }
     }
     None
+}
+
+/// True when `anchor` cuts records from a log of `size` records whose first kept seq is `start`;
+/// false when it cuts nothing new; an error when it reaches beyond the log.
+pub(crate) fn prune_cuts(anchor: &Anchor, start: u64, size: u64) -> Result<bool> {
+    if anchor.size <= start {
+        return Ok(false);
+    }
+    if anchor.size > size {
+        return Err(StoreError::Invalid(format!(
+            "cannot prune to {} records: the log has {size}",
+            anchor.size
+        )));
+    }
+    Ok(true)
+}
+
+/// Checks that `anchor` holds the stored tree's peaks and last leaf at its size: it replaces the
+/// pruned records in every later proof, so it must be theirs.
+pub(crate) fn check_anchor(
+    anchor: &Anchor,
+    nodes: &impl NodeReader<Error = StoreError>,
+) -> Result<()> {
+    let range = CompactRange::from_reader(nodes, anchor.size).map_err(crate::proof_err)?;
+    let last = nodes.node(0, anchor.size - 1)?;
+    if range.peaks() != anchor.peaks.as_slice() || last != anchor.last_hash {
+        return Err(StoreError::Invalid(format!(
+            "the prune anchor of size {} does not match the stored tree",
+            anchor.size
+        )));
+    }
+    Ok(())
 }
