@@ -17,7 +17,6 @@
 //! or context); overlapping candidates are resolved by confidence, then length.
 
 mod bytes;
-mod context;
 mod detect;
 pub mod json;
 mod kind;

@@ -1,0 +1,139 @@
+//! The built-in detectors: shape (regex) + validator (checksum, structure) + context.
+//!
+//! Every pattern is compiled as `regex::bytes` with Unicode off (`(?-u)`), so `\d`, `\s`
+//! and `\b`-like checks are ASCII and the lazy DFA never gives up on non-ASCII input.
+//! Spans are always cut at ASCII bytes, so they stay on UTF-8 character boundaries.
+//! An Aho-Corasick pass over a few dozen keywords decides which detectors run at all.
+//!
+//! This module owns the entry point, [`Detectors::run`], and the order the detectors run in;
+//! each detector, with its patterns, lives in a submodule of its own. Names, addresses and
+//! dates of birth have no checksum: they are found from a key name, a cue phrase, a
+//! signature line or a table column header, then checked by shape.
+
+mod addresses;
+mod birth_dates;
+mod credentials;
+mod cues;
+mod emails;
+mod names;
+mod nearby;
+mod network;
+mod numbers;
+mod phones;
+mod prefilter;
+mod secrets;
+mod sweep;
+mod tables;
+mod values;
+mod wallets;
+
+use regex::bytes::Regex;
+
+use crate::kind::Kind;
+use prefilter::group;
+
+/// A candidate before overlap resolution.
+#[derive(Debug, Clone)]
+pub(crate) struct Cand {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub conf: f32,
+}
+
+/// All compiled patterns, by detector. Built once per [`crate::Scanner`].
+pub(crate) struct Detectors {
+    prefilter: prefilter::Prefilter,
+    secrets: secrets::Secrets,
+    credentials: credentials::Credentials,
+    emails: emails::Emails,
+    network: network::Network,
+    numbers: numbers::Numbers,
+    cues: cues::Cues,
+    names: names::Names,
+    addresses: addresses::Addresses,
+    birth_dates: birth_dates::BirthDates,
+}
+
+/// Compiles a constant pattern with Unicode off.
+fn re(p: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(&format!("(?-u){p}")).unicode(false).build()
+}
+
+impl Detectors {
+    pub(crate) fn new() -> Result<Detectors, regex::Error> {
+        Ok(Detectors {
+            prefilter: prefilter::Prefilter::new()?,
+            secrets: secrets::Secrets::new()?,
+            credentials: credentials::Credentials::new()?,
+            emails: emails::Emails::new()?,
+            network: network::Network::new()?,
+            numbers: numbers::Numbers::new()?,
+            cues: cues::Cues::new()?,
+            names: names::Names::new()?,
+            addresses: addresses::Addresses::new()?,
+            birth_dates: birth_dates::BirthDates::new()?,
+        })
+    }
+
+    /// Runs every detector the prefilter allows and returns raw candidates.
+    pub(crate) fn run(&self, text: &[u8], out: &mut Vec<Cand>) {
+        let grp = self.prefilter.groups(text);
+        let mut push = |kind: Kind, start: usize, end: usize, conf: f32| {
+            out.push(Cand { kind, start, end, conf });
+        };
+        self.secrets.run(text, grp, &mut push);
+        self.credentials.run(text, grp, &mut push);
+        if grp & group::EMAIL != 0 {
+            self.emails.run(text, &mut push);
+        }
+        // One pass over the words of the text finds the word-shaped values and the runs
+        // (numeric, hex, base64) the other shapes live in.
+        let sweep = self.sweep(text, &mut push);
+        if sweep.max_digits >= 6 {
+            let runs = &sweep.nums[..];
+            numbers::cards(text, runs, &mut push);
+            numbers::ssns(text, grp, runs, &mut push);
+            self.network.ipv4_runs(text, &sweep.dotted, &mut push);
+            if sweep.max_digits >= 8 {
+                phones::phones(text, grp, runs, &mut push);
+                numbers::national_ids(text, grp, runs, &mut push);
+            }
+        }
+        if grp & (group::PERSON | group::ADDRESS | group::DOB) != 0 {
+            self.cues.run(text, &self.birth_dates, out);
+        }
+        if grp & group::PERSON != 0 {
+            self.names.run(text, out);
+        }
+        if grp & group::ADDRESS != 0 {
+            self.addresses.run(text, out);
+        }
+        if grp & group::TABLE != 0 {
+            tables::tables(text, out, &self.birth_dates.date);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in pattern goes through `re`, which turns Unicode off: `\b` is then the
+    /// ASCII `(?-u:\b)` and `.` matches any byte, so the lazy DFA never quits on
+    /// non-ASCII input (the 250x cliff of Unicode `\b`).
+    #[test]
+    fn patterns_compile_with_unicode_off() {
+        assert!(Detectors::new().is_ok());
+        let dot = re(".").unwrap();
+        assert!(dot.is_match(b"\xff"), "unicode mode would refuse a lone 0xff byte");
+        let word = re(r"\b[0-9]{3}\b").unwrap();
+        assert!(word.is_match("Привет 123 мир".as_bytes()));
+        assert_eq!(word.find("é123".as_bytes()).map(|m| m.start()), Some(2));
+    }
+
+    /// `find_iter` of `pattern` over `hay`, as `(start, end)` pairs.
+    pub(super) fn regex_hits(pattern: &str, hay: &[u8]) -> Vec<(usize, usize)> {
+        re(pattern).unwrap().find_iter(hay).map(|m| (m.start(), m.end())).collect()
+    }
+}
