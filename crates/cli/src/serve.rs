@@ -11,10 +11,10 @@ use clap::{Args, Subcommand};
 use std::time::Duration;
 
 use trail_ingest::Recorder;
+use trail_server::leadership::{Duties, Leadership, Tasks};
 use trail_server::state::Role;
 use trail_server::{AppState, KeyFile, KeyRing, Limits, LogHandle, Scope, ServerSection};
-use trail_store::postgres::{LeaseToken, PostgresStore};
-use trail_store::{Store, StoreError};
+use trail_store::Store;
 
 use crate::DataArg;
 use crate::datadir::DataDir;
@@ -230,8 +230,6 @@ struct Lease {
     ttl: Duration,
 }
 
-type Tasks = Vec<tokio::task::JoinHandle<()>>;
-
 /// Opens one log. A file or SQLite log is sequenced here, by a recorder opened now. A PostgreSQL
 /// log is sequenced by whichever node serving it holds its lease: a task takes the lease when it
 /// is free, renews it, and switches the handle between leader and follower.
@@ -249,35 +247,25 @@ async fn open_log(
     let (scanner, config) = d.recorder_config()?;
     let verifier_key = d.verifier().ok().map(|v| v.to_string());
     if let Some(pg) = d.postgres_store()? {
-        d.signer()?; // a missing or unsafe key fails now, not at the first takeover
         let store: Arc<dyn Store> = pg.clone();
         let mut handle = LogHandle::follower(store, scanner.clone(), &config);
         handle.verifier_key = verifier_key;
         let handle = Arc::new(handle);
-        let leader = Leadership {
-            dir: d,
+        let duties_dir = DataDir::open(&d.path)?;
+        let duties: Duties = Box::new(move |recorder, stop| {
+            start_duties(&duties_dir, recorder, stop).map(|(_, t)| t).map_err(|e| e.to_string())
+        });
+        let leader = Leadership::new(
             pg,
-            handle: handle.clone(),
-            node: lease.node.clone(),
-            ttl: lease.ttl,
+            handle.clone(),
+            lease.node.clone(),
+            lease.ttl,
+            d.signer()?,
             scanner,
             config,
-        };
-        // The first attempt before serving, so a lone node leads from its first request.
-        let mut term = leader.step(None).await;
-        let task = tokio::spawn(async move {
-            let mut stop = stop;
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep(leader.ttl / 4) => {}
-                    _ = stop.changed() => break,
-                }
-                term = leader.step(term).await;
-            }
-            if let Some(t) = term {
-                leader.end(t, "the node is stopping").await;
-            }
-        });
+        )
+        .with_duties(duties);
+        let task = leader.spawn(stop).await;
         return Ok((handle, vec![task]));
     }
     let store = d.store()?;
@@ -332,123 +320,6 @@ fn start_duties(
         }));
     }
     Ok((metrics, tasks))
-}
-
-/// One log's leadership loop on this node.
-struct Leadership {
-    dir: DataDir,
-    pg: Arc<PostgresStore>,
-    handle: Arc<LogHandle>,
-    node: String,
-    ttl: Duration,
-    scanner: Arc<trail_ingest::Scanner>,
-    config: trail_ingest::RecorderConfig,
-}
-
-/// A stretch of time during which this node sequences the log.
-struct Term {
-    token: LeaseToken,
-    recorder: Recorder,
-    renewed: std::time::Instant,
-    stop: tokio::sync::watch::Sender<bool>,
-    tasks: Tasks,
-}
-
-impl Leadership {
-    /// One tick: renew the lease held, or try to take a free one; returns the term that goes on.
-    async fn step(&self, term: Option<Term>) -> Option<Term> {
-        match term {
-            Some(mut t) => {
-                let (pg, token, ttl) = (self.pg.clone(), t.token.clone(), self.ttl);
-                match blocking(move || pg.renew(&token, ttl)).await {
-                    Ok(()) => {
-                        t.renewed = std::time::Instant::now();
-                        Some(t)
-                    }
-                    Err(e @ StoreError::LeaseLost { .. }) => {
-                        self.end(t, &e.to_string()).await;
-                        None
-                    }
-                    // The database is unreachable: keep the term only while the lease surely
-                    // has not expired. (Appends are fenced in any case.)
-                    Err(e) if t.renewed.elapsed() >= self.ttl => {
-                        self.end(t, &format!("the lease could not be renewed: {e}")).await;
-                        None
-                    }
-                    Err(e) => {
-                        tracing::warn!(log = %self.handle.name, error = %e, "cannot renew the sequencer lease; retrying");
-                        Some(t)
-                    }
-                }
-            }
-            None => {
-                let (pg, node, ttl) = (self.pg.clone(), self.node.clone(), self.ttl);
-                match blocking(move || pg.try_acquire(&node, ttl)).await {
-                    Ok(Some(token)) => match self.begin(token.clone()) {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            tracing::error!(log = %self.handle.name, error = %e, "took the sequencer lease but cannot sequence; giving it up");
-                            let pg = self.pg.clone();
-                            let _ = blocking(move || pg.release(&token)).await;
-                            None
-                        }
-                    },
-                    Ok(None) => {
-                        let pg = self.pg.clone();
-                        let leader = blocking(move || pg.lease())
-                            .await
-                            .ok()
-                            .and_then(|l| l.is_live().then_some(l.holder).flatten());
-                        self.handle.set_role(Role::Follower { leader });
-                        None
-                    }
-                    Err(e) => {
-                        tracing::warn!(log = %self.handle.name, error = %e, "cannot reach the database to take the sequencer lease");
-                        self.handle.set_role(Role::Follower { leader: None });
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    /// Leadership won: a recorder on the store the lease fences, and the leader's duties.
-    fn begin(&self, token: LeaseToken) -> Result<Term> {
-        let signer = self.dir.signer()?;
-        let store: Arc<dyn Store> = self.pg.clone();
-        let recorder = Recorder::open(store, signer, self.scanner.clone(), self.config.clone())
-            .map_err(|e| anyhow!("{e}"))?;
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let (_, tasks) = start_duties(&self.dir, &recorder, stop_rx)?;
-        self.handle.set_role(Role::Leader(recorder.clone()));
-        tracing::info!(log = %self.handle.name, node = %self.node, epoch = token.epoch, "this node now sequences the log");
-        Ok(Term { token, recorder, renewed: std::time::Instant::now(), stop, tasks })
-    }
-
-    /// Leadership ends (lost, or the node stops): stop taking events, finish what was queued
-    /// (under the old epoch's fence: if another node took over, those appends fail and their
-    /// callers are told), and give the lease up.
-    async fn end(&self, t: Term, why: &str) {
-        self.handle.set_role(Role::Follower { leader: None });
-        tracing::warn!(log = %self.handle.name, node = %self.node, epoch = t.token.epoch, reason = why, "this node no longer sequences the log");
-        let _ = t.stop.send(true);
-        for task in t.tasks {
-            let _ = task.await;
-        }
-        if let Err(e) = t.recorder.close().await {
-            tracing::warn!(log = %self.handle.name, error = %e, "closing the recorder failed");
-        }
-        let pg = self.pg.clone();
-        let _ = blocking(move || pg.release(&t.token)).await;
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> trail_store::Result<T> + Send + 'static,
-) -> trail_store::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Invalid(format!("a store task panicked: {e}"))))
 }
 
 async fn shutdown_signal() {

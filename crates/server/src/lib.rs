@@ -45,6 +45,8 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod exporter;
+#[cfg(feature = "postgres")]
+pub mod leadership;
 pub mod listen;
 pub mod metrics;
 pub mod ops;
