@@ -8,7 +8,8 @@ use crate::api::{
     ErrorBody, EventsParams, LogInfo, LogsResponse, SessionView, SessionsResponse, StatsView,
 };
 use crate::error::{ApiError, store_error};
-use crate::events::{blocking, query, store_query};
+use crate::events::store_query;
+use crate::handler::{blocking, query};
 use crate::state::{Access, AppState, Authorized, Read};
 
 /// Sessions with duration, events, errors, denials, tokens and cost; most recent first.

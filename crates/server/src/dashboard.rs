@@ -29,7 +29,7 @@ use trail_core::{NoteVerifier, Report, Timestamp, VerifyOptions};
 
 use crate::api::{ErrorBody, LogParam, ProblemView, VerifyView};
 use crate::error::{ApiError, store_error};
-use crate::events::blocking;
+use crate::handler::blocking;
 use crate::state::{Access, AppState, LogHandle, Read};
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");

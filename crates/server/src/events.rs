@@ -25,6 +25,7 @@ use crate::api::{
     Ack, BadEvent, ErrorBody, EventView, EventsPage, EventsParams, IngestParams, IngestResponse,
 };
 use crate::error::{ApiError, store_error};
+use crate::handler::{blocking, query};
 use crate::proofs::build_receipt;
 use crate::state::{Access, AppState, Ingest, LogHandle, Read};
 
@@ -620,18 +621,6 @@ pub fn too_deep(bytes: &[u8], max: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// Query-string errors as JSON.
-pub fn query<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    r.map(|q| q.0).map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
-}
-
-/// Runs store work off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod exporter;
+pub mod handler;
 #[cfg(feature = "postgres")]
 pub mod leadership;
 pub mod listen;

@@ -13,7 +13,7 @@ use crate::api::{
     ConsistencyParams, ConsistencyProof, ErrorBody, InclusionParams, InclusionProof, LogParam,
 };
 use crate::error::{ApiError, store_error};
-use crate::events::{blocking, query};
+use crate::handler::{blocking, query};
 use crate::state::{Access, Read};
 
 /// Builds the receipt of `seq` under `cp`.

@@ -22,7 +22,7 @@ use trail_store::{Query as StoreQuery, StoredRecord};
 
 use crate::api::{ErrorBody, EventView, TailParams};
 use crate::error::ApiError;
-use crate::events::query;
+use crate::handler::query;
 use crate::state::{Access, AppState, LogHandle, Read};
 
 /// Records replayed from the store per read.
@@ -67,7 +67,7 @@ pub async fn tail(
     // does not sequence the log has no live feed and polls the store instead.
     let live = log.recorder().ok().map(|r| (r.subscribe(), r.checkpoints()));
     let store = log.store.clone();
-    let size = crate::events::blocking(move || store.state().map(|s| s.size))
+    let size = crate::handler::blocking(move || store.state().map(|s| s.size))
         .await?
         .map_err(crate::error::store_error)?;
     if let Some(after) = last_id.or(p.after)

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use trail_core::verify::Anchor;
-use trail_core::{Body, Record, Sealed, SignedCheckpoint, Timestamp};
+use trail_core::{Body, Record, Sealed, SignedCheckpoint};
 use trail_merkle::Hash;
 
 pub mod derived;
@@ -325,9 +325,4 @@ fn proof_err(e: trail_merkle::ProofError<StoreError>) -> StoreError {
         trail_merkle::ProofError::Read { source, .. } => source,
         other => StoreError::Invalid(other.to_string()),
     }
-}
-
-/// Time range helper used by queries.
-pub fn ts(t: Timestamp) -> i64 {
-    t.unix_nanos()
 }

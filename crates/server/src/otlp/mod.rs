@@ -31,7 +31,8 @@ use trail_ingest::RecordError;
 
 use crate::api::ErrorBody;
 use crate::error::ApiError;
-use crate::events::{blocking, read_body, submit};
+use crate::events::{read_body, submit};
+use crate::handler::blocking;
 use crate::state::{Access, AppState, Ingest, LogHandle};
 
 /// How the request was encoded; the answer uses the same.
