@@ -1,5 +1,7 @@
 //! PostgreSQL backend throughput against the local server: durable appends in batches of 1000
-//! and 10 000 (about 400-byte bodies), then a filtered page, searches and a proof on a large log.
+//! and 10 000 (about 400-byte bodies), then a filtered page, searches and a proof on a large log;
+//! and the store's hand-written binary `COPY` encoder against the `postgres` crate's
+//! `BinaryCopyInWriter` on the same 1000 records into the same table (`copy_encoding`).
 //!
 //! `CARGO_TARGET_DIR=/work/target-pg cargo bench -p trail-store --features postgres --bench postgres -- --warm-up-time 1 --measurement-time 5`
 //! The server is `TRAIL_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`); every log
@@ -208,5 +210,75 @@ fn queries(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, queries);
+/// The records of one append batch into a table shaped like `records`, by `COPY ... (FORMAT
+/// binary)`: once with the bytes the store encodes itself (which also folds the rollups and grows
+/// the tree, so it does more than the other side), once through `BinaryCopyInWriter`, which
+/// calls `ToSql` for every value. Each iteration empties the table first; the table is
+/// unlogged, so the comparison is of encoding and transfer, not of the server's WAL.
+fn copy_encoding(c: &mut Criterion) {
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::{ToSql, Type};
+    use postgres::{Client, NoTls};
+
+    const COLUMNS: &str = "seq, id, time, kind, category, action, status, agent, session, \
+        conversation, actor, source, trace_id, input_tokens, output_tokens, cost_usd, tree, canonical";
+    let store = scratch();
+    let vocab = vocabulary();
+    let records = batch(&store, 1000, &mut Rng(0x2545_f491_4f6c_dd1d), &vocab);
+    // The tree column as the store computes it, for the side that does not compute it.
+    let mut range = trail_merkle::CompactRange::new();
+    let trees: Vec<Vec<u8>> = records
+        .iter()
+        .map(|s| range.append(s.hash).iter().flat_map(|(_, _, h)| h.as_bytes().to_vec()).collect())
+        .collect();
+    let mut client = Client::connect(&url(), NoTls).expect("connect");
+    client
+        .batch_execute(&format!(
+            "SET search_path TO {}; DROP TABLE IF EXISTS copy_bench; \
+             CREATE UNLOGGED TABLE copy_bench (LIKE records)",
+            store.schema()
+        ))
+        .expect("table");
+    let copy = format!("COPY copy_bench ({COLUMNS}) FROM STDIN (FORMAT binary)");
+    let mut g = c.benchmark_group("copy_encoding");
+    g.throughput(Throughput::Elements(records.len() as u64));
+    g.bench_function("trail_encoder_1000_records", |b| {
+        b.iter(|| {
+            client.batch_execute("TRUNCATE copy_bench").expect("truncate");
+            let bytes = trail_store::postgres::encode_records_for_bench(&records);
+            let mut w = client.copy_in(&copy).expect("copy");
+            std::io::Write::write_all(&mut w, &bytes).expect("write");
+            w.finish().expect("finish")
+        });
+    });
+    let types = [
+        Type::INT8, Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT,
+        Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
+        Type::INT8, Type::FLOAT8, Type::BYTEA, Type::BYTEA,
+    ];
+    g.bench_function("binary_copy_in_writer_1000_records", |b| {
+        b.iter(|| {
+            client.batch_execute("TRUNCATE copy_bench").expect("truncate");
+            let sink = client.copy_in(&copy).expect("copy");
+            let mut w = BinaryCopyInWriter::new(sink, &types);
+            for (s, tree) in records.iter().zip(&trees) {
+                let (r, f) = (&s.record, &s.record.fields);
+                let usage = f.usage.as_ref();
+                let input = usage.and_then(|u| u.input_tokens).map(|n| n as i64);
+                let output = usage.and_then(|u| u.output_tokens).map(|n| n as i64);
+                let cost = usage.and_then(|u| u.cost_usd);
+                let row: [&(dyn ToSql + Sync); 18] = [
+                    &(r.seq as i64), &r.id, &r.time.unix_nanos(), &f.kind, &f.category,
+                    &f.action, &f.status, &f.agent, &f.session, &f.conversation, &f.actor,
+                    &f.source, &f.trace_id, &input, &output, &cost, tree, &s.canonical,
+                ];
+                w.write(&row).expect("row");
+            }
+            w.finish().expect("finish")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, queries, copy_encoding);
 criterion_main!(benches);

@@ -69,6 +69,14 @@ pub use conn::application_name;
 use conn::{Conn, Pool, Session, Settings};
 pub use lease::{LeaseInfo, LeaseToken};
 use read::{NODE_SQL, hash_col, session_nodes, typed};
+/// The binary `COPY` rows of `batch`'s records (a log's first records, from seq 0), exactly as an
+/// append encodes them; public only for the benchmark that holds this encoder against the
+/// `postgres` crate's `BinaryCopyInWriter` (`benches/postgres.rs`, group `copy_encoding`).
+#[doc(hidden)]
+pub fn encode_records_for_bench(batch: &[trail_core::Sealed]) -> Vec<u8> {
+    copy::encode(batch, &mut CompactRange::new(), Hash::ZERO).records
+}
+
 pub use schema::{
     SCHEMA, SCHEMA_VERSION, dangerous_drop_schema, is_schema_name, schema_for_origin,
     scratch_schema,
