@@ -12,6 +12,7 @@ mod datadir;
 mod interop;
 mod output;
 mod serve;
+mod tiles;
 mod writer;
 
 /// The allocator: see crates/cli/Cargo.toml (glibc malloc dominated a serving node's profile).
@@ -128,12 +129,14 @@ enum Command {
     Export {
         #[command(flatten)]
         data: DataArg,
-        /// Output file (default: stdout); for `harness`, a directory.
+        /// Output file (default: stdout); for `harness` and `tiles`, a directory.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// jsonl (trail's verifiable export; json is verifiable too), or for reading: csv,
-        /// harness (a directory of Harness files), ocsf, cef.
-        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json", "csv", "harness", "ocsf", "cef"])]
+        /// jsonl (trail's verifiable export; json is verifiable too), tiles (the tree as C2SP
+        /// tlog-tiles static files at the latest checkpoint, records without bodies, verifiable
+        /// with `trail verify --tiles`; incremental), or for reading: csv, harness (a directory of
+        /// Harness files), ocsf, cef.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json", "csv", "harness", "ocsf", "cef", "tiles"])]
         format: String,
         /// With --out: a summary as JSON on stdout (the export itself is JSON already).
         #[command(flatten)]
@@ -313,6 +316,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Export { data, out, format, json } => {
             if format == "jsonl" {
                 commands::export(&data.data, out.as_deref(), json.json)
+            } else if format == "tiles" {
+                let out = out.ok_or_else(|| {
+                    anyhow::anyhow!("--format tiles writes a directory: give it with --out DIR")
+                })?;
+                tiles::export(&data.data, &out, json.json)
             } else {
                 interop::export(&data.data, &format, out.as_deref(), json.json)
             }

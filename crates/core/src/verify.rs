@@ -79,6 +79,10 @@ pub struct Problem {
     pub message: String,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -88,6 +92,9 @@ pub struct Report {
     pub last_seq: Option<u64>,
     pub bodies_checked: u64,
     pub bodies_erased: u64,
+    /// Bodies the input does not carry by design (tiles hold records, never bodies).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bodies_withheld: u64,
     pub checkpoints_checked: u64,
     pub checkpoints_valid: u64,
     /// Size of the largest valid checkpoint that matched the records.
@@ -165,6 +172,9 @@ pub struct VerifyOptions {
     pub origin: Option<String>,
     /// Checkpoints an auditor kept earlier: the log must be at least that large and match them.
     pub trusted: Vec<String>,
+    /// The input carries records without their bodies by design (C2SP tiles): an absent body is
+    /// counted as withheld, not judged erased or missing.
+    pub bodies_withheld: bool,
 }
 
 /// The streaming verifier.
@@ -375,6 +385,9 @@ impl Verifier {
                         self.prunes.insert(p.size);
                     }
                 }
+            }
+            (Some(_), BodyInput::Absent) if self.opts.bodies_withheld => {
+                self.report.bodies_withheld += 1;
             }
             (Some(_), BodyInput::Absent) => {
                 self.report.bodies_erased += 1;

@@ -51,6 +51,7 @@ fn verify_text(text: &str, trusted: Vec<String>) -> Report {
         verifiers: vec![signer().verifier()],
         origin: Some(ORIGIN.into()),
         trusted,
+        ..VerifyOptions::default()
     };
     let mut v = Verifier::new(opts);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();

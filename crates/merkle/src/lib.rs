@@ -32,6 +32,7 @@ pub mod layout;
 pub mod prove;
 pub mod reader;
 pub mod subtree;
+pub mod tiles;
 pub mod verify;
 
 pub use compact::{CompactRange, MerkleError};

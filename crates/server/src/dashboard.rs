@@ -153,7 +153,8 @@ pub fn verify_log(log: &LogHandle) -> Result<VerifyView, ApiError> {
         Some(Err(e)) => notes.push(format!("the log's verifier key does not parse: {e}")),
         None => notes.push("the server has no verifier key for this log".to_owned()),
     }
-    let opts = VerifyOptions { verifiers, origin: Some(log.name.clone()), trusted: Vec::new() };
+    let opts =
+        VerifyOptions { verifiers, origin: Some(log.name.clone()), ..VerifyOptions::default() };
     let report = trail_store::verify_store(&*log.store, opts, &mut |_| {}).map_err(store_error)?;
     let mut view = VerifyView::from_report(&log.name, &report, at, started.elapsed());
     view.notes.extend(notes);

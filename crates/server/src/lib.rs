@@ -55,6 +55,7 @@ pub mod otlp;
 pub mod proofs;
 pub mod state;
 pub mod tail;
+pub mod tlog;
 
 pub use auth::{KeyFile, KeyRing, Scope};
 pub use config::{ExporterConfig, Limits, ServerSection};
@@ -110,6 +111,8 @@ fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::keys))
+        .route("/tlog/checkpoint", get(tlog::checkpoint))
+        .route("/tlog/tile/{*rest}", get(tlog::tile))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             state.limits.request_timeout,

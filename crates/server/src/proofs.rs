@@ -56,7 +56,8 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-fn latest(store: &dyn Store) -> Result<SignedCheckpoint, ApiError> {
+/// The latest signed checkpoint, or 404 when there is none yet.
+pub(crate) fn latest(store: &dyn Store) -> Result<SignedCheckpoint, ApiError> {
     store
         .latest_checkpoint()
         .map_err(store_error)?

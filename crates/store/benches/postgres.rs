@@ -252,9 +252,24 @@ fn copy_encoding(c: &mut Criterion) {
         });
     });
     let types = [
-        Type::INT8, Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT,
-        Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
-        Type::INT8, Type::FLOAT8, Type::BYTEA, Type::BYTEA,
+        Type::INT8,
+        Type::TEXT,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::BYTEA,
+        Type::BYTEA,
     ];
     g.bench_function("binary_copy_in_writer_1000_records", |b| {
         b.iter(|| {
@@ -268,9 +283,24 @@ fn copy_encoding(c: &mut Criterion) {
                 let output = usage.and_then(|u| u.output_tokens).map(|n| n as i64);
                 let cost = usage.and_then(|u| u.cost_usd);
                 let row: [&(dyn ToSql + Sync); 18] = [
-                    &(r.seq as i64), &r.id, &r.time.unix_nanos(), &f.kind, &f.category,
-                    &f.action, &f.status, &f.agent, &f.session, &f.conversation, &f.actor,
-                    &f.source, &f.trace_id, &input, &output, &cost, tree, &s.canonical,
+                    &(r.seq as i64),
+                    &r.id,
+                    &r.time.unix_nanos(),
+                    &f.kind,
+                    &f.category,
+                    &f.action,
+                    &f.status,
+                    &f.agent,
+                    &f.session,
+                    &f.conversation,
+                    &f.actor,
+                    &f.source,
+                    &f.trace_id,
+                    &input,
+                    &output,
+                    &cost,
+                    tree,
+                    &s.canonical,
                 ];
                 w.write(&row).expect("row");
             }

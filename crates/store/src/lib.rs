@@ -29,6 +29,7 @@ pub mod postgres;
 pub mod query;
 mod sql;
 pub mod sqlite;
+pub mod tiles;
 mod tree;
 pub mod verify;
 

@@ -132,7 +132,7 @@ pub async fn demo(path: &Path, json_out: bool) -> Result<ExitCode> {
     let opts = VerifyOptions {
         verifiers: vec![dir.verifier()?],
         origin: Some(origin.into()),
-        trusted: vec![],
+        ..VerifyOptions::default()
     };
     let report = verify_data_dir(&dir, opts, true)?;
     say!("5. trail verify --data {}:", dir.path.display());

@@ -33,6 +33,11 @@ pub struct VerifyArgs {
     /// Verify one receipt offline instead.
     #[arg(long, value_name = "FILE")]
     receipt: Option<PathBuf>,
+    /// Audit a log from its C2SP tiles alone: a directory `trail export --format tiles` wrote,
+    /// or a URL prefix (`http://HOST:PORT/tlog` for `trail serve`; `TRAIL_API_KEY` is sent as
+    /// the bearer key). Needs --key.
+    #[arg(long, value_name = "URL|DIR", conflicts_with_all = ["file", "receipt", "format"])]
+    tiles: Option<String>,
     /// Verify files of another system as that system defines them.
     #[arg(long, value_parser = ["harness"])]
     format: Option<String>,
@@ -103,16 +108,27 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             }
         });
     }
-    let trusted = args
-        .checkpoint
-        .iter()
-        .map(|p| {
-            fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    if let Some(tiles) = &args.tiles {
+        if keys.is_empty() {
+            bail!("--tiles needs --key: a tiled log is checked against the log's verifier key");
+        }
+        let trusted = read_trusted(&args.checkpoint)?;
+        let source = crate::tiles::TileSource::new(tiles)?;
+        let opts = VerifyOptions { verifiers: keys, trusted, ..VerifyOptions::default() };
+        let (_, report) = crate::tiles::audit(&source, opts, args.json.json, &mut |_| {})?;
+        let passed =
+            print_report(&source.describe(), &report, args.json.json, args.allow_unsigned_tail);
+        return Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let trusted = read_trusted(&args.checkpoint)?;
     let (what, report) = match &args.file {
         Some(file) => {
-            let opts = VerifyOptions { verifiers: keys, origin: None, trusted };
+            let opts = VerifyOptions {
+                verifiers: keys,
+                origin: None,
+                trusted,
+                ..VerifyOptions::default()
+            };
             (file.display().to_string(), verify_export_file(file, opts, args.json.json)?)
         }
         None => {
@@ -120,8 +136,12 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             if keys.is_empty() {
                 keys.push(dir.verifier()?);
             }
-            let opts =
-                VerifyOptions { verifiers: keys, origin: Some(dir.origin().to_owned()), trusted };
+            let opts = VerifyOptions {
+                verifiers: keys,
+                origin: Some(dir.origin().to_owned()),
+                trusted,
+                ..VerifyOptions::default()
+            };
             (
                 format!("data directory {}", dir.path.display()),
                 verify_data_dir(&dir, opts, args.json.json)?,
@@ -130,6 +150,16 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     };
     let passed = print_report(&what, &report, args.json.json, args.allow_unsigned_tail);
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The checkpoints an auditor kept, from `--checkpoint FILE`.
+fn read_trusted(files: &[PathBuf]) -> Result<Vec<String>> {
+    files
+        .iter()
+        .map(|p| {
+            fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))
+        })
+        .collect()
 }
 
 /// What kind of file an export is, from its first bytes.
@@ -365,11 +395,18 @@ pub(super) fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_ta
         crate::output::count(r.checkpoints_valid, "checkpoint"),
         r.checkpoints_checked
     );
-    println!(
-        "  {} checked, {} erased",
-        crate::output::count(r.bodies_checked, "body"),
-        r.bodies_erased
-    );
+    if r.bodies_withheld > 0 {
+        println!(
+            "  {} not in the input (tiles carry records, never bodies)",
+            crate::output::count(r.bodies_withheld, "body")
+        );
+    } else {
+        println!(
+            "  {} checked, {} erased",
+            crate::output::count(r.bodies_checked, "body"),
+            r.bodies_erased
+        );
+    }
     for n in &r.notes {
         println!("{} {n}", yellow("note:"));
     }
