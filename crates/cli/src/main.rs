@@ -11,6 +11,7 @@ mod commands;
 mod datadir;
 mod interop;
 mod output;
+mod report;
 mod serve;
 mod tiles;
 mod writer;
@@ -151,6 +152,10 @@ enum Command {
     /// Verify a data directory, an export file, or a receipt. Exit 0 intact, 1 problems or not
     /// verified (records no valid signature covers), 2 error.
     Verify(commands::VerifyArgs),
+    /// The auditor's report: one self-contained HTML file of what agents did over a period
+    /// (coverage, risk, retention, tokens and cost) and the proof (the integrity verdict and the
+    /// signed checkpoint it rests on); `trail verify --report FILE` checks one.
+    Report(report::ReportArgs),
     /// Create a log in a new directory, record a sample agent session and verify it.
     Demo {
         /// Where to create the demo log: a new or empty directory, or an earlier demo's.
@@ -329,6 +334,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(args).await,
         Command::Keys(args) => serve::keys(args),
         Command::Verify(args) => commands::verify(args),
+        Command::Report(args) => report::report(args),
         Command::Demo { data, json } => commands::demo(&data, json.json).await,
         Command::Tail(args) => browse::tail(args).await,
         Command::Query(args) => browse::query(args),

@@ -186,8 +186,12 @@ fn tampered_tiles_are_refused_by_go_and_by_trail() {
     std::fs::write(&bundle, bytes).unwrap();
     let (code, report) = verify_tiles(edited.to_str().unwrap(), &key);
     assert_eq!(code, Some(1), "{report}");
-    let codes: Vec<&str> =
-        report["report"]["problems"].as_array().unwrap().iter().filter_map(|p| p["code"].as_str()).collect();
+    let codes: Vec<&str> = report["report"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["code"].as_str())
+        .collect();
     assert!(codes.contains(&"tile_mismatch"), "{codes:?}");
     if let Some(go) = go_check(edited.to_str().unwrap()) {
         assert!(go.is_err(), "Go's tlog accepted a rewritten record: {go:?}");

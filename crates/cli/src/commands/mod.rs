@@ -22,6 +22,7 @@ mod verify;
 pub use demo::demo;
 pub use log::{LogArgs, log};
 pub use proof::{ProofArgs, export, proof};
+pub(crate) use verify::load_keys;
 pub use verify::{VerifyArgs, verify};
 
 /// `trail init`'s settings beyond the log's name and store.

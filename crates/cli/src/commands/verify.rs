@@ -30,6 +30,11 @@ pub struct VerifyArgs {
     /// A signed checkpoint an auditor kept earlier (repeatable): the log must reach and match it.
     #[arg(long, value_name = "FILE")]
     checkpoint: Vec<PathBuf>,
+    /// Check a report `trail report` wrote: unaltered (its digest), signed by the log's key (its
+    /// checkpoint), and, with --tiles or a --data holding the report's log, its figures folded
+    /// again from the log. Needs --key unless --data holds the log.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "receipt", "format"])]
+    report: Option<PathBuf>,
     /// Verify one receipt offline instead.
     #[arg(long, value_name = "FILE")]
     receipt: Option<PathBuf>,
@@ -52,7 +57,8 @@ pub struct VerifyArgs {
     json: JsonArg,
 }
 
-fn load_keys(keys: &[String]) -> Result<Vec<NoteVerifier>> {
+/// Verifier keys from `flag`'s values: each a key, or a file holding one.
+pub(crate) fn load_keys(keys: &[String], flag: &str) -> Result<Vec<NoteVerifier>> {
     keys.iter()
         .map(|k| {
             let text = if Path::new(k).exists() {
@@ -60,7 +66,7 @@ fn load_keys(keys: &[String]) -> Result<Vec<NoteVerifier>> {
             } else {
                 k.clone()
             };
-            text.trim().parse::<NoteVerifier>().map_err(|e| anyhow!("--key {k}: {e}"))
+            text.trim().parse::<NoteVerifier>().map_err(|e| anyhow!("{flag} {k}: {e}"))
         })
         .collect()
 }
@@ -70,7 +76,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         let files: Vec<PathBuf> = args.file.iter().chain(args.more.iter()).cloned().collect();
         return crate::interop::verify_foreign(format, &files, args.json.json);
     }
-    let mut keys = load_keys(&args.key)?;
+    let mut keys = load_keys(&args.key, "--key")?;
     if let Some(path) = &args.receipt {
         if keys.is_empty() {
             bail!("--receipt needs --key: a receipt is checked against the log's verifier key");
@@ -107,6 +113,23 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
                 ExitCode::from(1)
             }
         });
+    }
+    if let Some(path) = &args.report {
+        if keys.is_empty() {
+            match DataDir::open(&args.data) {
+                Ok(dir) => keys.push(dir.verifier()?),
+                Err(_) => bail!(
+                    "--report needs --key: a report is checked against the log's verifier key"
+                ),
+            }
+        }
+        return crate::report::verify_report(
+            path,
+            &keys,
+            &args.data,
+            args.tiles.as_deref(),
+            args.json.json,
+        );
     }
     if let Some(tiles) = &args.tiles {
         if keys.is_empty() {
