@@ -157,7 +157,7 @@
     main().replaceChildren(m);
     main().dataset.page = r.page;
     window.scrollTo(0, 0);
-    const pages = { sessions: viewSessions, session: viewSession, events: viewEvents, live: viewLive, integrity: viewIntegrity };
+    const pages = { sessions: viewSessions, session: viewSession, events: viewEvents, live: viewLive, integrity: viewIntegrity, report: viewReport };
     (pages[r.page] || viewSessions)(m, r).catch(fail);
   }
   function fail(e) {
@@ -512,6 +512,60 @@
     });
   }
 
+  // ---- report --------------------------------------------------------------------------
+
+  // The auditor's report, as `trail report` writes it: fetched whole from /v1/report, previewed
+  // here from the data it embeds (parsed, never run), and offered as the file itself.
+  async function viewReport(m, r) {
+    m.append(h("h1", {}, "Auditor's report"));
+    const from = h("input", { id: "report-from", placeholder: "2026-11-01T00:00:00Z", value: r.params.get("from") || "" });
+    const to = h("input", { id: "report-to", placeholder: "2026-12-01T00:00:00Z", value: r.params.get("to") || "" });
+    const make = h("button", { class: "primary", id: "report-make" }, "Make the report");
+    const form = h("div", { class: "panel" },
+      h("p", { class: "muted" }, "One self-contained HTML file: the integrity verdict and the checkpoint it rests on, coverage, risk, retention, tokens and cost. Leave a bound empty for no bound."),
+      h("div", { class: "hrow" }, h("label", {}, "From ", from), h("label", {}, "To ", to), make));
+    const out = h("div", { id: "report-preview" });
+    m.append(form, out);
+    make.addEventListener("click", () => go("report", undefined, { from: from.value.trim(), to: to.value.trim(), go: String(Date.now()) }));
+    if (!r.params.has("from") && !r.params.has("to") && !r.params.has("go")) {
+      out.append(h("p", { class: "muted" }, "Choose a period (or none) and make the report."));
+      return;
+    }
+    out.append(h("p", { class: "muted" }, "Verifying the log and folding its records…"));
+    const html = await api("/v1/report", { from: r.params.get("from"), to: r.params.get("to") });
+    // The embedded data and the verdict line, cut from the text: parsing the file as a document
+    // would have this page's policy refuse its inline style.
+    const open = '<script type="application/json" id="trail-report">';
+    const start = html.indexOf(open) + open.length;
+    const data = JSON.parse(html.slice(start, html.indexOf("</script>", start)));
+    const verdictLine = (html.match(/id="verdict">([^<]*)</) || ["", ""])[1]
+      .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+    const meta = data.meta, f = data.figures, i = meta.integrity;
+    const cls = i.verdict === "intact" ? "intact" : (i.verdict === "unsigned_records" || i.verdict === "empty") ? "pending" : "broken";
+    const link = h("a", { class: "button primary", id: "report-download", download: "trail-report.html",
+      href: URL.createObjectURL(new Blob([html], { type: "text/html" })) }, "Download the report");
+    const kv = h("dl", { class: "kv" });
+    const add = (k, v) => kv.append(h("dt", {}, k), h("dd", {}, String(v)));
+    add("events in the period", fmtInt(f.events)); add("agents", Object.keys(f.agents).length);
+    add("sessions", fmtInt(f.sessions)); add("sessions without an end", fmtInt(f.open_sessions_total));
+    add("gaps", fmtInt(f.gaps_total)); add("denials", fmtInt(f.denials)); add("errors", fmtInt(f.errors));
+    add("findings", Object.entries(f.findings).map(([k, n]) => k + " " + n).join(", ") || "none");
+    add("erasures", f.erasures.length); add("prunes", f.prunes.length);
+    add("covered by a signed checkpoint", fmtInt(i.verified_size) + " of " + fmtInt(i.records));
+    const agents = h("tbody");
+    for (const [a, v] of Object.entries(f.agents)) {
+      agents.append(h("tr", {}, h("td", {}, a || "(none)"), h("td", { class: "num" }, fmtInt(v.events)),
+        h("td", { class: "num" }, fmtInt(v.denials)), h("td", { class: "num" }, fmtInt(v.errors))));
+    }
+    out.replaceChildren(
+      h("p", { class: "verdict " + cls, id: "report-verdict" }, verdictLine),
+      h("div", { class: "hrow" }, link),
+      h("div", { class: "panel" }, kv),
+      h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, h("th", {}, "Agent"), h("th", {}, "Events"), h("th", {}, "Denials"), h("th", {}, "Errors"))), agents)),
+      h("p", { class: "muted" }, "Check the file anywhere: ", h("code", {}, "trail verify --report FILE --key log.vkey"), "."));
+  }
+
   // ---- integrity -----------------------------------------------------------------------
 
   async function viewIntegrity(m) {
@@ -599,7 +653,7 @@
     const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName);
     if (e.key === "Escape" && typing) { e.target.blur(); return; }
     if (typing || document.querySelector("dialog[open]")) return;
-    const tabs = { "1": "sessions", "2": "events", "3": "live", "4": "integrity" };
+    const tabs = { "1": "sessions", "2": "events", "3": "live", "4": "integrity", "5": "report" };
     if (tabs[e.key]) { go(tabs[e.key]); return; }
     if (e.key === "?") { document.getElementById("help").showModal(); return; }
     if (e.key === "/") {

@@ -53,6 +53,7 @@ pub mod metrics;
 pub mod ops;
 pub mod otlp;
 pub mod proofs;
+pub mod report;
 pub mod state;
 pub mod tail;
 pub mod tlog;
@@ -119,6 +120,8 @@ fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(tail::tail))
         .routes(routes!(dashboard::verify_now, dashboard::last_verification))
+        // A report verifies and folds the whole log: as long as a verification takes.
+        .routes(routes!(report::report))
 }
 
 /// The OpenAPI document of the API.

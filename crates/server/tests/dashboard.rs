@@ -154,6 +154,19 @@ async fn the_dashboard_shows_filters_tails_verifies_and_downloads_receipts() {
     wait_js(c, "!!document.querySelector('#verdict.intact')", "verify-now intact").await;
     no_errors(c, "integrity page").await;
 
+    // Report: made from the API, previewed from the data it embeds, offered as the file.
+    c.goto(&format!("{base}/#/report")).await.unwrap();
+    wait_js(c, "!!document.getElementById('report-make')", "report form").await;
+    c.find(Locator::Css("#report-make")).await.unwrap().click().await.unwrap();
+    wait_js(c, "!!document.getElementById('report-verdict')", "report preview").await;
+    let verdict = c.find(Locator::Css("#report-verdict")).await.unwrap().text().await.unwrap();
+    assert!(verdict.starts_with("INTACT"), "{verdict}");
+    let href = c.find(Locator::Css("#report-download")).await.unwrap().attr("href").await.unwrap();
+    assert!(href.is_some_and(|h| h.starts_with("blob:")), "the download is the file itself");
+    let preview = c.find(Locator::Css("#report-preview")).await.unwrap().text().await.unwrap();
+    assert!(preview.contains("denials"), "{preview}");
+    no_errors(c, "report page").await;
+
     browser.close().await;
 }
 
@@ -247,7 +260,7 @@ async fn every_page_fits_a_phone_screen() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count(c, ".pager").await, 1, "the sessions pager is shown once");
     assert_eq!(count(c, "#sessions-table").await, 1, "one sessions table");
-    for page in ["sessions", "events", "live", "integrity", "session/s-err"] {
+    for page in ["sessions", "events", "live", "integrity", "session/s-err", "report?go=1"] {
         c.goto(&format!("{base}/#/{page}")).await.unwrap();
         wait_js(c, "document.querySelector('main h1') !== null", page).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
