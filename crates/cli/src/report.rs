@@ -147,10 +147,10 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
                 keys.push(dir.verifier()?);
             }
             let store = dir.store()?;
-            opts.source =
-                format!("data directory {} ({} store)", dir.path.display(), store.backend());
+            let path = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
+            opts.source = format!("data directory {} ({} store)", path.display(), store.backend());
             opts.recheck =
-                format!("trail verify --data {} --key {}", dir.path.display(), key_text(&keys));
+                format!("trail verify --data {} --key {}", path.display(), key_text(&keys));
             opts.keys = keys;
             let rules = crate::browse::Retention::from_config(&dir);
             let mut policy = Vec::new();
