@@ -10,37 +10,16 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
+
+#[path = "common/run.rs"]
+mod run;
+use run::{ok, trail};
 
 #[path = "common/nodes.rs"]
 #[allow(dead_code, reason = "this test uses part of the cluster helpers")]
 mod nodes;
-
-fn trail(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
-        .args(args)
-        .env_remove("TRAIL_DATA")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Go's tlog checker, built once; `None` (a loud skip) only outside CI when Go is missing.
 fn tlogcheck() -> Option<&'static Path> {
