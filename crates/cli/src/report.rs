@@ -16,7 +16,7 @@ use trail_report::{Figures, Fold, Meta, Options, Retention, Span};
 use crate::JsonArg;
 use crate::commands::load_keys;
 use crate::datadir::DataDir;
-use crate::output::{green, red, yellow};
+use crate::output::{green, red};
 use crate::tiles::TileSource;
 
 #[derive(Args)]
@@ -121,6 +121,9 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     if args.out.exists() {
         bail!("{} already exists; the report never overwrites a file", args.out.display());
     }
+    if args.gap_minutes == 0 || args.gap_minutes > 5_256_000 {
+        bail!("--gap-minutes {}: give 1 to 5256000 (ten years)", args.gap_minutes);
+    }
     let mut opts = Options {
         witnesses,
         quorum: args.quorum,
@@ -137,7 +140,11 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
             }
             let source = TileSource::new(tiles)?;
             opts.source = source.describe();
-            opts.recheck = format!("trail verify --tiles {tiles} --key {}", key_text(&keys));
+            opts.recheck = format!(
+                "trail verify --tiles {} --key {}",
+                crate::tiles::without_userinfo(tiles),
+                key_text(&keys)
+            );
             opts.keys = keys;
             from_tiles(&source, &opts, args.json.json)?
         }
@@ -155,8 +162,14 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
             let rules = crate::browse::Retention::from_config(&dir);
             let mut policy = Vec::new();
             if let Some(d) = rules.days {
-                policy
-                    .push(format!("retention_days = {d}: records older than {d} days are pruned"));
+                let short = if d < 183 {
+                    ": shorter than the six months EU AI Act Art. 19 asks"
+                } else {
+                    ""
+                };
+                policy.push(format!(
+                    "retention_days = {d}: records older than {d} days are pruned{short}"
+                ));
             }
             if let Some(m) = rules.max_size_mb {
                 policy.push(format!(
@@ -184,11 +197,121 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
         println!("{}", paint(&headline));
         println!("report of {} events written to {}", figures.events, args.out.display());
     }
-    Ok(ExitCode::SUCCESS)
+    // Written either way; the exit code says whether the log it describes is intact, as
+    // `trail verify` does.
+    Ok(if meta.integrity.verdict == "problems" { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// `trail verify --report FILE`: the digest, the checkpoint's signature, and with a log at hand
-/// (`--tiles`, or the data directory when it holds the report's log) the figures folded again.
+/// The log a report is checked against, as it is now: its verification, and its records up to
+/// the report's checkpoint folded again.
+struct Refolded {
+    source: String,
+    /// The log's verification now.
+    report: trail_core::verify::Report,
+    root_at_checkpoint: Option<trail_core::Hash>,
+    figures: Figures,
+    span: Span,
+    first_seq: u64,
+    has_bodies: bool,
+}
+
+/// Folds `source`'s records up to `size` with the report's period.
+fn refold_tiles(
+    t: &str,
+    keys: &[NoteVerifier],
+    embedded: &trail_report::Embedded,
+    size: u64,
+) -> Result<Refolded> {
+    let source = TileSource::new(t)?;
+    let meta = &embedded.meta;
+    let mut fold = Fold::new(meta.period_from, meta.period_to, embedded.figures.gap_minutes);
+    let mut span = Span::default();
+    let mut leaves = Vec::new();
+    let (_, report) = crate::tiles::audit(
+        &source,
+        VerifyOptions { verifiers: keys.to_vec(), ..VerifyOptions::default() },
+        true,
+        &mut |entry| {
+            if let Ok(r) = Record::from_canonical(entry)
+                && r.seq < size
+            {
+                span.add(&r);
+                fold.add(&r, None);
+            }
+            if (leaves.len() as u64) < size {
+                leaves.push(trail_merkle::leaf_hash(entry));
+            }
+        },
+    )?;
+    let root = (leaves.len() as u64 == size).then(|| trail_merkle::root_of_leaves(&leaves));
+    Ok(Refolded {
+        source: source.describe(),
+        report,
+        root_at_checkpoint: root,
+        figures: fold.finish(),
+        span,
+        first_seq: 0,
+        has_bodies: false,
+    })
+}
+
+fn refold_data(
+    dir: &DataDir,
+    keys: &[NoteVerifier],
+    embedded: &trail_report::Embedded,
+    size: u64,
+) -> Result<Refolded> {
+    let store = dir.store()?;
+    let meta = &embedded.meta;
+    let opts = VerifyOptions {
+        verifiers: keys.to_vec(),
+        origin: Some(dir.origin().to_owned()),
+        ..VerifyOptions::default()
+    };
+    let report = trail_store::verify_store(&*store, opts, &mut |_| {})?;
+    let first_seq = store.anchor()?.map_or(0, |a| a.size);
+    let root = store.root_at(size).ok();
+    let mut fold = Fold::new(meta.period_from, meta.period_to, embedded.figures.gap_minutes);
+    let mut span = Span::default();
+    if size <= store.state()?.size {
+        store.scan(first_seq, size, &mut |r| {
+            span.add(&r.record);
+            fold.add(&r.record, r.body.as_ref());
+            Ok(true)
+        })?;
+    }
+    let path = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
+    Ok(Refolded {
+        source: format!("data directory {}", path.display()),
+        report,
+        root_at_checkpoint: root,
+        figures: fold.finish(),
+        span,
+        first_seq,
+        has_bodies: true,
+    })
+}
+
+/// The figures as compared: what a source without bodies (tiles) cannot know is left out when
+/// either side lacks it.
+fn comparable(f: &Figures, keep_bodies: bool) -> serde_json::Value {
+    let mut f = f.clone();
+    if !keep_bodies {
+        for m in f.erasures.iter_mut().chain(f.prunes.iter_mut()) {
+            m.reason = None;
+            m.count = None;
+            m.anchor_size = None;
+        }
+    }
+    serde_json::to_value(f).unwrap_or_default()
+}
+
+/// `trail verify --report FILE`: the page must be exactly what its embedded data renders to
+/// (so nothing visible differs from what is checked), its digest must hold, its checkpoint must
+/// be signed by the log's key; and, against the log itself (`--tiles`, or `--data` holding the
+/// report's log), the log must verify now, have the checkpoint's tree, and give the same
+/// verdict, records span and figures when folded again. Without the log nothing the report
+/// claims can be confirmed, and it is not called verified.
 pub fn verify_report(
     path: &Path,
     keys: &[NoteVerifier],
@@ -202,7 +325,7 @@ pub fn verify_report(
         if json_out {
             println!("{}", json!({"valid": false, "problem": why}));
         } else {
-            println!("{} report {}: {why}", red("invalid"), path.display());
+            println!("{} report {}: {why}", red("NOT VERIFIED"), path.display());
         }
         Ok(ExitCode::from(1))
     };
@@ -210,7 +333,21 @@ pub fn verify_report(
         Ok(e) => e,
         Err(e) => return fail(e.to_string()),
     };
+    if trail_report::render(&embedded.meta, &embedded.figures) != doc {
+        return fail(
+            "the page is not what its embedded data renders to: it was edited after it was written"
+                .into(),
+        );
+    }
     let meta = &embedded.meta;
+    if !meta.recheck.starts_with("trail verify ")
+        || meta.recheck.contains(|c: char| ";|&$`<>(){}\\\n\"'".contains(c))
+    {
+        return fail(format!(
+            "its re-check command is not a trail verify command: {:?}",
+            meta.recheck
+        ));
+    }
     let Some(cp_text) = &meta.integrity.checkpoint else {
         return fail("the report rests on no signed checkpoint".into());
     };
@@ -227,87 +364,75 @@ pub fn verify_report(
             cp.checkpoint.origin, meta.origin
         ));
     }
-    // The log itself, when at hand: the figures folded again up to the report's checkpoint.
-    let refolded = match tiles {
-        Some(t) => {
-            let source = TileSource::new(t)?;
-            let mut fold =
-                Fold::new(meta.period_from, meta.period_to, embedded.figures.gap_minutes);
-            let size = cp.checkpoint.size;
-            let (now_cp, _) = crate::tiles::audit(
-                &source,
-                VerifyOptions { verifiers: keys.to_vec(), ..VerifyOptions::default() },
-                true,
-                &mut |entry| {
-                    if let Ok(r) = Record::from_canonical(entry)
-                        && r.seq < size
-                    {
-                        fold.add(&r, None);
-                    }
-                },
-            )?;
-            if now_cp.checkpoint.size < size {
+    let size = cp.checkpoint.size;
+    let log = match tiles {
+        Some(t) => refold_tiles(t, keys, &embedded, size)?,
+        None => match DataDir::open(data) {
+            Ok(dir) if dir.origin() == meta.origin => refold_data(&dir, keys, &embedded, size)?,
+            _ => {
                 return fail(format!(
-                    "the tiles hold {} records, fewer than the report's checkpoint ({size})",
-                    now_cp.checkpoint.size
+                    "its checkpoint is signed by the log's key, but without the log nothing it says can be confirmed: \
+                     give --tiles URL|DIR or --data DIR of {}",
+                    meta.origin
                 ));
             }
-            Some((source.describe(), fold.finish()))
-        }
-        None => match DataDir::open(data) {
-            Ok(dir) if dir.origin() == meta.origin => {
-                let store = dir.store()?;
-                let root = store.root_at(cp.checkpoint.size).map_err(|e| {
-                    anyhow!("cannot read the log's tree at size {}: {e}", cp.checkpoint.size)
-                })?;
-                if root != cp.checkpoint.root {
-                    return fail(format!(
-                        "the log in {} no longer has the tree the report's checkpoint signs (size {})",
-                        dir.path.display(),
-                        cp.checkpoint.size
-                    ));
-                }
-                let mut fold =
-                    Fold::new(meta.period_from, meta.period_to, embedded.figures.gap_minutes);
-                let start = store.anchor()?.map_or(0, |a| a.size);
-                store.scan(start, cp.checkpoint.size, &mut |r| {
-                    fold.add(&r.record, r.body.as_ref());
-                    Ok(true)
-                })?;
-                Some((format!("data directory {}", dir.path.display()), fold.finish()))
-            }
-            _ => None,
         },
     };
-    let checked = match &refolded {
-        Some((source, figures)) => {
-            let ours = serde_json::to_value(&embedded.figures)?;
-            let theirs = serde_json::to_value(figures)?;
-            if ours != theirs {
-                return fail(format!("its figures are not those of the log in {source}"));
-            }
-            format!("its figures match the log in {source}")
-        }
-        None => "no log at hand to compare its figures with (give --tiles, or --data with the report's log)".to_owned(),
-    };
+    let now = &log.report;
+    if now.problem_count() > 0 {
+        let first = now
+            .problems
+            .first()
+            .map(|p| format!(" (first: {}: {})", p.code, p.message))
+            .unwrap_or_default();
+        return fail(format!(
+            "the log in {} does not verify now: {} problems{first}",
+            log.source,
+            now.problem_count()
+        ));
+    }
+    if log.root_at_checkpoint != Some(cp.checkpoint.root) {
+        return fail(format!(
+            "the log in {} does not have the tree the report's checkpoint signs (size {size})",
+            log.source
+        ));
+    }
+    if log.first_seq != meta.retention.first_seq && log.has_bodies {
+        return fail(format!(
+            "the log in {} now starts at seq {} (the report's at {}): it was pruned since, and the report cannot be checked against it",
+            log.source, log.first_seq, meta.retention.first_seq
+        ));
+    }
+    let i = &meta.integrity;
+    if !matches!(i.verdict.as_str(), "intact" | "unsigned_records") || i.verified_size != size {
+        return fail(format!(
+            "the report says {} ({} records signed) but the log in {} verifies, with {size} signed at its checkpoint",
+            i.verdict, i.verified_size, log.source
+        ));
+    }
+    if (log.span.oldest, log.span.newest) != (meta.retention.oldest, meta.retention.newest) {
+        return fail(format!(
+            "its oldest and newest records are not those of the log in {}",
+            log.source
+        ));
+    }
+    let same_bodies = log.has_bodies && !meta.source.starts_with("tiles");
+    if comparable(&embedded.figures, same_bodies) != comparable(&log.figures, same_bodies) {
+        return fail(format!("its figures are not those of the log in {}", log.source));
+    }
     if json_out {
         println!(
             "{}",
-            json!({"valid": true, "origin": meta.origin, "checkpoint_size": cp.checkpoint.size,
-                   "verdict": meta.integrity.verdict, "figures_checked": refolded.is_some(), "detail": checked})
+            json!({"valid": true, "origin": meta.origin, "checkpoint_size": size,
+                   "verdict": i.verdict, "checked_against": log.source})
         );
     } else {
         println!(
-            "{} report of {} at checkpoint size {}: unaltered, signed by the log's key",
+            "{} report of {} at checkpoint size {size}: the page is its data, signed by the log's key, and its verdict, records and figures are those of the log in {}",
             green("valid"),
             meta.origin,
-            cp.checkpoint.size
+            log.source
         );
-        if refolded.is_some() {
-            println!("{}", green(&checked));
-        } else {
-            println!("{} {checked}", yellow("note:"));
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -34,12 +34,42 @@ pub fn export(data: &Path, out: &Path, json_out: bool) -> Result<ExitCode> {
         )
     })?;
     let size = cp.checkpoint.size;
+    // What DIR already holds must be this log's tree, at this size or before it.
+    if let Ok(text) = fs::read_to_string(out.join("checkpoint")) {
+        let old = SignedCheckpoint::parse(&text).map_err(|e| {
+            anyhow!(
+                "{}/checkpoint is not a checkpoint ({e}): refusing to write tiles beside it",
+                out.display()
+            )
+        })?;
+        if old.checkpoint.origin != cp.checkpoint.origin {
+            bail!(
+                "{} holds the tiles of another log ({}); give an empty directory or this log's",
+                out.display(),
+                old.checkpoint.origin
+            );
+        }
+        if old.checkpoint.size > size {
+            bail!(
+                "{} holds a later checkpoint (size {}) than the log's latest ({size}): refusing to roll it back",
+                out.display(),
+                old.checkpoint.size
+            );
+        }
+        if store.root_at(old.checkpoint.size)? != old.checkpoint.root {
+            bail!(
+                "{} holds a different tree at size {} than this log: its tiles are not this log's",
+                out.display(),
+                old.checkpoint.size
+            );
+        }
+    }
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let (mut written, mut kept) = (0u64, 0u64);
     let bar = output::progress(Some(size), "tiles", json_out);
     for tile in hash_tiles(size).chain(entry_bundles(size)) {
         let path = out.join(tile.path());
-        if tile.is_full() && path.exists() {
+        if tile.is_full() && whole(&path, &tile) {
             kept += 1;
             continue;
         }
@@ -66,6 +96,16 @@ pub fn export(data: &Path, out: &Path, json_out: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when `path` holds a whole full tile: 8192 bytes of hashes, or a bundle of 256 entries.
+/// (Whether they are the right ones is `trail verify --tiles`'s to say; a torn or empty file is
+/// written again.)
+fn whole(path: &Path, tile: &Tile) -> bool {
+    match tile.level {
+        Some(_) => fs::metadata(path).is_ok_and(|m| m.len() == 32 * tile.width),
+        None => fs::read(path).is_ok_and(|b| bundle_entries(&b, tile.width).is_ok()),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader sees the whole
@@ -154,8 +194,24 @@ impl TileSource {
     pub fn describe(&self) -> String {
         match self {
             TileSource::Dir(dir) => format!("tiles in {}", dir.display()),
-            TileSource::Url { prefix, .. } => format!("tiles at {prefix}"),
+            TileSource::Url { prefix, .. } => format!("tiles at {}", without_userinfo(prefix)),
         }
+    }
+}
+
+/// `url` without a `user:password@` part, for what is printed or written.
+pub fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            if path.is_empty() {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_owned(),
     }
 }
 

@@ -201,12 +201,19 @@ fn a_tampered_log_says_so_first_and_reports_check_against_their_log() {
 
     // verify --report: the fresh report against its log, and alone with the key.
     let v = trail(&["verify", "--report", fresh.to_str().unwrap(), "--data", &d], "");
-    assert!(ok(&v).contains("its figures match the log"), "{}", String::from_utf8_lossy(&v.stdout));
+    assert!(
+        ok(&v).contains("figures are those of the log"),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
     let key = format!("{d}/log.vkey");
-    ok(&trail(
+    // With the key alone nothing the report says can be confirmed: not verified.
+    let alone = trail(
         &["verify", "--report", fresh.to_str().unwrap(), "--key", &key, "--data", "/nonexistent"],
         "",
-    ));
+    );
+    assert_eq!(alone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&alone.stdout).contains("without the log"));
 
     // Edited by hand: the digest no longer matches.
     let edited = tmp.path().join("edited.html");
@@ -233,7 +240,24 @@ fn a_tampered_log_says_so_first_and_reports_check_against_their_log() {
     std::fs::write(&forged_path, forged).unwrap();
     let v = trail(&["verify", "--report", forged_path.to_str().unwrap(), "--data", &d], "");
     assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stdout));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("edited after it was written"));
+    // The page rendered again from the forged data (trail's own renderer) and digested: the
+    // page is consistent, the log refutes it.
+    let forged: trail_report::Embedded = serde_json::from_value(data).unwrap();
+    std::fs::write(&forged_path, trail_report::render(&forged.meta, &forged.figures)).unwrap();
+    let v = trail(&["verify", "--report", forged_path.to_str().unwrap(), "--data", &d], "");
+    assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stdout));
     assert!(String::from_utf8_lossy(&v.stdout).contains("not those of the log"));
+    // A script added to the page and the digest computed again: not what the data renders.
+    let scripted = redigest(&html.replacen(
+        "<h2 id=\"integrity\">",
+        "<script>document.body.innerHTML='All good'</script><h2 id=\"integrity\">",
+        1,
+    ));
+    std::fs::write(&forged_path, scripted).unwrap();
+    let v = trail(&["verify", "--report", forged_path.to_str().unwrap(), "--data", &d], "");
+    assert_eq!(v.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("edited after it was written"));
 
     // Another log's key: refused.
     let other = tmp.path().join("other");
@@ -257,7 +281,13 @@ fn a_tampered_log_says_so_first_and_reports_check_against_their_log() {
     db.execute("UPDATE records SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"planner\"', '\"plannex\"') AS BLOB) WHERE seq = 2", []).unwrap();
     drop(db);
     let bad = tmp.path().join("bad.html");
-    let (html, data) = report(&["--data", tampered.to_str().unwrap()], &bad);
+    let out = trail(
+        &["report", "--data", tampered.to_str().unwrap(), "--out", bad.to_str().unwrap(), "--json"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "written, and the exit says the log is not intact");
+    let html = std::fs::read_to_string(&bad).unwrap();
+    let data = embedded(&html);
     assert_eq!(data["meta"]["integrity"]["verdict"], "problems");
     assert!(html.contains("<title>NOT INTACT"), "the title says it");
     assert!(
@@ -270,6 +300,18 @@ fn a_tampered_log_says_so_first_and_reports_check_against_their_log() {
         "",
     );
     assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stdout));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("does not verify now"));
+    // Nor does a report of the tampered log, dressed up as intact with trail's own renderer.
+    let mut dressed: trail_report::Embedded = serde_json::from_value(data.clone()).unwrap();
+    dressed.meta.integrity.verdict = "intact".into();
+    dressed.meta.integrity.problem_count = 0;
+    dressed.meta.integrity.problems.clear();
+    let dressed_path = tmp.path().join("dressed.html");
+    std::fs::write(&dressed_path, trail_report::render(&dressed.meta, &dressed.figures)).unwrap();
+    for log in [tampered.to_str().unwrap(), &d] {
+        let v = trail(&["verify", "--report", dressed_path.to_str().unwrap(), "--data", log], "");
+        assert_eq!(v.status.code(), Some(1), "{log}: {}", String::from_utf8_lossy(&v.stdout));
+    }
 
     // Chromium renders both without a console error and prints them; the PDF's text opens with
     // the verdict.
@@ -278,6 +320,14 @@ fn a_tampered_log_says_so_first_and_reports_check_against_their_log() {
         let bad_first = pdf_first_line(&bad, tmp.path()).unwrap();
         assert!(bad_first.starts_with("NOT INTACT"), "{bad_first}");
     }
+}
+
+/// `html` with its digest computed again over its content, as anyone can.
+fn redigest(html: &str) -> String {
+    let at = html.find("\"digest\":\"sha256:").unwrap() + 17;
+    let zeroed = format!("{}{}{}", &html[..at], "0".repeat(64), &html[at + 64..]);
+    let digest = hex::encode(sha2::Sha256::digest(zeroed.as_bytes()));
+    format!("{}{digest}{}", &html[..at], &html[at + 64..])
 }
 
 /// Prints `html` to PDF with headless Chromium and returns the first line of its text
@@ -350,7 +400,7 @@ fn reports_of_tiles_and_of_postgresql_logs_hold_the_same_figures() {
         &["verify", "--report", served.to_str().unwrap(), "--tiles", &prefix, "--key", &key],
         "",
     );
-    assert!(ok(&v).contains("its figures match the log in tiles at"));
+    assert!(ok(&v).contains("figures are those of the log in tiles at"));
     drop(node);
 
     // The same events in PostgreSQL.
@@ -374,4 +424,76 @@ fn reports_of_tiles_and_of_postgresql_logs_hold_the_same_figures() {
     assert!(from_pg["meta"]["source"].as_str().unwrap().contains("postgres store"));
     let schema = trail_store::postgres::schema_for_origin(&origin);
     trail_store::postgres::dangerous_drop_schema(&url, &schema).unwrap();
+}
+
+/// What a client may send must never crash a report, a verification or a summary: times
+/// centuries apart, token counts and costs at the limits (beyond them the event is refused,
+/// naming the field), and names that would read backwards.
+#[test]
+fn extreme_values_from_clients_are_reported_or_refused_never_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let d = d.to_str().unwrap();
+    ok(&trail(&["init", "--data", d, "--origin", "report.test/extreme"], ""));
+    let events = [
+        json!({"kind": "a", "session": "s", "agent": "x\u{202e}live\u{202c}", "time": "1700-01-01T00:00:00Z"}),
+        json!({"kind": "a", "session": "s", "time": "2260-01-01T00:00:00Z",
+               "usage": {"input_tokens": 4_294_967_295u64, "output_tokens": 4_294_967_295u64, "cost_usd": 1e9}}),
+        json!({"kind": "a", "time": "2260-01-02T00:00:00Z", "usage": {"input_tokens": 4_294_967_295u64}}),
+    ];
+    let lines: String = events.iter().map(|e| format!("{e}\n")).collect();
+    ok(&trail(&["log", "--data", d], &lines));
+    for too_much in [
+        json!({"kind": "a", "usage": {"input_tokens": 4_294_967_296u64}}),
+        json!({"kind": "a", "usage": {"cost_usd": 1.7e308}}),
+    ] {
+        let out = trail(&["log", "--data", d], &format!("{too_much}\n"));
+        assert_eq!(out.status.code(), Some(1), "{too_much}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("usage."), "names the field");
+    }
+    ok(&trail(&["checkpoint", "--data", d], ""));
+    ok(&trail(&["verify", "--data", d], ""));
+    ok(&trail(&["sessions", "--data", d, "--json"], ""));
+    ok(&trail(&["stats", "--data", d, "--json"], ""));
+    let out = tmp.path().join("r.html");
+    let (html, _) = report(&["--data", d], &out);
+    assert!(!html.contains('\u{202e}'), "a bidirectional override reaches the page");
+    ok(&trail(&["verify", "--report", out.to_str().unwrap(), "--data", d], ""));
+    let g = tmp.path().join("g.html");
+    let bad = trail(
+        &[
+            "report",
+            "--data",
+            d,
+            "--gap-minutes",
+            "99999999999999999",
+            "--out",
+            g.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A report made from the data directory checks against the log's tiles, and the other way
+/// round, even when the log has an erasure (whose reason tiles do not carry).
+#[test]
+fn a_report_checks_against_either_form_of_its_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = known_log(&tmp.path().join("data"));
+    ok(&trail(&["erase", "--data", &d, "--session", "s2", "--reason", "GDPR request 9"], ""));
+    ok(&trail(&["checkpoint", "--data", &d], ""));
+    let key = format!("{d}/log.vkey");
+    let tiles = tmp.path().join("tiles");
+    let t = tiles.to_str().unwrap();
+    ok(&trail(&["export", "--data", &d, "--format", "tiles", "--out", t], ""));
+    let from_data = tmp.path().join("data.html");
+    report(&["--data", &d], &from_data);
+    let from_tiles = tmp.path().join("tiles.html");
+    report(&["--tiles", t, "--key", &key], &from_tiles);
+    ok(&trail(
+        &["verify", "--report", from_data.to_str().unwrap(), "--tiles", t, "--key", &key],
+        "",
+    ));
+    ok(&trail(&["verify", "--report", from_tiles.to_str().unwrap(), "--data", &d], ""));
 }

@@ -269,3 +269,23 @@ fn serve_publishes_the_tiles_under_tlog() {
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["report"]["records"], 520);
 }
+
+/// An export never mixes trees: a directory holding another log's tiles is refused; a full tile
+/// torn or emptied is written again.
+#[test]
+fn an_export_keeps_a_directory_to_one_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = log_with(&tmp.path().join("a"), 300);
+    let tiles = tmp.path().join("tiles");
+    let t = tiles.to_str().unwrap();
+    ok(&trail(&["export", "--data", &d, "--format", "tiles", "--out", t], ""));
+    std::fs::write(tiles.join("tile/0/000"), b"").unwrap();
+    ok(&trail(&["export", "--data", &d, "--format", "tiles", "--out", t], ""));
+    assert_eq!(std::fs::read(tiles.join("tile/0/000")).unwrap().len(), 8192, "rewritten");
+    assert_eq!(verify_tiles(t, &format!("{d}/log.vkey")).0, Some(0));
+    let other = log_with(&tmp.path().join("b"), 10);
+    let out = trail(&["export", "--data", &other, "--format", "tiles", "--out", t], "");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("different tree") || err.contains("later checkpoint"), "{err}");
+}

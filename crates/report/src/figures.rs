@@ -29,6 +29,8 @@ pub struct Figures {
     /// Events per UTC day (`YYYY-MM-DD`).
     pub days: BTreeMap<String, u64>,
     pub sessions: u64,
+    /// The sessions with the most events, most first.
+    pub top_sessions: Vec<SessionFigures>,
     /// Sessions that record a `session_start` and no `session_end`, longest first.
     pub open_sessions: Vec<OpenSession>,
     pub open_sessions_total: u64,
@@ -58,6 +60,15 @@ pub struct AgentFigures {
     pub errors: u64,
     pub first_time: Option<Timestamp>,
     pub last_time: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionFigures {
+    pub session: String,
+    pub agent: String,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub events: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,7 +128,7 @@ pub struct Usage {
 pub struct Fold {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
-    gap_nanos: i64,
+    gap_nanos: i128,
     f: Figures,
     sessions: BTreeMap<String, SessionState>,
     agent_sessions: BTreeMap<String, std::collections::BTreeSet<String>>,
@@ -128,6 +139,7 @@ pub struct Fold {
 
 struct SessionState {
     agent: String,
+    first: Timestamp,
     started: Option<Timestamp>,
     ended: bool,
     last: Timestamp,
@@ -145,8 +157,7 @@ impl Fold {
         Fold {
             from,
             to,
-            gap_nanos: i64::try_from(gap_minutes.max(1)).unwrap_or(i64::MAX / 60_000_000_000)
-                * 60_000_000_000,
+            gap_nanos: i128::from(gap_minutes.max(1)) * 60_000_000_000,
             f: Figures { gap_minutes: gap_minutes.max(1), ..Figures::default() },
             sessions: BTreeMap::new(),
             agent_sessions: BTreeMap::new(),
@@ -223,14 +234,15 @@ impl Fold {
                 ..Usage::default()
             });
             e.calls += 1;
-            e.input_tokens += u.input_tokens.unwrap_or(0);
-            e.output_tokens += u.output_tokens.unwrap_or(0);
+            e.input_tokens = e.input_tokens.saturating_add(u.input_tokens.unwrap_or(0));
+            e.output_tokens = e.output_tokens.saturating_add(u.output_tokens.unwrap_or(0));
             e.cost_usd += u.cost_usd.unwrap_or(0.0);
         }
         if let Some(session) = &f.session {
             self.agent_sessions.entry(agent.clone()).or_default().insert(session.clone());
             let s = self.sessions.entry(session.clone()).or_insert_with(|| SessionState {
                 agent: agent.clone(),
+                first: r.time,
                 started: None,
                 ended: false,
                 last: r.time,
@@ -238,6 +250,7 @@ impl Fold {
             });
             s.events += 1;
             s.last = s.last.max(r.time);
+            s.first = s.first.min(r.time);
             match f.kind.as_str() {
                 "session_start" => s.started = Some(s.started.map_or(r.time, |t| t.min(r.time))),
                 "session_end" => s.ended = true,
@@ -255,6 +268,20 @@ impl Fold {
             }
         }
         f.sessions = self.sessions.len() as u64;
+        let mut top: Vec<SessionFigures> = self
+            .sessions
+            .iter()
+            .map(|(session, s)| SessionFigures {
+                session: session.clone(),
+                agent: s.agent.clone(),
+                first: s.first,
+                last: s.last,
+                events: s.events,
+            })
+            .collect();
+        top.sort_by(|a, b| b.events.cmp(&a.events).then(a.session.cmp(&b.session)));
+        top.truncate(MAX_LISTED);
+        f.top_sessions = top;
         let mut open: Vec<OpenSession> = self
             .sessions
             .into_iter()
@@ -277,12 +304,14 @@ impl Fold {
         for (agent, times) in &mut self.times {
             times.sort_unstable();
             for w in times.windows(2) {
-                if w[1] - w[0] >= self.gap_nanos {
+                // In i128: client-given times may lie centuries apart.
+                let silence = i128::from(w[1]) - i128::from(w[0]);
+                if silence >= self.gap_nanos {
                     gaps.push(Gap {
                         agent: agent.clone(),
                         from: Timestamp::from_unix_nanos(w[0]),
                         to: Timestamp::from_unix_nanos(w[1]),
-                        minutes: u64::try_from((w[1] - w[0]) / 60_000_000_000).unwrap_or(0),
+                        minutes: u64::try_from(silence / 60_000_000_000).unwrap_or(u64::MAX),
                     });
                 }
             }

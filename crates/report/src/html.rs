@@ -15,7 +15,12 @@ pub(crate) fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => out.push('\u{FFFD}'),
+            // Control characters and bidirectional overrides (which make `evil` read `live`).
+            c if (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}') =>
+            {
+                out.push('\u{FFFD}')
+            }
             c => out.push(c),
         }
     }
@@ -42,7 +47,8 @@ pre,code{font:13px/1.4 ui-monospace,Menlo,Consolas,monospace;background:#f4f6f8;
 pre{padding:8px;white-space:pre-wrap;word-break:break-all}code{padding:1px 4px;word-break:break-all}
 svg{max-width:100%;height:auto}svg text{font:10px sans-serif;fill:#445}svg rect{fill:#4a78b5}
 .kv td:first-child{width:40%;color:#445}
-@media print{body{max-width:none;padding:0;font-size:11pt}h2{break-after:avoid}table,svg{break-inside:avoid}}
+td{overflow-wrap:anywhere}
+@media print{body{max-width:none;padding:0;font-size:10pt}h2{break-after:avoid}svg{break-inside:avoid}.scroll{overflow:visible}td,th{padding:2px 4px}}
 ";
 
 pub(crate) fn document(meta: &Meta, f: &Figures, data: &str) -> String {
@@ -62,14 +68,21 @@ pub(crate) fn document(meta: &Meta, f: &Figures, data: &str) -> String {
          <p class=\"verdict {class}\" id=\"verdict\">{t}</p>\n\
          <h1>Audit report: {origin}</h1>\n<table class=\"kv\">\
          <tr><td>Period</td><td>{from} to {to}</td></tr>\
-         <tr><td>Computed at checkpoint</td><td>{size} records</td></tr>\
+         <tr><td>Computed at checkpoint</td><td>{size}</td></tr>\
          <tr><td>Read from</td><td>{source}</td></tr>\
          <tr><td>Written</td><td>{generated}</td></tr></table>\n",
         t = esc(&head),
         origin = esc(&meta.origin),
         from = meta.period_from.map_or("the first record".to_owned(), |t| esc(&t.to_string())),
         to = meta.period_to.map_or("the checkpoint".to_owned(), |t| esc(&t.to_string())),
-        size = i.verified_size,
+        size = i
+            .checkpoint
+            .as_deref()
+            .and_then(|c| trail_core::SignedCheckpoint::parse(c).ok())
+            .map_or("none: no signed checkpoint".to_owned(), |c| format!(
+                "size {}",
+                c.checkpoint.size
+            )),
         source = esc(&meta.source),
         generated = esc(&meta.generated_at.to_string()),
     );
@@ -227,6 +240,30 @@ fn coverage(h: &mut String, f: &Figures) {
         );
     }
     h.push_str("</table></div>");
+    if !f.top_sessions.is_empty() {
+        let _ = write!(
+            h,
+            "<p>Events per session{}:</p><div class=\"scroll\"><table><tr><th>Session</th><th>Agent</th>\
+             <th>First</th><th>Last</th><th class=\"n\">Events</th></tr>",
+            if f.sessions > f.top_sessions.len() as u64 {
+                format!(", the {} largest of {}", f.top_sessions.len(), f.sessions)
+            } else {
+                String::new()
+            }
+        );
+        for s in &f.top_sessions {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                esc(&s.session),
+                or_none(&s.agent),
+                esc(&s.first.to_string()),
+                esc(&s.last.to_string()),
+                s.events
+            );
+        }
+        h.push_str("</table></div>");
+    }
     let _ = write!(
         h,
         "<p><b>Sessions without an end</b> (a <code>session_start</code> and no \
@@ -250,8 +287,14 @@ fn coverage(h: &mut String, f: &Figures) {
     }
     let _ = write!(
         h,
-        "<p><b>Gaps</b>: silences of at least {} minutes of an agent active before and after: {}.</p>",
-        f.gap_minutes, f.gaps_total
+        "<p><b>Gaps</b>: silences of at least {} minutes of an agent active before and after: {}{}.</p>",
+        f.gap_minutes,
+        f.gaps_total,
+        if f.gaps_total > f.gaps.len() as u64 {
+            format!(" (the {} longest listed)", f.gaps.len())
+        } else {
+            String::new()
+        }
     );
     if !f.gaps.is_empty() {
         h.push_str("<div class=\"scroll\"><table><tr><th>Agent</th><th>From</th><th>To</th><th class=\"n\">Minutes</th></tr>");
@@ -282,7 +325,7 @@ fn risk(h: &mut String, f: &Figures) {
         f.prunes.len()
     );
     if !f.findings.is_empty() {
-        h.push_str("<p>Findings by type (counts only; values are never stored in the log's records or shown here):</p>\
+        h.push_str("<p>Findings by type (counts only: the report never shows a finding's value; fields the log keeps as sent, such as agent names, are shown as sent):</p>\
                     <div class=\"scroll\"><table><tr><th>Type</th><th class=\"n\">Found</th></tr>");
         for (kind, n) in &f.findings {
             let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(kind));
@@ -338,7 +381,7 @@ fn risk(h: &mut String, f: &Figures) {
     }
 }
 
-const SIX_MONTHS_NANOS: i64 = 183 * 86_400_000_000_000;
+const SIX_MONTHS_NANOS: i128 = 183 * 86_400_000_000_000;
 
 fn retention(h: &mut String, meta: &Meta) {
     let r = &meta.retention;
@@ -352,7 +395,7 @@ fn retention(h: &mut String, meta: &Meta) {
     };
     let _ = write!(
         h,
-        "<tr><td>Configured policy</td><td>{policy}</td></tr><tr><td>Oldest record kept</td><td>{}</td></tr>\
+        "<tr><td>Configured policy</td><td>{policy}</td></tr><tr><td>Oldest record kept (times as the agents sent them)</td><td>{}</td></tr>\
          <tr><td>Newest record</td><td>{}</td></tr><tr><td>First seq kept</td><td>{}</td></tr>",
         time(r.oldest),
         time(r.newest),
@@ -361,7 +404,8 @@ fn retention(h: &mut String, meta: &Meta) {
     let six = match r.oldest {
         None => "no records".to_owned(),
         Some(oldest) => {
-            let age = meta.generated_at.unix_nanos() - oldest.unix_nanos();
+            // In i128: the oldest time is the agent's, and may lie centuries away.
+            let age = i128::from(meta.generated_at.unix_nanos()) - i128::from(oldest.unix_nanos());
             let days = age / 86_400_000_000_000;
             if age >= SIX_MONTHS_NANOS {
                 format!("met: the log reaches back {days} days")

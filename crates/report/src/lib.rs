@@ -22,7 +22,8 @@ use trail_core::Timestamp;
 
 pub use build::{Options, Span, from_store, integrity};
 pub use figures::{
-    AgentFigures, Figures, Fold, Gap, Listed, MAX_LISTED, Maintenance, OpenSession, Usage,
+    AgentFigures, Figures, Fold, Gap, Listed, MAX_LISTED, Maintenance, OpenSession, SessionFigures,
+    Usage,
 };
 
 /// The format name a report's embedded data carries.
@@ -123,9 +124,18 @@ pub fn render(meta: &Meta, figures: &Figures) -> String {
     };
     // `<` only ever stands inside JSON strings, where `\u003c` means the same: nothing in the
     // data can close the script element.
-    let json = serde_json::to_string(&embedded)
+    let json: String = serde_json::to_string(&embedded)
         .unwrap_or_else(|_| "{}".to_owned())
-        .replace('<', "\\u003c");
+        .chars()
+        .map(|c| match c {
+            // Inside JSON strings these escapes mean the same characters; written out, a `<`
+            // could close the element and a bidirectional override could turn the source around.
+            '<' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+                format!("\\u{:04x}", c as u32)
+            }
+            c => c.to_string(),
+        })
+        .collect();
     let doc = html::document(meta, figures, &format!("{SCRIPT_OPEN}{json}</script>"));
     let digest = hex::encode(Sha256::digest(doc.as_bytes()));
     doc.replacen(&format!("{DIGEST_KEY}{ZEROS}"), &format!("{DIGEST_KEY}{digest}"), 1)

@@ -5,7 +5,7 @@
 //! never change and are cacheable for a year; partial tiles and the checkpoint are not cached.
 //! The prefix serves the default log; `?log=NAME` picks another, as on every route.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use trail_merkle::tiles::Tile;
@@ -13,7 +13,7 @@ use trail_merkle::tiles::Tile;
 use crate::error::{ApiError, store_error};
 use crate::handler::blocking;
 use crate::proofs::latest;
-use crate::state::{Access, Read};
+use crate::state::{Access, AppState, Read};
 
 /// `GET /tlog/checkpoint`: the latest signed checkpoint, as `/v1/checkpoint` serves it.
 pub async fn checkpoint(access: Access<Read>) -> Result<Response, ApiError> {
@@ -27,7 +27,11 @@ pub async fn checkpoint(access: Access<Read>) -> Result<Response, ApiError> {
 }
 
 /// `GET /tlog/tile/<L>/<N>[.p/<W>]` and `GET /tlog/tile/entries/<N>[.p/<W>]`.
-pub async fn tile(access: Access<Read>, Path(rest): Path<String>) -> Result<Response, ApiError> {
+pub async fn tile(
+    State(state): State<AppState>,
+    access: Access<Read>,
+    Path(rest): Path<String>,
+) -> Result<Response, ApiError> {
     let path = format!("tile/{rest}");
     let tile =
         Tile::parse(&path).map_err(|e| ApiError::not_found("no_such_tile", e.to_string()))?;
@@ -40,7 +44,13 @@ pub async fn tile(access: Access<Read>, Path(rest): Path<String>) -> Result<Resp
         })
     })
     .await??;
-    let cache = if tile.is_full() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    // Behind API keys a tile is for its reader only: shared caches must not keep it.
+    let open = state.keys.authenticate(&axum::http::HeaderMap::new()).is_ok();
+    let cache = match (tile.is_full(), open) {
+        (true, true) => "public, max-age=31536000, immutable",
+        (true, false) => "private, max-age=31536000, immutable",
+        (false, _) => "no-cache",
+    };
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, cache)],

@@ -48,8 +48,8 @@ impl Rollup {
         let key = (hour, f.kind.clone(), opt(&f.category), opt(&f.status), opt(&f.agent));
         let g = self.groups.entry(key).or_default();
         g.events += 1;
-        g.input_tokens += inp;
-        g.output_tokens += out;
+        g.input_tokens = g.input_tokens.saturating_add(inp);
+        g.output_tokens = g.output_tokens.saturating_add(out);
         g.cost_usd += cost;
         if let Some(session) = &f.session {
             let e = self.sessions.entry(session.clone()).or_insert_with(|| SessionSummary {
@@ -63,8 +63,8 @@ impl Rollup {
             e.events += 1;
             e.errors += u64::from(is_error(f.status.as_deref()));
             e.denials += u64::from(is_denial(f.status.as_deref()));
-            e.input_tokens += inp;
-            e.output_tokens += out;
+            e.input_tokens = e.input_tokens.saturating_add(inp);
+            e.output_tokens = e.output_tokens.saturating_add(out);
             e.cost_usd += cost;
             e.last_seq = e.last_seq.max(r.seq);
             if e.agent.is_none() {

@@ -215,11 +215,11 @@ impl Aggregate {
         }
         let hour = s.per_hour.entry(hour_of(rec.time).to_string()).or_default();
         hour.events += 1;
-        hour.input_tokens += inp;
-        hour.output_tokens += out;
+        hour.input_tokens = hour.input_tokens.saturating_add(inp);
+        hour.output_tokens = hour.output_tokens.saturating_add(out);
         hour.cost_usd += cost;
-        s.input_tokens += inp;
-        s.output_tokens += out;
+        s.input_tokens = s.input_tokens.saturating_add(inp);
+        s.output_tokens = s.output_tokens.saturating_add(out);
         s.cost_usd += cost;
         if let Some(session) = &f.session {
             let e = self.sessions.entry(session.clone()).or_insert_with(|| SessionSummary {
@@ -237,8 +237,8 @@ impl Aggregate {
             if is_denial(f.status.as_deref()) {
                 e.denials += 1;
             }
-            e.input_tokens += inp;
-            e.output_tokens += out;
+            e.input_tokens = e.input_tokens.saturating_add(inp);
+            e.output_tokens = e.output_tokens.saturating_add(out);
             e.cost_usd += cost;
             e.last_seq = e.last_seq.max(r.seq);
             if e.agent.is_none() {
@@ -265,7 +265,8 @@ impl Aggregate {
 
 /// Milliseconds between two times, never negative.
 pub fn duration_ms(start: Timestamp, end: Timestamp) -> u64 {
-    u64::try_from((end.unix_nanos() - start.unix_nanos()) / 1_000_000).unwrap_or(0)
+    let nanos = i128::from(end.unix_nanos()) - i128::from(start.unix_nanos());
+    u64::try_from(nanos / 1_000_000).unwrap_or(0)
 }
 
 /// Statuses counted as errors (`SessionSummary::errors`, [`is_error`]).

@@ -333,11 +333,11 @@ impl StatsFold {
         }
         let h = self.hours.entry(row.int(0)?).or_default();
         h.events += n;
-        h.input_tokens += inp;
-        h.output_tokens += out;
+        h.input_tokens = h.input_tokens.saturating_add(inp);
+        h.output_tokens = h.output_tokens.saturating_add(out);
         h.cost_usd += cost;
-        s.input_tokens += inp;
-        s.output_tokens += out;
+        s.input_tokens = s.input_tokens.saturating_add(inp);
+        s.output_tokens = s.output_tokens.saturating_add(out);
         s.cost_usd += cost;
         Ok(())
     }

@@ -7,6 +7,13 @@ use serde_json::Value;
 use super::event::EventError;
 use crate::jcs::MAX_SAFE_INTEGER;
 
+/// The most tokens one event may report (2^32 - 1, far beyond any model's window): sums over a
+/// log then stay within 64 bits for billions of events.
+pub const MAX_TOKENS: u64 = u32::MAX as u64;
+
+/// The largest cost one event may report, in US dollars: sums stay finite and exact enough.
+pub const MAX_COST_USD: f64 = 1e9;
+
 /// Longest accepted identifier field (agent, session, ...), in bytes.
 pub const MAX_ID_LEN: usize = 512;
 
@@ -104,16 +111,25 @@ impl Fields {
             check_safe("duration_ms", ms)?;
         }
         if let Some(u) = &self.usage {
-            if let Some(n) = u.input_tokens {
-                check_safe("usage.input_tokens", n)?;
-            }
-            if let Some(n) = u.output_tokens {
-                check_safe("usage.output_tokens", n)?;
+            for (field, n) in
+                [("usage.input_tokens", u.input_tokens), ("usage.output_tokens", u.output_tokens)]
+            {
+                if let Some(n) = n
+                    && n > MAX_TOKENS
+                {
+                    return Err(EventError::field(
+                        field,
+                        format!("{n} is more tokens than one call can use (at most {MAX_TOKENS})"),
+                    ));
+                }
             }
             if let Some(c) = u.cost_usd
-                && !(c.is_finite() && c >= 0.0)
+                && !(c.is_finite() && (0.0..=MAX_COST_USD).contains(&c))
             {
-                return Err(EventError::field("usage.cost_usd", "must be a finite number >= 0"));
+                return Err(EventError::field(
+                    "usage.cost_usd",
+                    format!("must be a number from 0 to {MAX_COST_USD}"),
+                ));
             }
             if let Some(m) = &u.model {
                 check_identifier("usage.model", m)?;
