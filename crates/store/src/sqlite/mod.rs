@@ -19,7 +19,7 @@
 //!   `query` before it searches) catches up. A crash loses no index entry: the cursor commits
 //!   with the entries.
 //! - `stats_rollup` (counts and sums per hour, kind, category, status and agent; `''` for an
-//!   absent field, which no valid event has) and `session_rollup` (one [`SessionSummary`] per
+//!   absent field, which no valid event has) and `session_rollup` (one [`SessionSummary`](crate::SessionSummary) per
 //!   session), updated in the append transaction from the batch folded in memory (a batch
 //!   touches few groups, so this costs a few upserts per batch). `stats` and `sessions` read
 //!   them when the query filters nothing they cannot answer, instead of scanning every record;
