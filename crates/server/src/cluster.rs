@@ -1,8 +1,8 @@
 //! Several nodes, one log: a node that does not sequence a log forwards its ingest to the node
 //! that does.
 //!
-//! Which node sequences a log is decided outside this crate (for PostgreSQL, by the store's
-//! lease; see `trail serve`), which sets each [`LogHandle`]'s [`Role`]. Here, a middleware in
+//! Which node sequences a log is decided by the `leadership` module (for PostgreSQL, through the
+//! store's lease), which sets each [`LogHandle`]'s [`Role`]. Here, a middleware in
 //! front of the ingest endpoints (`POST /v1/events`, `/v1/traces`, `/v1/logs`) authenticates the
 //! request as the endpoint would, and on a follower sends it on to the leader unchanged (same
 //! path, query, key and body) and returns the leader's answer. A request is forwarded at most

@@ -449,6 +449,34 @@ pub(crate) fn session_ints(e: &SessionSummary) -> [i64; 8] {
     ]
 }
 
+/// Visits records `[from, to)` in order, read `chunk` at a time by `read(next, to)` (each read
+/// short and on its own, so no transaction stays open while `visit` works), until `visit` says
+/// stop.
+pub(crate) fn scan_chunked(
+    from: u64,
+    to: u64,
+    chunk: usize,
+    read: &mut dyn FnMut(u64, u64) -> Result<Vec<StoredRecord>>,
+    visit: &mut dyn FnMut(StoredRecord) -> Result<bool>,
+) -> Result<()> {
+    let mut next = from;
+    while next < to {
+        let records = read(next, to)?;
+        let Some(last) = records.last() else { break };
+        next = last.seq + 1;
+        let full = records.len() == chunk;
+        for r in records {
+            if !visit(r)? {
+                return Ok(());
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// A checkpoint note as stored.
 pub(crate) fn parse_checkpoint(note: &str) -> Result<SignedCheckpoint> {
     SignedCheckpoint::parse(note)

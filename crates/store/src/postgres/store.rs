@@ -16,7 +16,7 @@ use crate::derived::{Mismatch, Rollup, compare_columns, compare_rollups};
 use crate::sql::{
     CHECKED_COLUMNS, POSTGRES, Param, RECORD_COLUMNS, RECORD_FROM, SESSION_ROLLUP_ROWS,
     STATS_ROLLUP_ROWS, StatsFold, Where, int, last_leaf, node_of, parse_anchor, parse_checkpoint,
-    record_columns, session_summary, sessions_of_records, sessions_sql, stats_group,
+    record_columns, scan_chunked, session_summary, sessions_of_records, sessions_sql, stats_group,
     stats_of_records, stats_sql, uint,
 };
 use crate::tree::{anchor_peak, check_anchor, check_batch, check_checkpoint, prune_cuts};
@@ -190,8 +190,7 @@ impl Store for PostgresStore {
         to: u64,
         visit: &mut dyn FnMut(StoredRecord) -> Result<bool>,
     ) -> Result<()> {
-        let mut next = from;
-        while next < to {
+        let mut read = |next: u64, to: u64| {
             let (lo, hi) = (int(next), int(to));
             let rows = self.pool.run(move |s| {
                 let stmt = s.stmts.get(
@@ -203,20 +202,9 @@ impl Store for PostgresStore {
                 )?;
                 s.client.query(&stmt, &[&lo, &hi]).map_err(pg_err)
             })?;
-            let chunk = read_records(&rows)?;
-            let Some(last) = chunk.last() else { break };
-            next = last.seq + 1;
-            let full = chunk.len() as i64 == SCAN_CHUNK;
-            for r in chunk {
-                if !visit(r)? {
-                    return Ok(());
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(())
+            read_records(&rows)
+        };
+        scan_chunked(from, to, SCAN_CHUNK as usize, &mut read, visit)
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Hash> {

@@ -11,7 +11,7 @@ use super::{SCAN_CHUNK, SqliteStore, set_synchronous, wal_path};
 use crate::derived::Mismatch;
 use crate::sql::{
     Param, RECORD_COLUMNS, RECORD_FROM, SQLITE, StatsFold, Where, int, parse_checkpoint,
-    session_summary, sessions_of_records, sessions_sql, stats_of_records, stats_sql,
+    scan_chunked, session_summary, sessions_of_records, sessions_sql, stats_of_records, stats_sql,
 };
 use crate::tree::{check_anchor, check_checkpoint, prune_cuts};
 use crate::{
@@ -88,24 +88,12 @@ impl Store for SqliteStore {
             "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM} WHERE r.seq >= ?1 AND r.seq < ?2 \
              ORDER BY r.seq LIMIT {SCAN_CHUNK}"
         );
-        let mut next = from;
-        while next < to {
-            let chunk = self.read(|conn| {
+        let mut read = |next: u64, to: u64| {
+            self.read(|conn| {
                 read_records(conn, &sql, &[Param::Int(int(next)), Param::Int(int(to))])
-            })?;
-            let Some(last) = chunk.last() else { break };
-            next = last.seq + 1;
-            let full = chunk.len() == SCAN_CHUNK;
-            for r in chunk {
-                if !visit(r)? {
-                    return Ok(());
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(())
+            })
+        };
+        scan_chunked(from, to, SCAN_CHUNK, &mut read, visit)
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
