@@ -489,7 +489,7 @@ pub(crate) fn parse_anchor(json: &str) -> Result<Anchor> {
 }
 
 /// A count or seq as SQL's signed 64-bit integer. Seqs, sizes, epochs and token counts stay far
-/// below 2^63 (tokens are checked against 2^53).
+/// below 2^63 (an event reports at most 2^32 - 1 tokens).
 pub(crate) fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
