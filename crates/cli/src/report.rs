@@ -98,6 +98,62 @@ fn from_tiles(source: &TileSource, opts: &Options, json_out: bool) -> Result<(Me
     Ok((meta, fold.finish()))
 }
 
+/// A files log that no longer opens as a store: verified as an export (every problem named),
+/// and its readable record lines folded up to the last checkpoint line.
+fn from_log_file(dir: &DataDir, opts: &Options, json_out: bool) -> Result<(Meta, Figures)> {
+    let verify_opts = VerifyOptions {
+        verifiers: opts.keys.clone(),
+        origin: Some(dir.origin().to_owned()),
+        ..VerifyOptions::default()
+    };
+    let report = crate::commands::verify_data_dir(dir, verify_opts, json_out)?;
+    let path = dir.path.join(trail_store::file::LOG_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut records = Vec::new();
+    let mut cp = None;
+    let mut first_seq = 0;
+    for line in text.lines() {
+        match trail_core::export::parse_line(line) {
+            Ok(trail_core::export::ExportLine::Record { canonical, body, .. }) => {
+                if let Ok(r) = Record::from_canonical(&canonical) {
+                    records.push((r, body));
+                }
+            }
+            Ok(trail_core::export::ExportLine::Checkpoint(t)) => {
+                cp = trail_core::SignedCheckpoint::parse(&t).ok().or(cp);
+            }
+            Ok(trail_core::export::ExportLine::Anchor(a)) => first_seq = a.size,
+            Err(_) => {}
+        }
+    }
+    let end = cp.as_ref().map_or(u64::MAX, |c: &trail_core::SignedCheckpoint| c.checkpoint.size);
+    let mut fold = Fold::new(opts.from, opts.to, opts.gap_minutes);
+    let mut span = Span::default();
+    for (r, body) in records.iter().filter(|(r, _)| r.seq < end) {
+        span.add(r);
+        fold.add(r, body.as_ref());
+    }
+    let meta = Meta {
+        origin: dir.origin().to_owned(),
+        generated_at: opts.generated_at,
+        source: opts.source.clone(),
+        recheck: opts.recheck.clone(),
+        period_from: opts.from,
+        period_to: opts.to,
+        integrity: trail_report::integrity(&report, cp.as_ref(), opts),
+        retention: Retention {
+            policy: opts.policy.clone().unwrap_or_default(),
+            policy_known: opts.policy.is_some(),
+            oldest: span.oldest,
+            newest: span.newest,
+            first_seq,
+            ..Retention::default()
+        },
+    };
+    Ok((meta, fold.finish()))
+}
+
 fn key_text(keys: &[NoteVerifier]) -> String {
     keys.first().map_or_else(|| "LOG_KEY".to_owned(), ToString::to_string)
 }
@@ -153,9 +209,16 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
             if keys.is_empty() {
                 keys.push(dir.verifier()?);
             }
-            let store = dir.store()?;
+            // A files log whose file no longer reads as a log (edited by hand, torn) is still
+            // reported: verified line by line as an export, its readable lines folded.
+            let store = match dir.store() {
+                Ok(store) => Some(store),
+                Err(_) if dir.config.log.store == "files" => None,
+                Err(e) => return Err(e),
+            };
             let path = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
-            opts.source = format!("data directory {} ({} store)", path.display(), store.backend());
+            let backend = store.as_ref().map_or("files", |s| s.backend());
+            opts.source = format!("data directory {} ({backend} store)", path.display());
             opts.recheck =
                 format!("trail verify --data {} --key {}", path.display(), key_text(&keys));
             opts.keys = keys;
@@ -177,8 +240,14 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
                 ));
             }
             opts.policy = Some(policy);
-            let bar = crate::output::progress(Some(store.state()?.size), "report", args.json.json);
-            trail_report::from_store(&*store, &opts, &mut |n| bar.inc(n))?
+            match store {
+                Some(store) => {
+                    let size = store.state()?.size;
+                    let bar = crate::output::progress(Some(size), "report", args.json.json);
+                    trail_report::from_store(&*store, &opts, &mut |n| bar.inc(n))?
+                }
+                None => from_log_file(&dir, &opts, args.json.json)?,
+            }
         }
     };
     let html = trail_report::render(&meta, &figures);

@@ -497,3 +497,41 @@ fn a_report_checks_against_either_form_of_its_log() {
     ));
     ok(&trail(&["verify", "--report", from_tiles.to_str().unwrap(), "--data", &d], ""));
 }
+
+/// A files log edited by hand (a status changed, a line deleted) no longer opens as a store; its
+/// report is still written, and says so first.
+#[test]
+fn a_files_log_edited_by_hand_is_reported_not_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let d = d.to_str().unwrap();
+    ok(&trail(&["init", "--data", d, "--origin", "report.test/files", "--store", "files"], ""));
+    ok(&trail(&["log", "--data", d], &events()));
+    ok(&trail(&["checkpoint", "--data", d], ""));
+    let fresh = tmp.path().join("fresh.html");
+    let (_, data) = report(&["--data", d], &fresh);
+    assert_eq!(data["meta"]["integrity"]["verdict"], "intact");
+    assert_eq!(data["figures"]["events"], 9);
+    let log = Path::new(d).join("log.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    for (name, edited) in [
+        ("status", text.replacen("\"status\":\"denied\"", "\"status\":\"ok\"", 1)),
+        (
+            "deleted",
+            text.lines()
+                .enumerate()
+                .filter(|(i, _)| *i != 3)
+                .map(|(_, l)| format!("{l}\n"))
+                .collect(),
+        ),
+    ] {
+        assert_ne!(edited, text, "{name}: the edit changes the file");
+        std::fs::write(&log, &edited).unwrap();
+        let out = tmp.path().join(format!("{name}.html"));
+        let r = trail(&["report", "--data", d, "--out", out.to_str().unwrap(), "--json"], "");
+        assert_eq!(r.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&r.stderr));
+        let html = std::fs::read_to_string(&out).unwrap();
+        assert!(html.contains("<p class=\"verdict bad\" id=\"verdict\">NOT INTACT"), "{name}");
+        std::fs::write(&log, &text).unwrap();
+    }
+}

@@ -23,7 +23,7 @@ pub use demo::demo;
 pub use log::{LogArgs, log};
 pub use proof::{ProofArgs, export, proof};
 pub(crate) use verify::load_keys;
-pub use verify::{VerifyArgs, verify};
+pub use verify::{VerifyArgs, verify, verify_data_dir};
 
 /// `trail init`'s settings beyond the log's name and store.
 pub struct InitOptions<'a> {
