@@ -535,3 +535,24 @@ fn a_files_log_edited_by_hand_is_reported_not_intact() {
         std::fs::write(&log, &text).unwrap();
     }
 }
+
+/// In detect mode the log keeps a field as sent even when the scanner finds PII in it; the
+/// report shows such a field as withheld, naming the type, never the value.
+#[test]
+fn pii_in_fields_is_withheld_from_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let d = d.to_str().unwrap();
+    ok(&trail(&["init", "--data", d, "--origin", "report.test/pii"], ""));
+    let e = json!({"kind": "tool_call", "agent": "alice.smith@example.com", "session": "s",
+                   "status": "denied", "action": "mail bob.jones@example.org",
+                   "usage": {"input_tokens": 1, "model": "carol.white@example.net"}});
+    ok(&trail(&["log", "--data", d], &format!("{e}\n")));
+    ok(&trail(&["checkpoint", "--data", d], ""));
+    let (html, data) = report(&["--data", d], &tmp.path().join("r.html"));
+    for value in ["alice.smith", "bob.jones", "carol.white"] {
+        assert!(!html.contains(value), "{value} in the report");
+    }
+    assert!(html.contains("[email withheld]"), "the field is named as withheld");
+    assert_eq!(data["figures"]["denials"], 1);
+}

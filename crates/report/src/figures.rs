@@ -150,6 +150,19 @@ fn name(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
+/// A field's value as the report may show it: withheld, naming the types found, when the scanner
+/// found PII or a secret in it (in detect mode the log keeps such a value as sent).
+fn shown(r: &Record, field: &str, v: &Option<String>) -> String {
+    let path = format!("@{field}");
+    let mut kinds: Vec<&str> =
+        r.findings.iter().filter(|f| f.path == path).map(|f| f.kind.as_str()).collect();
+    if kinds.is_empty() {
+        return name(v);
+    }
+    kinds.dedup();
+    format!("[{} withheld]", kinds.join(", "))
+}
+
 impl Fold {
     /// A fold of the records whose time is in `[from, to)` (either bound open), counting a
     /// silence of at least `gap_minutes` as a gap.
@@ -177,7 +190,7 @@ impl Fold {
         fig.events += 1;
         fig.first_time = Some(fig.first_time.map_or(r.time, |t| t.min(r.time)));
         fig.last_time = Some(fig.last_time.map_or(r.time, |t| t.max(r.time)));
-        let agent = name(&f.agent);
+        let agent = shown(r, "agent", &f.agent);
         let a = fig.agents.entry(agent.clone()).or_default();
         a.events += 1;
         a.first_time = Some(a.first_time.map_or(r.time, |t| t.min(r.time)));
@@ -195,8 +208,8 @@ impl Fold {
                     time: r.time,
                     agent: agent.clone(),
                     kind: f.kind.clone(),
-                    action: name(&f.action),
-                    status: name(&f.status),
+                    action: shown(r, "action", &f.action),
+                    status: shown(r, "status", &f.status),
                 });
             }
         }
@@ -216,7 +229,11 @@ impl Fold {
             let m = Maintenance {
                 seq: r.seq,
                 time: r.time,
-                by: f.actor.clone().or_else(|| f.source.clone()).unwrap_or_default(),
+                by: if f.actor.is_some() {
+                    shown(r, "actor", &f.actor)
+                } else {
+                    shown(r, "source", &f.source)
+                },
                 reason: get("reason").and_then(|v| v.as_str().map(str::to_owned)),
                 count: get(if f.kind == ERASURE_KIND { "erased" } else { "removed" })
                     .and_then(|v| v.as_u64()),
@@ -227,7 +244,7 @@ impl Fold {
             if f.kind == ERASURE_KIND { fig.erasures.push(m) } else { fig.prunes.push(m) }
         }
         if let Some(u) = &f.usage {
-            let key = (agent.clone(), u.model.clone().unwrap_or_default());
+            let key = (agent.clone(), shown(r, "usage.model", &u.model));
             let e = self.usage.entry(key.clone()).or_insert_with(|| Usage {
                 agent: key.0,
                 model: key.1,
@@ -238,7 +255,8 @@ impl Fold {
             e.output_tokens = e.output_tokens.saturating_add(u.output_tokens.unwrap_or(0));
             e.cost_usd += u.cost_usd.unwrap_or(0.0);
         }
-        if let Some(session) = &f.session {
+        if f.session.is_some() {
+            let session = &shown(r, "session", &f.session);
             self.agent_sessions.entry(agent.clone()).or_default().insert(session.clone());
             let s = self.sessions.entry(session.clone()).or_insert_with(|| SessionState {
                 agent: agent.clone(),

@@ -325,7 +325,7 @@ fn risk(h: &mut String, f: &Figures) {
         f.prunes.len()
     );
     if !f.findings.is_empty() {
-        h.push_str("<p>Findings by type (counts only: the report never shows a finding's value; fields the log keeps as sent, such as agent names, are shown as sent):</p>\
+        h.push_str("<p>Findings by type (counts only: the report never shows a finding's value, and a field in which one was found is shown as <code>[type withheld]</code>):</p>\
                     <div class=\"scroll\"><table><tr><th>Type</th><th class=\"n\">Found</th></tr>");
         for (kind, n) in &f.findings {
             let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(kind));
