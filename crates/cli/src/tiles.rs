@@ -125,8 +125,8 @@ pub enum TileSource {
     /// A directory `trail export --format tiles` wrote.
     Dir(PathBuf),
     /// A URL prefix (`http://HOST:PORT/tlog` for `trail serve`), read with `TRAIL_API_KEY` as the
-    /// bearer key when set.
-    Url { prefix: String, client: reqwest::Client, key: Option<String> },
+    /// bearer key when set; a query (`?log=NAME`) is sent with every path below the prefix.
+    Url { prefix: String, query: String, client: reqwest::Client, key: Option<String> },
 }
 
 impl TileSource {
@@ -138,8 +138,13 @@ impl TileSource {
                 .build()
                 .context("cannot build the HTTP client")?;
             let key = std::env::var("TRAIL_API_KEY").ok().filter(|k| !k.is_empty());
+            let (prefix, query) = match arg.split_once('?') {
+                Some((p, q)) => (p, format!("?{q}")),
+                None => (arg, String::new()),
+            };
             return Ok(TileSource::Url {
-                prefix: arg.trim_end_matches('/').to_owned(),
+                prefix: prefix.trim_end_matches('/').to_owned(),
+                query,
                 client,
                 key,
             });
@@ -160,8 +165,8 @@ impl TileSource {
                 let p = dir.join(path);
                 fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
             }
-            TileSource::Url { prefix, client, key } => {
-                let url = format!("{prefix}/{path}");
+            TileSource::Url { prefix, query, client, key } => {
+                let url = format!("{prefix}/{path}{query}");
                 let mut req = client.get(&url);
                 if let Some(k) = key {
                     req = req.bearer_auth(k);
@@ -194,7 +199,9 @@ impl TileSource {
     pub fn describe(&self) -> String {
         match self {
             TileSource::Dir(dir) => format!("tiles in {}", dir.display()),
-            TileSource::Url { prefix, .. } => format!("tiles at {}", without_userinfo(prefix)),
+            TileSource::Url { prefix, query, .. } => {
+                format!("tiles at {}{query}", without_userinfo(prefix))
+            }
         }
     }
 }

@@ -268,6 +268,11 @@ fn serve_publishes_the_tiles_under_tlog() {
     let (code, report) = verify_tiles(&prefix, &key);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["report"]["records"], 520);
+    // A log named with ?log=, sent with every path below the prefix.
+    let (code, report) = verify_tiles(&format!("{prefix}?log=tiles.test/log"), &key);
+    assert_eq!(code, Some(0), "{report}");
+    let (code, _) = verify_tiles(&format!("{prefix}?log=no.such/log"), &key);
+    assert_eq!(code, Some(2), "an unknown log is an error, not a verdict");
 }
 
 /// An export never mixes trees: a directory holding another log's tiles is refused; a full tile

@@ -114,7 +114,13 @@ fn integrity(h: &mut String, meta: &Meta) {
          <tr><td>Covered by a valid signed checkpoint</td><td>{}</td></tr>\
          <tr><td>Not yet covered (newest)</td><td>{}</td></tr>\
          <tr><td>Problems found</td><td>{}</td></tr>",
-        esc(&i.verdict),
+        esc(match i.verdict.as_str() {
+            "intact" => "intact: every record under a valid signed checkpoint",
+            "unsigned_records" => "intact so far: the newest records are not yet signed",
+            "no_key" => "not verified: no key to check signatures",
+            "empty" => "empty log",
+            _ => "not intact: problems found",
+        }),
         i.records,
         i.verified_size,
         i.unsigned_tail,

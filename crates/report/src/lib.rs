@@ -173,6 +173,10 @@ pub fn read(doc: &str) -> Result<Embedded, ReportError> {
 pub fn headline(meta: &Meta) -> String {
     let i = &meta.integrity;
     match i.verdict.as_str() {
+        "intact" if i.records == 1 => format!(
+            "INTACT: the one record of {} is covered by a signed checkpoint that verifies",
+            meta.origin
+        ),
         "intact" => format!(
             "INTACT: all {} records of {} are covered by a signed checkpoint that verifies",
             i.records, meta.origin
