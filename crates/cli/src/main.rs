@@ -149,8 +149,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage API keys for `trail serve`.
     Keys(serve::KeysArgs),
-    /// Verify a data directory, an export file, or a receipt. Exit 0 intact, 1 problems or not
-    /// verified (records no valid signature covers), 2 error.
+    /// Verify a data directory, an export file, a receipt, a tiled log (--tiles) or a report
+    /// (--report). Exit 0 intact, 1 problems or not verified (records no valid signature
+    /// covers), 2 error.
     Verify(commands::VerifyArgs),
     /// The auditor's report: one self-contained HTML file of what agents did over a period
     /// (coverage, risk, retention, tokens and cost) and the proof (the integrity verdict and the
