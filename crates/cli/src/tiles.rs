@@ -14,8 +14,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 use trail_core::SignedCheckpoint;
 use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};
-use trail_merkle::tiles::{Tile, TileNodes, bundle_entries, entry_bundles, hash_tiles};
-use trail_merkle::{Hash, leaf_hash, node_hash};
+use trail_merkle::tiles::{
+    Tile, TileNodes, bundle_entries, entry_bundles, hash_tiles, tile_hashes,
+};
+use trail_merkle::leaf_hash;
 
 use crate::datadir::DataDir;
 use crate::output;
@@ -298,9 +300,7 @@ fn check_upper_tiles(source: &TileSource, size: u64, v: &mut Verifier) -> Result
         for (i, (_, index)) in tile.nodes().enumerate() {
             let below = Tile { level: Some(level - 1), index, width: 256 };
             let lower = source.fetch(&below.path())?;
-            let mut row: Vec<Hash> =
-                lower.chunks_exact(32).map(|c| Hash(c.try_into().unwrap_or([0; 32]))).collect();
-            if row.len() != 256 {
+            if lower.len() != 8192 {
                 v.problem(
                     Location::default(),
                     "tile_mismatch",
@@ -308,10 +308,8 @@ fn check_upper_tiles(source: &TileSource, size: u64, v: &mut Verifier) -> Result
                 );
                 continue;
             }
-            while row.len() > 1 {
-                row = row.chunks_exact(2).map(|p| node_hash(&p[0], &p[1])).collect();
-            }
-            if bytes.get(i * 32..i * 32 + 32) != Some(row[0].as_bytes().as_slice()) {
+            let root = trail_merkle::root_of_leaves(&tile_hashes(&lower));
+            if bytes.get(i * 32..i * 32 + 32) != Some(root.as_bytes().as_slice()) {
                 v.problem(
                     Location::default(),
                     "tile_mismatch",

@@ -9,7 +9,8 @@
 //! its length as a big-endian `u16`. Paths write `N` in groups of three digits, every group but
 //! the last prefixed by `x`: `1234067` is `x001/x234/067`.
 
-use crate::hash::{Hash, node_hash};
+use crate::hash::Hash;
+use crate::prove::root_of_leaves;
 use crate::reader::NodeReader;
 
 /// Levels of the tree one tile spans.
@@ -175,6 +176,11 @@ pub fn tile_for(size: u64, tile_level: u32, i: u64) -> Option<Tile> {
     Some(Tile { level: Some(tile_level), index, width })
 }
 
+/// The hashes a hash tile's bytes hold, in order (bytes after the last whole hash are not one).
+pub fn tile_hashes(bytes: &[u8]) -> Vec<Hash> {
+    bytes.chunks_exact(32).map(|c| Hash(c.try_into().unwrap_or([0; 32]))).collect()
+}
+
 /// Splits an entry bundle into its entries. Refuses a bundle that does not hold exactly `width`
 /// well-formed entries.
 pub fn bundle_entries(bundle: &[u8], width: u64) -> Result<Vec<&[u8]>, &'static str> {
@@ -243,14 +249,7 @@ where
             return Err(TileReadError::BadLength { path: tile.path(), got: bytes.len(), expected });
         }
         let start = (first - tile.index * TILE_WIDTH) as usize;
-        let mut row: Vec<Hash> = bytes[start * 32..(start + (1 << above)) * 32]
-            .chunks_exact(32)
-            .map(|c| Hash(c.try_into().unwrap_or([0; 32])))
-            .collect();
-        while row.len() > 1 {
-            row = row.chunks_exact(2).map(|p| node_hash(&p[0], &p[1])).collect();
-        }
-        Ok(row[0])
+        Ok(root_of_leaves(&tile_hashes(&bytes[start * 32..(start + (1 << above)) * 32])))
     }
 }
 
