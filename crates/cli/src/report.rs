@@ -340,21 +340,18 @@ fn refold_data(
     let report = trail_store::verify_store(&*store, opts, &mut |_| {})?;
     let first_seq = store.anchor()?.map_or(0, |a| a.size);
     let root = store.root_at(size).ok();
-    let mut fold = Fold::new(meta.period_from, meta.period_to, embedded.figures.gap_minutes);
-    let mut span = Span::default();
-    if size <= store.state()?.size {
-        store.scan(first_seq, size, &mut |r| {
-            span.add(&r.record);
-            fold.add(&r.record, r.body.as_ref());
-            Ok(true)
-        })?;
-    }
+    let (figures, span) = if size <= store.state()?.size {
+        let gap = embedded.figures.gap_minutes;
+        trail_report::fold_store(&*store, first_seq, size, meta.period_from, meta.period_to, gap)?
+    } else {
+        (Figures::default(), Span::default())
+    };
     let path = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
     Ok(Refolded {
         source: format!("data directory {}", path.display()),
         report,
         root_at_checkpoint: root,
-        figures: fold.finish(),
+        figures,
         span,
         first_seq,
         has_bodies: true,

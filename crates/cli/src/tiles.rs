@@ -14,10 +14,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 use trail_core::SignedCheckpoint;
 use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};
+use trail_merkle::leaf_hash;
 use trail_merkle::tiles::{
     Tile, TileNodes, bundle_entries, entry_bundles, hash_tiles, tile_hashes,
 };
-use trail_merkle::leaf_hash;
 
 use crate::datadir::DataDir;
 use crate::output;

@@ -129,13 +129,7 @@ pub fn from_store(
     let anchor = store.anchor()?;
     let start = anchor.as_ref().map_or(0, |a| a.size);
     let end = cp.as_ref().map_or(store.state()?.size, |c| c.checkpoint.size);
-    let mut fold = Fold::new(opts.from, opts.to, opts.gap_minutes);
-    let mut span = Span::default();
-    store.scan(start, end, &mut |r| {
-        span.add(&r.record);
-        fold.add(&r.record, r.body.as_ref());
-        Ok(true)
-    })?;
+    let (figures, span) = fold_store(store, start, end, opts.from, opts.to, opts.gap_minutes)?;
     let meta = Meta {
         origin: store.origin().to_owned(),
         generated_at: opts.generated_at,
@@ -154,7 +148,27 @@ pub fn from_store(
             anchor_checkpoint: anchor.map(|a| a.checkpoint),
         },
     };
-    Ok((meta, fold.finish()))
+    Ok((meta, figures))
+}
+
+/// Records `[start, end)` of `store` folded into figures over the period `[from, to)`, and the
+/// time span of all of them.
+pub fn fold_store(
+    store: &dyn Store,
+    start: u64,
+    end: u64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    gap_minutes: u64,
+) -> trail_store::Result<(Figures, Span)> {
+    let mut fold = Fold::new(from, to, gap_minutes);
+    let mut span = Span::default();
+    store.scan(start, end, &mut |r| {
+        span.add(&r.record);
+        fold.add(&r.record, r.body.as_ref());
+        Ok(true)
+    })?;
+    Ok((fold.finish(), span))
 }
 
 /// The oldest and newest record times of a whole log.

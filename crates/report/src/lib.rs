@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use trail_core::Timestamp;
 
-pub use build::{Options, Span, from_store, integrity};
+pub use build::{Options, Span, fold_store, from_store, integrity};
 pub use figures::{
     AgentFigures, Figures, Fold, Gap, Listed, MAX_LISTED, Maintenance, OpenSession, SessionFigures,
     Usage,
