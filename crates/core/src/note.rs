@@ -6,7 +6,9 @@
 //! Keys: `PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>` for signers and
 //! `<name>+<hex id>+<base64(type || public key)>` for verifiers, where the id is
 //! `SHA-256(name || 0x0A || type || public key)[:4]`. Type 0x01 is a log's Ed25519 signature,
-//! 0x04 a witness's `cosignature/v1` (the signature is `u64be timestamp || ed25519`).
+//! 0x04 a witness's Ed25519 `cosignature/v1` (the signature is `u64be timestamp || ed25519`),
+//! 0x06 a witness's ML-DSA-44 cosignature (C2SP `tlog-cosignature`: `u64be timestamp ||
+//! ml-dsa-44` over a binary `subtree/v1` message; verified here, never made).
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +23,10 @@ use trail_merkle::Hash;
 pub const ALG_ED25519: u8 = 0x01;
 /// Signature type byte of an Ed25519 `cosignature/v1` (timestamped witness signature).
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
+/// Signature type byte of an ML-DSA-44 cosignature (timestamped `subtree/v1` signature).
+pub const ALG_COSIGNATURE_MLDSA44: u8 = 0x06;
+/// Bytes of an ML-DSA-44 public key (FIPS 204).
+const MLDSA44_PUBLIC_KEY_LEN: usize = 1312;
 /// The most signatures a note may carry (C2SP requires accepting at least 16).
 pub const MAX_SIGNATURES: usize = 100;
 
@@ -46,6 +52,8 @@ pub enum NoteError {
 pub struct NoteSigner {
     name: String,
     key_id: u32,
+    /// [`ALG_ED25519`] for a log's key, [`ALG_COSIGNATURE_V1`] for a witness's.
+    alg: u8,
     key: SigningKey,
 }
 
@@ -60,9 +68,37 @@ impl NoteSigner {
     /// Builds a signer from a 32-byte Ed25519 seed the caller generated.
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<NoteSigner, NoteError> {
         check_key_name(name)?;
+        NoteSigner::with_alg(name, ALG_ED25519, seed)
+    }
+
+    /// Builds a witness's `cosignature/v1` signer from a 32-byte Ed25519 seed.
+    pub fn cosigner_from_seed(name: &str, seed: [u8; 32]) -> Result<NoteSigner, NoteError> {
+        NoteSigner::with_alg(name, ALG_COSIGNATURE_V1, seed)
+    }
+
+    fn with_alg(name: &str, alg: u8, seed: [u8; 32]) -> Result<NoteSigner, NoteError> {
+        check_key_name(name)?;
         let key = SigningKey::from_bytes(&seed);
-        let key_id = key_id(name, ALG_ED25519, key.verifying_key().as_bytes());
-        Ok(NoteSigner { name: name.to_owned(), key_id, key })
+        let key_id = key_id(name, alg, key.verifying_key().as_bytes());
+        Ok(NoteSigner { name: name.to_owned(), key_id, alg, key })
+    }
+
+    /// True for a witness's `cosignature/v1` key.
+    pub fn is_cosigner(&self) -> bool {
+        self.alg == ALG_COSIGNATURE_V1
+    }
+
+    /// A witness's cosignature of a note's `text` (a checkpoint body) at `timestamp` (POSIX
+    /// seconds, never 0): `u64be timestamp || ed25519("cosignature/v1\ntime <t>\n" || text)`.
+    pub fn cosign(&self, text: &str, timestamp: u64) -> Result<NoteSignature, NoteError> {
+        if !self.is_cosigner() {
+            return Err(NoteError::Key(format!("{} is a log key, not a witness key", self.name)));
+        }
+        check_note_text(text)?;
+        let message = format!("cosignature/v1\ntime {timestamp}\n{text}");
+        let mut bytes = timestamp.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.key.sign(message.as_bytes()).to_bytes());
+        Ok(NoteSignature { name: self.name.clone(), key_id: self.key_id, bytes })
     }
 
     pub fn name(&self) -> &str {
@@ -75,7 +111,7 @@ impl NoteSigner {
 
     /// The `PRIVATE+KEY+...` text form. Keep it secret.
     pub fn to_private_key_string(&self) -> String {
-        let mut bytes = vec![ALG_ED25519];
+        let mut bytes = vec![self.alg];
         bytes.extend_from_slice(self.key.as_bytes());
         format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.key_id, B64.encode(bytes))
     }
@@ -85,12 +121,13 @@ impl NoteSigner {
         NoteVerifier {
             name: self.name.clone(),
             key_id: self.key_id,
-            alg: ALG_ED25519,
-            key: self.key.verifying_key(),
+            alg: self.alg,
+            key: VerifierKey::Ed25519(self.key.verifying_key()),
         }
     }
 
     /// Signs `text` (which must end in `\n`) and returns the signature line, without newline.
+    /// A log key's signature (type 0x01).
     pub fn sign_line(&self, text: &str) -> String {
         let sig = self.key.sign(text.as_bytes());
         let mut bytes = self.key_id.to_be_bytes().to_vec();
@@ -123,13 +160,15 @@ impl FromStr for NoteSigner {
         let bytes = B64
             .decode(data)
             .map_err(|e| NoteError::Key(format!("private key data is not base64: {e}")))?;
-        let [ALG_ED25519, seed @ ..] = bytes.as_slice() else {
-            return Err(NoteError::Key("private key is not an Ed25519 key (type 0x01)".into()));
+        let [alg @ (ALG_ED25519 | ALG_COSIGNATURE_V1), seed @ ..] = bytes.as_slice() else {
+            return Err(NoteError::Key(
+                "private key is not an Ed25519 key (type 0x01) or cosigner key (type 0x04)".into(),
+            ));
         };
         let seed: [u8; 32] = seed
             .try_into()
             .map_err(|_| NoteError::Key(format!("Ed25519 seed is {} bytes, not 32", seed.len())))?;
-        let signer = NoteSigner::from_seed(name, seed)?;
+        let signer = NoteSigner::with_alg(name, *alg, seed)?;
         if signer.key_id != id {
             return Err(NoteError::Key(format!(
                 "key id {id:08x} does not match the key (expected {:08x})",
@@ -146,7 +185,24 @@ pub struct NoteVerifier {
     name: String,
     key_id: u32,
     alg: u8,
-    key: VerifyingKey,
+    key: VerifierKey,
+}
+
+/// The public key material of a [`NoteVerifier`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum VerifierKey {
+    Ed25519(VerifyingKey),
+    /// An encoded ML-DSA-44 public key, checked to decode when the verifier was built.
+    MlDsa44(Box<[u8]>),
+}
+
+impl VerifierKey {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            VerifierKey::Ed25519(k) => k.as_bytes(),
+            VerifierKey::MlDsa44(k) => k,
+        }
+    }
 }
 
 impl NoteVerifier {
@@ -158,30 +214,66 @@ impl NoteVerifier {
         self.key_id
     }
 
-    /// True for a witness `cosignature/v1` key.
+    /// True for a witness's cosignature key (`cosignature/v1` or ML-DSA-44).
     pub fn is_cosigner(&self) -> bool {
-        self.alg == ALG_COSIGNATURE_V1
+        matches!(self.alg, ALG_COSIGNATURE_V1 | ALG_COSIGNATURE_MLDSA44)
+    }
+
+    /// The signature type byte.
+    pub fn alg(&self) -> u8 {
+        self.alg
     }
 
     fn verify(&self, text: &str, sig: &[u8]) -> bool {
-        match self.alg {
-            ALG_ED25519 => Signature::from_slice(sig)
-                .is_ok_and(|s| self.key.verify_strict(text.as_bytes(), &s).is_ok()),
-            ALG_COSIGNATURE_V1 => {
+        match (&self.key, self.alg) {
+            (VerifierKey::Ed25519(key), ALG_ED25519) => Signature::from_slice(sig)
+                .is_ok_and(|s| key.verify_strict(text.as_bytes(), &s).is_ok()),
+            (VerifierKey::Ed25519(key), ALG_COSIGNATURE_V1) => {
                 let Some((ts, sig)) = sig.split_first_chunk::<8>() else { return false };
                 let message = format!("cosignature/v1\ntime {}\n{text}", u64::from_be_bytes(*ts));
                 Signature::from_slice(sig)
-                    .is_ok_and(|s| self.key.verify_strict(message.as_bytes(), &s).is_ok())
+                    .is_ok_and(|s| key.verify_strict(message.as_bytes(), &s).is_ok())
             }
+            (VerifierKey::MlDsa44(key), _) => verify_mldsa44(&self.name, key, text, sig),
             _ => false,
         }
     }
 }
 
+/// An ML-DSA-44 cosignature (C2SP `tlog-cosignature`): `u64be timestamp || signature` over the
+/// `subtree/v1` message of the whole checkpoint (start 0, end = its size), with an empty context.
+fn verify_mldsa44(cosigner: &str, key: &[u8], text: &str, sig: &[u8]) -> bool {
+    use ml_dsa::{EncodedVerifyingKey, MlDsa44, VerifyingKey as MlKey};
+    let Some((ts, sig)) = sig.split_first_chunk::<8>() else { return false };
+    let Ok(cp) = Checkpoint::parse_body(text) else { return false };
+    let (Ok(cosigner_len), Ok(origin_len)) =
+        (u8::try_from(cosigner.len()), u8::try_from(cp.origin.len()))
+    else {
+        return false;
+    };
+    let mut message = Vec::with_capacity(12 + 2 + cosigner.len() + cp.origin.len() + 56);
+    message.extend_from_slice(b"subtree/v1\n\0");
+    message.push(cosigner_len);
+    message.extend_from_slice(cosigner.as_bytes());
+    message.extend_from_slice(ts);
+    message.push(origin_len);
+    message.extend_from_slice(cp.origin.as_bytes());
+    message.extend_from_slice(&0u64.to_be_bytes());
+    message.extend_from_slice(&cp.size.to_be_bytes());
+    message.extend_from_slice(cp.root.as_bytes());
+    let (Ok(enc), Ok(sig)) = (
+        EncodedVerifyingKey::<MlDsa44>::try_from(key),
+        ml_dsa::Signature::<MlDsa44>::try_from(sig),
+    ) else {
+        return false;
+    };
+    MlKey::<MlDsa44>::decode(&enc).verify_with_context(&message, &[], &sig)
+}
+
 impl fmt::Display for NoteVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut bytes = vec![self.alg];
-        bytes.extend_from_slice(self.key.as_bytes());
+        bytes.extend_from_slice(self.key.bytes());
         write!(f, "{}+{:08x}+{}", self.name, self.key_id, B64.encode(bytes))
     }
 }
@@ -195,18 +287,32 @@ impl FromStr for NoteVerifier {
             .decode(data)
             .map_err(|e| NoteError::Key(format!("verifier key data is not base64: {e}")))?;
         let (alg, key) = match bytes.split_first() {
-            Some((&alg @ (ALG_ED25519 | ALG_COSIGNATURE_V1), key)) => (alg, key),
+            Some((&alg @ (ALG_ED25519 | ALG_COSIGNATURE_V1 | ALG_COSIGNATURE_MLDSA44), key)) => {
+                (alg, key)
+            }
             Some((alg, _)) => {
                 return Err(NoteError::Key(format!("unsupported key type 0x{alg:02x}")));
             }
             None => return Err(NoteError::Key("verifier key data is empty".into())),
         };
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| NoteError::Key(format!("Ed25519 key is {} bytes, not 32", key.len())))?;
-        let key = VerifyingKey::from_bytes(&key)
-            .map_err(|_| NoteError::Key("not a valid Ed25519 public key".into()))?;
-        let expected = key_id(name, alg, key.as_bytes());
+        let key = if alg == ALG_COSIGNATURE_MLDSA44 {
+            if key.len() != MLDSA44_PUBLIC_KEY_LEN {
+                return Err(NoteError::Key(format!(
+                    "ML-DSA-44 key is {} bytes, not {MLDSA44_PUBLIC_KEY_LEN}",
+                    key.len()
+                )));
+            }
+            VerifierKey::MlDsa44(key.into())
+        } else {
+            let key: [u8; 32] = key.try_into().map_err(|_| {
+                NoteError::Key(format!("Ed25519 key is {} bytes, not 32", key.len()))
+            })?;
+            VerifierKey::Ed25519(
+                VerifyingKey::from_bytes(&key)
+                    .map_err(|_| NoteError::Key("not a valid Ed25519 public key".into()))?,
+            )
+        };
+        let expected = key_id(name, alg, key.bytes());
         if expected != id {
             return Err(NoteError::Key(format!(
                 "key id {id:08x} does not match the key (expected {expected:08x})"
@@ -305,6 +411,53 @@ impl Note {
     /// Adds a signature line (for example a witness's) to this note.
     pub fn push_signature(&mut self, sig: NoteSignature) {
         self.signatures.push(sig);
+    }
+
+    /// Adds the signatures of `others` this note does not carry yet (same key name and id: the
+    /// newer one replaces the older, so a witness's latest cosignature is kept); returns how many
+    /// were added or replaced.
+    pub fn merge_signatures(&mut self, others: &[NoteSignature]) -> usize {
+        let mut changed = 0;
+        for sig in others {
+            let room = self.signatures.len() < MAX_SIGNATURES;
+            match self.signatures.iter_mut().find(|s| s.name == sig.name && s.key_id == sig.key_id)
+            {
+                Some(old) if old.bytes == sig.bytes => {}
+                Some(old) => {
+                    *old = sig.clone();
+                    changed += 1;
+                }
+                None if room => {
+                    self.signatures.push(sig.clone());
+                    changed += 1;
+                }
+                None => {}
+            }
+        }
+        changed
+    }
+
+    /// The witnesses among `witnesses` whose cosignature on this note verifies (each key at
+    /// most once). A bad signature by a known key counts as none here; [`Note::verify`] reports it.
+    pub fn cosigned_by<'a>(&self, witnesses: &'a [NoteVerifier]) -> Vec<&'a NoteVerifier> {
+        let mut good: Vec<&NoteVerifier> = Vec::new();
+        for sig in &self.signatures {
+            if let Some(v) = witnesses.iter().find(|v| {
+                v.is_cosigner() && v.name == sig.name && v.key_id == sig.key_id
+            }) && !good.contains(&v)
+                && v.verify(&self.text, &sig.bytes)
+                && cosignature_time(&sig.bytes).is_some_and(|t| t > 0)
+            {
+                good.push(v);
+            }
+        }
+        good
+    }
+
+    /// Parses witness response lines (`— name base64`, each ending in a newline) as signatures.
+    pub fn parse_signature_lines(lines: &str) -> Result<Vec<NoteSignature>, NoteError> {
+        let note = Note::parse(&format!("x\n\n{lines}"))?;
+        Ok(note.signatures)
     }
 }
 
@@ -423,6 +576,11 @@ impl fmt::Display for SignedCheckpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.note.fmt(f)
     }
+}
+
+/// The timestamp of a cosignature's bytes (after the key id), if it has one.
+pub fn cosignature_time(bytes: &[u8]) -> Option<u64> {
+    bytes.split_first_chunk::<8>().map(|(ts, _)| u64::from_be_bytes(*ts))
 }
 
 /// `SHA-256(name || 0x0A || type || public key)[:4]`, big-endian.

@@ -169,3 +169,52 @@ fn private_key_text_round_trips() {
         "malformed key: unsupported key type 0x03"
     );
 }
+
+#[test]
+fn cosigner_reproduces_the_generated_cosignature() {
+    let v = c2sp();
+    let ex = &v["generated_checkpoint_with_cosignature"];
+    let seed: [u8; 32] =
+        hex::decode(ex["witness_private_seed_hex"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let witness = NoteSigner::cosigner_from_seed("witness.example.com/test", seed).unwrap();
+    assert_eq!(witness.verifier().to_string(), ex["witness_vkey_sigtype_0x04"].as_str().unwrap());
+    let signed = SignedCheckpoint::parse(ex["signed_checkpoint"].as_str().unwrap()).unwrap();
+    let ours = witness.cosign(&signed.note.text, ex["cosignature_timestamp"].as_u64().unwrap());
+    // Ed25519 is deterministic: the same timestamp gives the vector's own cosignature bytes.
+    assert_eq!(ours.unwrap(), signed.note.signatures[1]);
+    // The private key's text form round-trips as a cosigner, and a log key cannot cosign.
+    let again: NoteSigner = witness.to_private_key_string().parse().unwrap();
+    assert!(again.is_cosigner());
+    let log = NoteSigner::from_seed("example.com/agent-audit-test", seed).unwrap();
+    assert!(log.cosign(&signed.note.text, 1).is_err());
+    // cosigned_by counts the witness once, and not under a log key of the same bytes.
+    let w = witness.verifier();
+    assert_eq!(signed.note.cosigned_by(std::slice::from_ref(&w)), vec![&w]);
+    assert!(signed.note.cosigned_by(&[log.verifier()]).is_empty());
+}
+
+/// An ML-DSA-44 cosignature made by dilithium-py (testdata/vectors/mldsa), an implementation of
+/// FIPS 204 that trail does not use.
+#[test]
+fn mldsa44_cosignature_from_another_implementation() {
+    let v: serde_json::Value =
+        serde_json::from_str(&read("mldsa/mldsa44_cosignature.json")).unwrap();
+    let key: NoteVerifier = v["cosigner_vkey"].as_str().unwrap().parse().unwrap();
+    assert!(key.is_cosigner());
+    assert_eq!(key.alg(), 0x06);
+    assert_eq!(key.to_string(), v["cosigner_vkey"].as_str().unwrap());
+    let line = format!("{}\n", v["cosignature_line"].as_str().unwrap());
+    let sigs = Note::parse_signature_lines(&line).unwrap();
+    let note = |body: &str| Note { text: body.to_owned(), signatures: sigs.clone() };
+    let good = note(v["checkpoint_body"].as_str().unwrap());
+    assert_eq!(good.cosigned_by(std::slice::from_ref(&key)), vec![&key]);
+    // Another size, a changed root, a changed timestamp: none verifies.
+    assert!(note(v["other_size_body"].as_str().unwrap()).cosigned_by(&[key.clone()]).is_empty());
+    let root = v["checkpoint_body"].as_str().unwrap().replacen("CsUY", "CsUZ", 1);
+    assert!(note(&root).cosigned_by(&[key.clone()]).is_empty());
+    let mut later = good.clone();
+    later.signatures[0].bytes[7] ^= 1;
+    assert!(later.cosigned_by(&[key.clone()]).is_empty());
+    // A bad signature by a known key makes the note malformed.
+    assert!(matches!(later.verify(&[key]), Err(trail_core::note::NoteError::BadSignature { .. })));
+}
