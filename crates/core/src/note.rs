@@ -331,6 +331,15 @@ pub struct NoteSignature {
     pub bytes: Vec<u8>,
 }
 
+impl NoteSignature {
+    /// The signature line, `— <name> <base64(key id || signature)>`, without its newline.
+    pub fn line(&self) -> String {
+        let mut bytes = self.key_id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.bytes);
+        format!("\u{2014} {} {}", self.name, B64.encode(bytes))
+    }
+}
+
 /// A signed note: text plus signature lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -466,9 +475,7 @@ impl fmt::Display for Note {
         f.write_str(&self.text)?;
         f.write_str("\n")?;
         for sig in &self.signatures {
-            let mut bytes = sig.key_id.to_be_bytes().to_vec();
-            bytes.extend_from_slice(&sig.bytes);
-            writeln!(f, "\u{2014} {} {}", sig.name, B64.encode(bytes))?;
+            writeln!(f, "{}", sig.line())?;
         }
         Ok(())
     }
