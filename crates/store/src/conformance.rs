@@ -43,6 +43,10 @@ macro_rules! conformance {
                 $crate::conformance::checkpoints_compare_and_swap(&*make());
             }
             #[test]
+            fn cosignatures_join_their_checkpoint() {
+                $crate::conformance::cosignatures_join_their_checkpoint(&*make());
+            }
+            #[test]
             fn query_filters_and_pages() {
                 $crate::conformance::query_filters_and_pages(&*make());
             }
@@ -247,6 +251,43 @@ pub fn checkpoints_compare_and_swap(store: &dyn Store) {
     assert_eq!(sizes, [2, 4]);
     // The latest, as every backend answers it (the SQL stores with one indexed read).
     assert_eq!(store.latest_checkpoint().expect("latest"), Some(cp4));
+}
+
+/// Witness cosignatures are kept with the checkpoint they sign (except by the files store, which
+/// says so); a newer one by the same witness replaces the older; one for another root is refused.
+pub fn cosignatures_join_their_checkpoint(store: &dyn Store) {
+    let batch = seal(store, &sample(3));
+    store.append(&batch).expect("append");
+    let root = store.state().expect("s").root;
+    let cp = trail_core::Checkpoint { origin: ORIGIN.into(), size: 3, root }.sign(&signer());
+    store.put_checkpoint(None, &cp).expect("checkpoint");
+    let w1 = NoteSigner::cosigner_from_seed("witness.test/w1", [1; 32]).expect("key");
+    let w2 = NoteSigner::cosigner_from_seed("witness.test/w2", [2; 32]).expect("key");
+    let text = cp.note.text.clone();
+    let sig = |w: &NoteSigner, t: u64| w.cosign(&text, t).expect("cosign");
+    let added = store.add_cosignatures(3, &root, &[sig(&w1, 10), sig(&w2, 10)]);
+    if store.backend() == "files" {
+        assert!(added.expect_err("files").to_string().contains("keeps no witness cosignatures"));
+        return;
+    }
+    assert_eq!(added.expect("add"), 2);
+    assert_eq!(store.add_cosignatures(3, &root, &[sig(&w1, 10)]).expect("again"), 0);
+    assert_eq!(store.add_cosignatures(3, &root, &[sig(&w1, 11)]).expect("newer"), 1);
+    let latest = store.latest_checkpoint().expect("latest").expect("some");
+    let keys = [w1.verifier(), w2.verifier()];
+    assert_eq!(latest.note.cosigned_by(&keys).len(), 2);
+    assert_eq!(latest.note.signatures.len(), 3);
+    assert_eq!(store.checkpoints().expect("all")[0], latest);
+    assert!(matches!(
+        store.add_cosignatures(3, &batch[0].hash, &[sig(&w1, 12)]),
+        Err(StoreError::BadCheckpoint { .. })
+    ));
+    assert!(store.add_cosignatures(2, &root, &[sig(&w1, 12)]).is_err());
+    // The log's next checkpoint is stored as before.
+    store.append(&seal(store, &sample(4)[3..])).expect("append");
+    let root4 = store.state().expect("s").root;
+    let cp4 = trail_core::Checkpoint { origin: ORIGIN.into(), size: 4, root: root4 }.sign(&signer());
+    store.put_checkpoint(Some(3), &cp4).expect("next");
 }
 
 pub fn query_filters_and_pages(store: &dyn Store) {

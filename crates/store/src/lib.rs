@@ -17,6 +17,7 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
+use trail_core::note::NoteSignature;
 use trail_core::verify::Anchor;
 use trail_core::{Body, Record, Sealed, SignedCheckpoint};
 use trail_merkle::Hash;
@@ -255,6 +256,17 @@ pub trait Store: Send + Sync {
     /// Stores a checkpoint if the latest stored one still has size `expected_latest` (compare and
     /// swap) and its root is the root of the stored records at its size.
     fn put_checkpoint(&self, expected_latest: Option<u64>, cp: &SignedCheckpoint) -> Result<()>;
+
+    /// Adds witnesses' cosignatures to the stored checkpoint of `size`, which must sign `root`
+    /// (a cosignature of another tree head is refused); a witness's newer cosignature replaces
+    /// its older one. Returns how many were added or replaced. The caller has verified them.
+    fn add_cosignatures(&self, size: u64, root: &Hash, sigs: &[NoteSignature]) -> Result<usize> {
+        let _ = (size, root, sigs);
+        Err(StoreError::Invalid(format!(
+            "the {} store keeps no witness cosignatures: use the sqlite or postgres store",
+            self.backend()
+        )))
+    }
 
     /// Deletes the bodies and salts of these seqs; returns how many bodies were deleted.
     fn erase(&self, seqs: &[u64]) -> Result<u64>;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use trail_core::note::NoteSignature;
 use trail_core::verify::Anchor;
 use trail_core::{Sealed, SignedCheckpoint};
 use trail_merkle::{CompactRange, Hash, node_position};
@@ -205,6 +206,22 @@ impl Store for MemoryStore {
             i.checkpoints.push(cp.clone());
         }
         Ok(())
+    }
+
+    fn add_cosignatures(&self, size: u64, root: &Hash, sigs: &[NoteSignature]) -> Result<usize> {
+        let mut i = self.write();
+        let cp = i
+            .checkpoints
+            .iter_mut()
+            .find(|c| c.checkpoint.size == size)
+            .ok_or_else(|| crate::tree::no_checkpoint(size))?;
+        match crate::tree::with_cosignatures(&cp.to_string(), size, root, sigs)? {
+            Some((text, n)) => {
+                *cp = crate::sql::parse_checkpoint(&text)?;
+                Ok(n)
+            }
+            None => Ok(0),
+        }
     }
 
     fn erase(&self, seqs: &[u64]) -> Result<u64> {

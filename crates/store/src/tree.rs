@@ -163,3 +163,30 @@ pub(crate) fn check_anchor(
     }
     Ok(())
 }
+
+/// The stored checkpoint note `stored` (of `size`) with `sigs` merged in, or `None` when it
+/// already carries them all. The note must sign `root`: a cosignature is for one tree head.
+pub(crate) fn with_cosignatures(
+    stored: &str,
+    size: u64,
+    root: &Hash,
+    sigs: &[trail_core::note::NoteSignature],
+) -> Result<Option<(String, usize)>> {
+    let mut cp = crate::sql::parse_checkpoint(stored)?;
+    if cp.checkpoint.root != *root {
+        return Err(StoreError::BadCheckpoint {
+            size,
+            reason: format!(
+                "the stored checkpoint signs root {}, not the cosigned {root}",
+                cp.checkpoint.root
+            ),
+        });
+    }
+    let n = cp.note.merge_signatures(sigs);
+    Ok((n > 0).then(|| (cp.to_string(), n)))
+}
+
+/// The error for cosignatures of a checkpoint the log does not have.
+pub(crate) fn no_checkpoint(size: u64) -> StoreError {
+    StoreError::BadCheckpoint { size, reason: "no checkpoint of this size is stored".into() }
+}

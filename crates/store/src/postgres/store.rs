@@ -3,6 +3,7 @@
 use std::sync::PoisonError;
 
 use ::postgres::error::SqlState;
+use trail_core::note::NoteSignature;
 use trail_core::verify::Anchor;
 use trail_core::{Record, Sealed, SignedCheckpoint};
 use trail_merkle::Hash;
@@ -371,6 +372,26 @@ impl Store for PostgresStore {
                 tx.commit().map_err(pg_err)?;
             }
             Ok(())
+        })
+    }
+
+    fn add_cosignatures(&self, size: u64, root: &Hash, sigs: &[NoteSignature]) -> Result<usize> {
+        let (root, sigs) = (*root, sigs.to_vec());
+        self.pool.run(move |s| {
+            let mut tx = s.client.transaction().map_err(pg_err)?;
+            let stored: Option<String> = tx
+                .query_opt("SELECT note FROM checkpoints WHERE size = $1 FOR UPDATE", &[&int(size)])
+                .map_err(pg_err)?
+                .map(|r| r.get(0));
+            let stored = stored.ok_or_else(|| crate::tree::no_checkpoint(size))?;
+            let Some((text, n)) = crate::tree::with_cosignatures(&stored, size, &root, &sigs)?
+            else {
+                return Ok(0);
+            };
+            tx.execute("UPDATE checkpoints SET note = $1 WHERE size = $2", &[&text, &int(size)])
+                .map_err(pg_err)?;
+            tx.commit().map_err(pg_err)?;
+            Ok(n)
         })
     }
 

@@ -1,6 +1,7 @@
 //! [`Store`] for [`SqliteStore`].
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use trail_core::note::NoteSignature;
 use trail_core::verify::Anchor;
 use trail_core::{Sealed, SignedCheckpoint};
 use trail_merkle::{Hash, NodeReader};
@@ -209,6 +210,22 @@ impl Store for SqliteStore {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    fn add_cosignatures(&self, size: u64, root: &Hash, sigs: &[NoteSignature]) -> Result<usize> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored: Option<String> = tx
+            .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")?
+            .query_row([int(size)], |r| r.get(0))
+            .optional()?;
+        let stored = stored.ok_or_else(|| crate::tree::no_checkpoint(size))?;
+        let Some((text, n)) = crate::tree::with_cosignatures(&stored, size, root, sigs)? else {
+            return Ok(0);
+        };
+        tx.execute("UPDATE checkpoints SET note = ?1 WHERE size = ?2", params![text, int(size)])?;
+        tx.commit()?;
+        Ok(n)
     }
 
     fn erase(&self, seqs: &[u64]) -> Result<u64> {
