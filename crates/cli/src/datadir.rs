@@ -38,6 +38,13 @@ pub struct Config {
     /// Exporters run by `trail serve`, each with its own cursor in `exporters/`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exporters: Vec<trail_server::ExporterConfig>,
+    /// Witnesses the log submits its checkpoints to (`trail serve`; see
+    /// `trail_server::witnessing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<trail_server::WitnessTarget>,
+    /// How the log uses its witnesses (`[witness] quorum`, intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<trail_server::WitnessSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,6 +265,8 @@ impl DataDir {
             audit,
             server: None,
             exporters: Vec::new(),
+            witnesses: Vec::new(),
+            witness: None,
         };
         let text = format!(
             "# trail log configuration. See `trail --help` and the README.\n{}",

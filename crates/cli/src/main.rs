@@ -14,6 +14,7 @@ mod output;
 mod report;
 mod serve;
 mod tiles;
+mod witness;
 mod writer;
 
 /// The allocator: see crates/cli/Cargo.toml (glibc malloc dominated a serving node's profile).
@@ -157,6 +158,9 @@ enum Command {
     /// (coverage, risk, retention, tokens and cost) and the proof (the integrity verdict and the
     /// signed checkpoint it rests on); `trail verify --report FILE` checks one.
     Report(report::ReportArgs),
+    /// Run a witness (C2SP tlog-witness) that cosigns other logs' checkpoints only when they
+    /// extend what it cosigned before: init, add a log, serve.
+    Witness(witness::WitnessArgs),
     /// Create a log in a new directory, record a sample agent session and verify it.
     Demo {
         /// Where to create the demo log: a new or empty directory, or an earlier demo's.
@@ -336,6 +340,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Keys(args) => serve::keys(args),
         Command::Verify(args) => commands::verify(args),
         Command::Report(args) => report::report(args),
+        Command::Witness(args) => witness::witness(args).await,
         Command::Demo { data, json } => commands::demo(&data, json.json).await,
         Command::Tail(args) => browse::tail(args).await,
         Command::Query(args) => browse::query(args),

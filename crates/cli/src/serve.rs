@@ -13,6 +13,7 @@ use std::time::Duration;
 use trail_ingest::Recorder;
 use trail_server::leadership::{Duties, Leadership, Tasks};
 use trail_server::state::Role;
+use trail_server::witnessing::Witnessing;
 use trail_server::{AppState, KeyFile, KeyRing, Limits, LogHandle, Scope, ServerSection};
 use trail_store::Store;
 
@@ -246,14 +247,25 @@ async fn open_log(
     }
     let (scanner, config) = d.recorder_config()?;
     let verifier_key = d.verifier().ok().map(|v| v.to_string());
+    let witnessing = Witnessing::new(&d.config.witnesses, d.config.witness.as_ref())
+        .with_context(|| format!("{}/trail.toml", d.path.display()))?;
+    if witnessing.is_some() && d.config.log.store == "files" {
+        bail!(
+            "{}/trail.toml lists [[witnesses]], but the files store keeps no cosignatures: use the sqlite or postgres store",
+            d.path.display()
+        );
+    }
     if let Some(pg) = d.postgres_store()? {
         let store: Arc<dyn Store> = pg.clone();
         let mut handle = LogHandle::follower(store, scanner.clone(), &config);
         handle.verifier_key = verifier_key;
+        handle.witnessing = witnessing.clone();
         let handle = Arc::new(handle);
         let duties_dir = DataDir::open(&d.path)?;
         let duties: Duties = Box::new(move |recorder, stop| {
-            start_duties(&duties_dir, recorder, stop).map(|(_, t)| t).map_err(|e| e.to_string())
+            start_duties(&duties_dir, recorder, witnessing.as_ref(), stop)
+                .map(|(_, t)| t)
+                .map_err(|e| e.to_string())
         });
         let leader = Leadership::new(
             pg,
@@ -274,19 +286,24 @@ async fn open_log(
         Recorder::open(store, signer, scanner, config.clone()).map_err(|e| anyhow!("{e}"))?;
     let mut handle = LogHandle::new(recorder.clone(), &config);
     handle.verifier_key = verifier_key;
-    let (metrics, tasks) = start_duties(&d, &recorder, stop)?;
+    handle.witnessing = witnessing.clone();
+    let (metrics, tasks) = start_duties(&d, &recorder, witnessing.as_ref(), stop)?;
     handle.exporters = metrics;
     Ok((Arc::new(handle), tasks))
 }
 
-/// What the sequencing node does besides appending: exporters and retention.
+/// What the sequencing node does besides appending: exporters, witnessing and retention.
 fn start_duties(
     d: &DataDir,
     recorder: &Recorder,
+    witnessing: Option<&Arc<Witnessing>>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(Vec<Arc<trail_server::exporter::ExporterMetrics>>, Tasks)> {
     let mut metrics = Vec::new();
     let mut tasks = Vec::new();
+    if let Some(w) = witnessing {
+        tasks.extend(w.spawn(recorder, stop.clone()).map_err(|e| anyhow!(e))?);
+    }
     for e in &d.config.exporters {
         let (m, task) =
             trail_server::exporter::spawn(e.clone(), recorder.clone(), &d.path, stop.clone())?;
@@ -322,7 +339,7 @@ fn start_duties(
     Ok((metrics, tasks))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

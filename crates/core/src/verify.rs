@@ -97,8 +97,15 @@ pub struct Report {
     pub bodies_withheld: u64,
     pub checkpoints_checked: u64,
     pub checkpoints_valid: u64,
-    /// Size of the largest valid checkpoint that matched the records.
+    /// Size of the largest valid checkpoint that matched the records (and, under a witness
+    /// policy, carried the quorum's cosignatures).
     pub verified_size: u64,
+    /// The witness policy applied: at least `quorum` of `witnesses` named keys must have
+    /// cosigned a checkpoint for it to count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness_policy: Option<WitnessPolicy>,
+    /// Checkpoints that were signed and matched the records but lacked the quorum.
+    pub checkpoints_unwitnessed: u64,
     /// Records after the last valid checkpoint: chained, but not yet signed.
     pub unsigned_tail: u64,
     pub anchor: Option<u64>,
@@ -107,6 +114,13 @@ pub struct Report {
     pub problems: Vec<Problem>,
     pub problems_not_listed: u64,
     pub notes: Vec<String>,
+}
+
+/// A witness policy as applied: K of N named witnesses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WitnessPolicy {
+    pub quorum: usize,
+    pub witnesses: usize,
 }
 
 /// What a verification proves, from best to worst.
@@ -175,6 +189,11 @@ pub struct VerifyOptions {
     /// The input carries records without their bodies by design (C2SP tiles): an absent body is
     /// counted as withheld, not judged erased or missing.
     pub bodies_withheld: bool,
+    /// Witnesses' cosigner keys whose cosignatures count toward `quorum`.
+    pub witnesses: Vec<NoteVerifier>,
+    /// With witnesses: how many of them must have cosigned a checkpoint for it to count (the
+    /// auditor's own `trusted` checkpoints and a prune anchor count without).
+    pub quorum: usize,
 }
 
 /// The streaming verifier.
@@ -219,6 +238,10 @@ impl Verifier {
             opts: opts.clone(),
         };
         v.report.signatures_checked = !opts.verifiers.is_empty();
+        if opts.quorum > 0 {
+            v.report.witness_policy =
+                Some(WitnessPolicy { quorum: opts.quorum, witnesses: opts.witnesses.len() });
+        }
         for (i, text) in opts.trusted.iter().enumerate() {
             v.add_checkpoint(Location::default(), text, true, i);
         }
@@ -430,14 +453,16 @@ impl Verifier {
             Ok(s) => s,
             Err(e) => return self.problem(at, "bad_checkpoint", format!("{what}: {e}")),
         };
-        if !self.opts.verifiers.is_empty()
-            && let Err(e) = signed.verify(&self.opts.verifiers)
-        {
-            return self.problem(
-                at,
-                "bad_signature",
-                format!("{what} of size {}: {e}", signed.checkpoint.size),
-            );
+        if !self.opts.verifiers.is_empty() {
+            let mut keys = self.opts.verifiers.clone();
+            keys.extend(self.opts.witnesses.iter().cloned());
+            if let Err(e) = signed.verify(&keys) {
+                return self.problem(
+                    at,
+                    "bad_signature",
+                    format!("{what} of size {}: {e}", signed.checkpoint.size),
+                );
+            }
         }
         let size = signed.checkpoint.size;
         if size < self.range.size() {
@@ -486,6 +511,13 @@ impl Verifier {
                 continue;
             }
             self.report.checkpoints_valid += 1;
+            if !trusted
+                && self.opts.quorum > 0
+                && signed.note.cosigned_by(&self.opts.witnesses).len() < self.opts.quorum
+            {
+                self.report.checkpoints_unwitnessed += 1;
+                continue;
+            }
             self.report.verified_size = self.report.verified_size.max(size);
         }
     }
@@ -598,6 +630,17 @@ impl Verifier {
             }
         }
         self.report.unsigned_tail = size.saturating_sub(self.report.verified_size);
+        if let Some(p) = self.report.witness_policy
+            && self.report.checkpoints_unwitnessed > 0
+        {
+            self.report.notes.push(format!(
+                "{} signed by the log lacked the cosignatures of {} of the {} named witnesses, so \
+                 they do not count",
+                plural(self.report.checkpoints_unwitnessed, "checkpoint"),
+                p.quorum,
+                p.witnesses
+            ));
+        }
         if self.report.checkpoints_valid == 0 && size > 0 {
             self.report.notes.push(
                 "no valid signed checkpoint: the chain is consistent but nothing proves it was not rewritten".into(),
@@ -605,4 +648,8 @@ impl Verifier {
         }
         self.report
     }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }

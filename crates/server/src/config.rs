@@ -234,3 +234,43 @@ impl ExportFilter {
             || (self.findings && !r.findings.is_empty())
     }
 }
+
+/// `[[witnesses]]`: a witness this log submits its checkpoints to (C2SP `tlog-witness`).
+///
+/// ```toml
+/// [[witnesses]]
+/// name = "witness.example/w1"                 # the name in its vkey
+/// url = "https://witness.example/w1"          # its submission prefix; POSTs go to url + /add-checkpoint
+/// vkey = "witness.example/w1+1a2b3c4d+BA..."  # its cosigner key (type 0x04 or 0x06)
+///
+/// [witness]
+/// quorum = 2            # cosignatures `?wait=checkpoint` waits for [default: every witness]
+/// interval_ms = 1000    # at most one submission per witness this often (public witnesses want a few seconds)
+/// timeout_ms = 5000     # one submission
+/// wait_ms = 5000        # how long `?wait=checkpoint` waits for the quorum before answering without it
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessTarget {
+    pub name: String,
+    pub url: String,
+    pub vkey: String,
+}
+
+/// `[witness]`: how this log uses its witnesses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessSection {
+    /// Cosignatures a checkpoint needs before `?wait=checkpoint` answers; `None`: every witness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<usize>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub wait_ms: u64,
+}
+
+impl Default for WitnessSection {
+    fn default() -> Self {
+        WitnessSection { quorum: None, interval_ms: 1000, timeout_ms: 5000, wait_ms: 5000 }
+    }
+}

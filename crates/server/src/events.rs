@@ -249,7 +249,21 @@ pub async fn wait_for_checkpoint(
         })?;
     }
     let store = log.store.clone();
-    let cp = blocking(move || store.latest_checkpoint()).await?.map_err(store_error)?;
+    let mut cp = blocking(move || store.latest_checkpoint()).await?.map_err(store_error)?;
+    // With witnesses, wait (a while) for the quorum's cosignatures to join the checkpoint.
+    if let Some(w) = &log.witnessing {
+        let deadline = tokio::time::Instant::now() + w.wait;
+        let mut changes = w.changes();
+        while cp.as_ref().is_some_and(|c| c.checkpoint.size >= need && w.cosignatures(c) < w.quorum)
+        {
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                tracing::warn!(log = %log.name, quorum = w.quorum, "answering wait=checkpoint without the witness quorum");
+                break;
+            }
+            let store = log.store.clone();
+            cp = blocking(move || store.latest_checkpoint()).await?.map_err(store_error)?;
+        }
+    }
     match cp {
         Some(cp) if cp.checkpoint.size >= need => Ok(cp),
         _ => Err(ApiError::overloaded(

@@ -57,11 +57,13 @@ pub mod report;
 pub mod state;
 pub mod tail;
 pub mod tlog;
+pub mod witness;
+pub mod witnessing;
 
 pub use auth::{KeyFile, KeyRing, Scope};
-pub use config::{ExporterConfig, Limits, ServerSection};
+pub use config::{ExporterConfig, Limits, ServerSection, WitnessSection, WitnessTarget};
 pub use error::ApiError;
-pub use listen::{ServeOptions, TlsError, serve_with, tls_config};
+pub use listen::{ServeOptions, TlsError, serve_router, serve_with, tls_config};
 pub use state::{AppState, LogHandle};
 
 #[derive(OpenApi)]

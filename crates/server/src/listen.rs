@@ -172,6 +172,38 @@ pub async fn serve_with(
         }
     });
     let router = crate::app(state.clone());
+    let counted = state.clone();
+    let on_refused = move || {
+        counted.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let graceful = accept(listener, router, shutdown, options, on_refused).await;
+    state.begin_shutdown();
+    graceful.shutdown().await;
+    reload.abort();
+    Ok(())
+}
+
+/// Serves any `router` (the witness's) on `listener` as [`serve_with`] serves the app: header
+/// timeouts, TLS, a bounded number of connections, a graceful end.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> io::Result<()> {
+    let graceful = accept(listener, router, shutdown, options, || {}).await;
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Accepts and serves connections until `shutdown`; returns what waits for those still open.
+async fn accept(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+    on_refused: impl Fn(),
+) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let acceptor = options.tls.map(TlsAcceptor::from);
     let handshake_timeout = options.header_read_timeout;
@@ -197,10 +229,7 @@ pub async fn serve_with(
         let admitted = match registry.admit(peer.ip()) {
             Ok(a) => a,
             Err(why) => {
-                state
-                    .metrics
-                    .connections_refused
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                on_refused();
                 tracing::warn!(%peer, ?why, max = options.max_connections, "connection refused");
                 tokio::spawn(refuse(tcp, acceptor.is_none(), why));
                 continue;
@@ -249,11 +278,8 @@ pub async fn serve_with(
             }
         });
     }
-    state.begin_shutdown();
     drop(listener);
-    graceful.shutdown().await;
-    reload.abort();
-    Ok(())
+    graceful
 }
 
 /// Answers a connection over the limit: plain HTTP gets a 503 naming the limit, with

@@ -177,6 +177,19 @@ pub fn render(state: &AppState, visible: &dyn Fn(&str) -> bool) -> String {
             let _ = writeln!(s, "{name}{{log=\"{}\"}} {}", escape(log), f(snap));
         }
     }
+    let _ = writeln!(s, "# TYPE trail_witness_cosigned_size gauge");
+    let _ = writeln!(s, "# TYPE trail_witness_lag gauge");
+    let _ = writeln!(s, "# TYPE trail_witness_cosignatures_total counter");
+    let _ = writeln!(s, "# TYPE trail_witness_failures_total counter");
+    for log in &state.logs {
+        for w in log.witnessing.iter().flat_map(|w| w.metrics.iter()) {
+            let labels = format!("log=\"{}\",witness=\"{}\"", escape(&log.name), escape(&w.name));
+            let _ = writeln!(s, "trail_witness_cosigned_size{{{labels}}} {}", get(&w.cosigned_size));
+            let _ = writeln!(s, "trail_witness_lag{{{labels}}} {}", w.lag());
+            let _ = writeln!(s, "trail_witness_cosignatures_total{{{labels}}} {}", get(&w.cosignatures));
+            let _ = writeln!(s, "trail_witness_failures_total{{{labels}}} {}", get(&w.failures));
+        }
+    }
     let _ = writeln!(s, "# TYPE trail_exporter_delivered_total counter");
     let _ = writeln!(s, "# TYPE trail_exporter_failures_total counter");
     let _ = writeln!(s, "# TYPE trail_exporter_cursor gauge");

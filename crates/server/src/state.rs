@@ -35,6 +35,8 @@ pub struct LogHandle {
     /// The verifier key, shown to readers.
     pub verifier_key: Option<String>,
     pub exporters: Vec<Arc<ExporterMetrics>>,
+    /// The log's witnesses, when `[[witnesses]]` are configured.
+    pub witnessing: Option<Arc<crate::witnessing::Witnessing>>,
 }
 
 /// Who appends to a log. A single node is always the leader; nodes sharing a PostgreSQL log take
@@ -76,6 +78,7 @@ impl LogHandle {
             scanner,
             verifier_key: None,
             exporters: Vec::new(),
+            witnessing: None,
         }
     }
 

@@ -27,6 +27,14 @@ pub struct VerifyArgs {
     /// The log's verifier key, or a file holding it (default: the data directory's log.vkey).
     #[arg(long)]
     key: Vec<String>,
+    /// A witness's cosigner key, or a file holding it (repeatable): under this policy a
+    /// checkpoint counts only when --quorum of these witnesses cosigned it (for data directories,
+    /// exports, tiles and receipts).
+    #[arg(long, value_name = "VKEY")]
+    witness: Vec<String>,
+    /// How many of the --witness keys must have cosigned a checkpoint [default: all of them].
+    #[arg(long, requires = "witness", value_name = "K")]
+    quorum: Option<usize>,
     /// A signed checkpoint an auditor kept earlier (repeatable): the log must reach and match it.
     #[arg(long, value_name = "FILE")]
     checkpoint: Vec<PathBuf>,
@@ -77,29 +85,62 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         return crate::interop::verify_foreign(format, &files, args.json.json);
     }
     let mut keys = load_keys(&args.key, "--key")?;
+    let witnesses = crate::witness::cosigner_keys(&args.witness, "--witness")?;
+    let quorum = match args.quorum {
+        Some(k) if k == 0 || k > witnesses.len() => bail!(
+            "--quorum {k}: give a number from 1 to the {} --witness keys",
+            witnesses.len()
+        ),
+        Some(k) => k,
+        None => witnesses.len(),
+    };
+    let policy = |opts: VerifyOptions| VerifyOptions {
+        witnesses: witnesses.clone(),
+        quorum,
+        ..opts
+    };
     if let Some(path) = &args.receipt {
         if keys.is_empty() {
             bail!("--receipt needs --key: a receipt is checked against the log's verifier key");
         }
         let text =
             fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let result = Receipt::parse(&text).and_then(|r| r.verify(&keys).map(|rec| (r, rec)));
+        let mut all = keys.clone();
+        all.extend(witnesses.iter().cloned());
+        let result = Receipt::parse(&text)
+            .and_then(|r| r.verify(&all).map(|rec| (r, rec)))
+            .map_err(|e| e.to_string())
+            .and_then(|(r, rec)| {
+                let cosigned = r.checkpoint.note.cosigned_by(&witnesses).len();
+                if cosigned < quorum {
+                    return Err(format!(
+                        "its checkpoint (tree size {}) carries the cosignatures of {cosigned} of the                          named witnesses; the policy asks for {quorum}",
+                        r.checkpoint.checkpoint.size
+                    ));
+                }
+                Ok((r, rec, cosigned))
+            });
         return Ok(match result {
-            Ok((r, rec)) => {
+            Ok((r, rec, cosigned)) => {
                 if args.json.json {
                     println!(
                         "{}",
-                        json!({"valid": true, "index": r.index, "tree_size": r.checkpoint.checkpoint.size, "record": rec.to_value()})
+                        json!({"valid": true, "index": r.index, "tree_size": r.checkpoint.checkpoint.size, "witnesses_cosigned": cosigned, "record": rec.to_value()})
                     );
                 } else {
                     println!(
-                        "{} receipt for event {} ({}, id {}) in {} at tree size {}",
+                        "{} receipt for event {} ({}, id {}) in {} at tree size {}{}",
                         green("valid"),
                         rec.seq,
                         rec.fields.kind,
                         rec.id,
                         rec.origin,
-                        r.checkpoint.checkpoint.size
+                        r.checkpoint.checkpoint.size,
+                        if witnesses.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", cosigned by {cosigned} of {} named witnesses", witnesses.len())
+                        }
                     );
                 }
                 ExitCode::SUCCESS
@@ -137,7 +178,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         }
         let trusted = read_trusted(&args.checkpoint)?;
         let source = crate::tiles::TileSource::new(tiles)?;
-        let opts = VerifyOptions { verifiers: keys, trusted, ..VerifyOptions::default() };
+        let opts = policy(VerifyOptions { verifiers: keys, trusted, ..VerifyOptions::default() });
         let (_, report) = crate::tiles::audit(&source, opts, args.json.json, &mut |_| {})?;
         let passed =
             print_report(&source.describe(), &report, args.json.json, args.allow_unsigned_tail);
@@ -146,12 +187,12 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let trusted = read_trusted(&args.checkpoint)?;
     let (what, report) = match &args.file {
         Some(file) => {
-            let opts = VerifyOptions {
+            let opts = policy(VerifyOptions {
                 verifiers: keys,
                 origin: None,
                 trusted,
                 ..VerifyOptions::default()
-            };
+            });
             (file.display().to_string(), verify_export_file(file, opts, args.json.json)?)
         }
         None => {
@@ -159,12 +200,12 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             if keys.is_empty() {
                 keys.push(dir.verifier()?);
             }
-            let opts = VerifyOptions {
+            let opts = policy(VerifyOptions {
                 verifiers: keys,
                 origin: Some(dir.origin().to_owned()),
                 trusted,
                 ..VerifyOptions::default()
-            };
+            });
             (
                 format!("data directory {}", dir.path.display()),
                 verify_data_dir(&dir, opts, args.json.json)?,
@@ -418,6 +459,15 @@ pub(super) fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_ta
         crate::output::count(r.checkpoints_valid, "checkpoint"),
         r.checkpoints_checked
     );
+    if let Some(p) = r.witness_policy {
+        println!(
+            "  witness policy: {} of {} named witnesses; {} met it, {} did not",
+            p.quorum,
+            p.witnesses,
+            crate::output::count(r.checkpoints_valid - r.checkpoints_unwitnessed, "checkpoint"),
+            r.checkpoints_unwitnessed
+        );
+    }
     if r.bodies_withheld > 0 {
         println!(
             "  {} not in the input (tiles carry records, never bodies)",
@@ -446,7 +496,7 @@ pub(super) fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_ta
         Verdict::UnsignedRecords => {
             let none = r.signed_records() == 0;
             println!(
-                "{} {} covered by no valid signed checkpoint{}: anyone who can write the log \
+                "{} {} covered by no valid signed checkpoint{}{}: anyone who can write the log \
                  could have written or rewritten {}",
                 red("NOT VERIFIED:"),
                 if none {
@@ -458,7 +508,15 @@ pub(super) fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_ta
                         r.verified_size
                     )
                 },
-                if none { " (no valid checkpoint at all)" } else { "" },
+                match r.witness_policy {
+                    Some(p) => format!(" cosigned by {} of the {} named witnesses", p.quorum, p.witnesses),
+                    None => String::new(),
+                },
+                match (none, r.witness_policy) {
+                    (true, Some(_)) => " (no checkpoint met the witness policy)",
+                    (true, None) => " (no valid checkpoint at all)",
+                    (false, _) => "",
+                },
                 if r.unsigned_tail == 1 { "it" } else { "them" }
             );
             if none {

@@ -229,7 +229,12 @@ func submit(c *http.Client, url string, old int64, proof tlog.TreeProof, badProo
 	}
 	b.WriteString("\n")
 	b.Write(signed)
-	resp, err := c.Post(url, "", &b)
+	// The spec names no request Content-Type, so none is sent.
+	req, err := http.NewRequest(http.MethodPost, url, &b)
+	if err != nil {
+		fatal("%v", err)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		fatal("POST %s: %v", url, err)
 	}

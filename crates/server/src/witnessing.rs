@@ -1,0 +1,383 @@
+//! A log's checkpoints, cosigned by its witnesses (C2SP `tlog-witness`, the client side).
+//!
+//! For each `[[witnesses]]` entry a task follows the log's checkpoints. When the latest one lacks
+//! this witness's cosignature, the task submits it (`POST <url>/add-checkpoint`) with a
+//! consistency proof from the size the witness last cosigned, checks the cosignature against the
+//! witness's key, and stores it with the checkpoint, where `/tlog/checkpoint`, `/v1/checkpoint`
+//! and receipts pick it up. A 409 names the witness's size: the task resubmits from there. Other
+//! failures back off (doubling, up to a minute) and are counted; ingest never waits on a witness.
+//! At most one submission per witness per `[witness] interval_ms`.
+//!
+//! The task runs where the log is sequenced: on the single node, or on the PostgreSQL node that
+//! holds the lease (a leadership duty), so one node submits at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use trail_core::note::{Note, NoteSignature};
+use trail_core::{NoteVerifier, SignedCheckpoint};
+use trail_ingest::Recorder;
+use trail_store::Store;
+use trail_witness::AddCheckpoint;
+use trail_witness::protocol::SIZE_CONTENT_TYPE;
+
+use crate::config::{WitnessSection, WitnessTarget};
+
+/// The longest wait between failed submissions.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A log's witnesses: their keys, the quorum `?wait=checkpoint` waits for, and what each task
+/// counted. Built once per log; its tasks are started by whichever node sequences the log.
+pub struct Witnessing {
+    targets: Vec<(WitnessTarget, NoteVerifier)>,
+    /// The witnesses' keys, for counting cosignatures.
+    pub keys: Vec<NoteVerifier>,
+    pub quorum: usize,
+    pub wait: Duration,
+    interval: Duration,
+    timeout: Duration,
+    pub metrics: Vec<Arc<WitnessMetrics>>,
+    /// Bumped whenever a cosignature is stored.
+    cosigned: watch::Sender<u64>,
+}
+
+/// Counters of one witness.
+#[derive(Debug, Default)]
+pub struct WitnessMetrics {
+    pub name: String,
+    /// The size of the latest checkpoint it cosigned (as far as this node knows).
+    pub cosigned_size: AtomicU64,
+    /// The size of the latest checkpoint submitted or to submit.
+    pub checkpoint_size: AtomicU64,
+    pub cosignatures: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+impl WitnessMetrics {
+    /// How many records the witness's cosigned size trails the log's latest checkpoint by.
+    pub fn lag(&self) -> u64 {
+        self.checkpoint_size
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.cosigned_size.load(Ordering::Relaxed))
+    }
+}
+
+/// Why the witness configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessConfigError {
+    #[error("[[witnesses]] {name:?}: {reason}")]
+    Target { name: String, reason: String },
+    #[error("[witness] quorum = {quorum}: give a number from 1 to the {count} [[witnesses]]")]
+    Quorum { quorum: usize, count: usize },
+    #[error("[witness] is set but no [[witnesses]] are listed")]
+    NoWitnesses,
+}
+
+impl Witnessing {
+    /// Checks the configuration: every vkey a cosigner key named as the entry, URLs http(s), no
+    /// witness twice, a quorum they can meet. `None` when no witness is configured.
+    pub fn new(
+        targets: &[WitnessTarget],
+        section: Option<&WitnessSection>,
+    ) -> Result<Option<Arc<Witnessing>>, WitnessConfigError> {
+        if targets.is_empty() {
+            return match section {
+                Some(_) => Err(WitnessConfigError::NoWitnesses),
+                None => Ok(None),
+            };
+        }
+        let section = section.cloned().unwrap_or_default();
+        let mut checked = Vec::new();
+        for t in targets {
+            let bad = |reason: String| WitnessConfigError::Target { name: t.name.clone(), reason };
+            let key: NoteVerifier =
+                t.vkey.parse().map_err(|e| bad(format!("vkey: {e}")))?;
+            if !key.is_cosigner() {
+                return Err(bad("vkey is a log key (type 0x01), not a witness's cosigner key".into()));
+            }
+            if key.name() != t.name {
+                return Err(bad(format!("the vkey is named {:?}", key.name())));
+            }
+            if !(t.url.starts_with("http://") || t.url.starts_with("https://")) {
+                return Err(bad(format!("url {:?} must start with http:// or https://", t.url)));
+            }
+            if checked.iter().any(|(_, k): &(WitnessTarget, NoteVerifier)| *k == key) {
+                return Err(bad("listed twice".into()));
+            }
+            checked.push((t.clone(), key));
+        }
+        let quorum = section.quorum.unwrap_or(checked.len());
+        if quorum == 0 || quorum > checked.len() {
+            return Err(WitnessConfigError::Quorum { quorum, count: checked.len() });
+        }
+        let metrics = checked
+            .iter()
+            .map(|(t, _)| Arc::new(WitnessMetrics { name: t.name.clone(), ..Default::default() }))
+            .collect();
+        Ok(Some(Arc::new(Witnessing {
+            keys: checked.iter().map(|(_, k)| k.clone()).collect(),
+            targets: checked,
+            quorum,
+            wait: Duration::from_millis(section.wait_ms),
+            interval: Duration::from_millis(section.interval_ms),
+            timeout: Duration::from_millis(section.timeout_ms.max(1)),
+            metrics,
+            cosigned: watch::channel(0).0,
+        })))
+    }
+
+    /// Starts one task per witness over `recorder`'s log, until `shutdown`.
+    pub fn spawn(
+        self: &Arc<Self>,
+        recorder: &Recorder,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Vec<JoinHandle<()>>, String> {
+        let client = crate::listen::client_builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| format!("witness client: {e}"))?;
+        Ok((0..self.targets.len())
+            .map(|i| {
+                let runner = Runner {
+                    witnessing: self.clone(),
+                    index: i,
+                    store: recorder.store().clone(),
+                    checkpoints: recorder.checkpoints(),
+                    client: client.clone(),
+                    shutdown: shutdown.clone(),
+                };
+                tokio::spawn(runner.run())
+            })
+            .collect())
+    }
+
+    /// How many of this log's witnesses cosigned `cp`.
+    pub fn cosignatures(&self, cp: &SignedCheckpoint) -> usize {
+        cp.note.cosigned_by(&self.keys).len()
+    }
+
+    /// A receiver told whenever a cosignature is stored.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.cosigned.subscribe()
+    }
+}
+
+struct Runner {
+    witnessing: Arc<Witnessing>,
+    index: usize,
+    store: Arc<dyn Store>,
+    checkpoints: watch::Receiver<u64>,
+    client: reqwest::Client,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// How one submission ended.
+enum Outcome {
+    Cosigned(Vec<NoteSignature>),
+    /// 409: the witness's size.
+    Conflict(u64),
+    Failed(String),
+}
+
+impl Runner {
+    fn target(&self) -> &WitnessTarget {
+        &self.witnessing.targets[self.index].0
+    }
+
+    fn key(&self) -> &NoteVerifier {
+        &self.witnessing.targets[self.index].1
+    }
+
+    fn metrics(&self) -> &WitnessMetrics {
+        &self.witnessing.metrics[self.index]
+    }
+
+    async fn latest(&self) -> Result<Option<SignedCheckpoint>, String> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.latest_checkpoint())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    async fn run(mut self) {
+        let name = self.target().name.clone();
+        let origin = self.store.origin().to_owned();
+        tracing::info!(witness = %name, log = %origin, url = %self.target().url, "witnessing started");
+        // What the witness cosigned, as far as this node knows: the size of the latest stored
+        // checkpoint it cosigned, else 0 (a 409 corrects either).
+        let mut known: u64 = 0;
+        let mut backoff = self.witnessing.interval;
+        let mut conflicts = 0;
+        loop {
+            if *self.shutdown.borrow() {
+                return;
+            }
+            let latest = match self.latest().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(witness = %name, error = %e, "cannot read the latest checkpoint");
+                    None
+                }
+            };
+            let pending = latest.filter(|cp| {
+                self.metrics().checkpoint_size.store(cp.checkpoint.size, Ordering::Relaxed);
+                if cp.note.cosigned_by(std::slice::from_ref(self.key())).is_empty() {
+                    true
+                } else {
+                    known = known.max(cp.checkpoint.size);
+                    self.metrics().cosigned_size.fetch_max(cp.checkpoint.size, Ordering::Relaxed);
+                    false
+                }
+            });
+            let Some(cp) = pending else {
+                // Nothing to submit until the log signs a new checkpoint.
+                tokio::select! {
+                    r = self.checkpoints.changed() => if r.is_err() { return },
+                    _ = self.shutdown.changed() => return,
+                }
+                continue;
+            };
+            let size = cp.checkpoint.size;
+            let outcome = if known > size {
+                Outcome::Failed(format!(
+                    "the witness cosigned size {known}, larger than this log's latest checkpoint {size}: \
+                     the log was rolled back or forked, or another writer signed a larger checkpoint"
+                ))
+            } else {
+                self.submit(&cp, known).await
+            };
+            let failed = match outcome {
+                Outcome::Cosigned(sigs) => {
+                    let store = self.store.clone();
+                    let root = cp.checkpoint.root;
+                    let stored = tokio::task::spawn_blocking(move || {
+                        store.add_cosignatures(size, &root, &sigs)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| format!("storing the cosignature: {e}")));
+                    match stored {
+                        Ok(_) => {
+                            known = size;
+                            self.metrics().cosigned_size.fetch_max(size, Ordering::Relaxed);
+                            self.metrics().cosignatures.fetch_add(1, Ordering::Relaxed);
+                            self.witnessing.cosigned.send_modify(|n| *n += 1);
+                            tracing::debug!(witness = %name, size, "checkpoint cosigned");
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+                Outcome::Conflict(theirs) if conflicts < 2 && theirs <= size => {
+                    // The witness is elsewhere: resubmit from its size at once.
+                    conflicts += 1;
+                    tracing::info!(witness = %name, theirs, ours = known, "the witness has another size; resubmitting from it");
+                    known = theirs;
+                    continue;
+                }
+                Outcome::Conflict(theirs) => {
+                    known = theirs;
+                    Some(format!(
+                        "the witness answers 409: it cosigned size {theirs}, and this log's checkpoint is {size}"
+                    ))
+                }
+                Outcome::Failed(why) => Some(why),
+            };
+            conflicts = 0;
+            let pause = match failed {
+                None => {
+                    backoff = self.witnessing.interval;
+                    self.witnessing.interval
+                }
+                Some(why) => {
+                    self.failed(&name, &why);
+                    let pause = backoff.max(Duration::from_millis(500));
+                    backoff = (pause * 2).min(MAX_BACKOFF);
+                    pause
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.shutdown.changed() => return,
+            }
+        }
+    }
+
+    fn failed(&self, name: &str, why: &str) {
+        self.metrics().failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(witness = %name, log = %self.store.origin(), error = %why, "witness submission failed; retrying with backoff");
+    }
+
+    async fn submit(&self, cp: &SignedCheckpoint, old: u64) -> Outcome {
+        let size = cp.checkpoint.size;
+        let proof = if old == 0 || old == size {
+            Ok(Vec::new())
+        } else {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.consistency_proof(old, size))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        };
+        let proof = match proof {
+            Ok(p) => p,
+            Err(e) => return Outcome::Failed(format!("consistency proof {old} to {size}: {e}")),
+        };
+        // The log's own signatures only: cosignatures already collected are not the witness's
+        // business (and a note may carry at most so many).
+        let mut bare = cp.clone();
+        bare.note.signatures.retain(|s| !self.witnessing.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id));
+        let body = AddCheckpoint { old, proof, checkpoint: bare.to_string() }.to_body();
+        let url = format!("{}/add-checkpoint", self.target().url.trim_end_matches('/'));
+        let resp = match self.client.post(&url).body(body).send().await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(format!("POST {url}: {}", crate::listen::error_chain(&e))),
+        };
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return Outcome::Failed(format!("POST {url}: reading the answer: {e}")),
+        };
+        match status {
+            200 => {
+                let sigs = match Note::parse_signature_lines(&text) {
+                    Ok(s) => s,
+                    Err(e) => return Outcome::Failed(format!("the witness answered 200 with {e}")),
+                };
+                // Lines by other keys are ignored, as the spec says; ours must verify.
+                let mut note = bare.note.clone();
+                let key = self.key();
+                let ours: Vec<NoteSignature> = sigs
+                    .into_iter()
+                    .filter(|s| s.name == key.name() && s.key_id == key.key_id())
+                    .collect();
+                note.signatures = ours.clone();
+                if note.cosigned_by(std::slice::from_ref(key)).is_empty() {
+                    return Outcome::Failed(
+                        "the witness answered 200 without a cosignature that verifies under its vkey".into(),
+                    );
+                }
+                Outcome::Cosigned(ours)
+            }
+            409 => match (content_type.starts_with(SIZE_CONTENT_TYPE), trail_witness::protocol::decimal(text.trim_end_matches('\n'))) {
+                (true, Some(n)) => Outcome::Conflict(n),
+                _ => Outcome::Failed(format!("409 without a size ({content_type:?}): {}", short(&text))),
+            },
+            _ => Outcome::Failed(format!("{status} from {url}: {}", short(&text))),
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    s.trim().chars().take(300).collect()
+}
