@@ -10,6 +10,7 @@ mod browse;
 mod commands;
 mod datadir;
 mod interop;
+mod monitor;
 mod output;
 mod report;
 mod serve;
@@ -161,6 +162,9 @@ enum Command {
     /// Run a witness (C2SP tlog-witness) that cosigns other logs' checkpoints only when they
     /// extend what it cosigned before: init, add a log, serve.
     Witness(witness::WitnessArgs),
+    /// Follow a log's checkpoints from its tiles, prove each consistent with the last one kept,
+    /// and exit 1 on a fork or a rollback.
+    Monitor(monitor::MonitorArgs),
     /// Create a log in a new directory, record a sample agent session and verify it.
     Demo {
         /// Where to create the demo log: a new or empty directory, or an earlier demo's.
@@ -341,6 +345,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => commands::verify(args),
         Command::Report(args) => report::report(args),
         Command::Witness(args) => witness::witness(args).await,
+        Command::Monitor(args) => monitor::monitor(args).await,
         Command::Demo { data, json } => commands::demo(&data, json.json).await,
         Command::Tail(args) => browse::tail(args).await,
         Command::Query(args) => browse::query(args),

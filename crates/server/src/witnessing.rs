@@ -174,14 +174,6 @@ struct Runner {
     shutdown: watch::Receiver<bool>,
 }
 
-/// How one submission ended.
-enum Outcome {
-    Cosigned(Vec<NoteSignature>),
-    /// 409: the witness's size.
-    Conflict(u64),
-    Failed(String),
-}
-
 impl Runner {
     fn target(&self) -> &WitnessTarget {
         &self.witnessing.targets[self.index].0
@@ -330,51 +322,80 @@ impl Runner {
         // The log's own signatures only: cosignatures already collected are not the witness's
         // business (and a note may carry at most so many).
         let mut bare = cp.clone();
-        bare.note.signatures.retain(|s| !self.witnessing.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id));
-        let body = AddCheckpoint { old, proof, checkpoint: bare.to_string() }.to_body();
-        let url = format!("{}/add-checkpoint", self.target().url.trim_end_matches('/'));
-        let resp = match self.client.post(&url).body(body).send().await {
-            Ok(r) => r,
-            Err(e) => return Outcome::Failed(format!("POST {url}: {}", crate::listen::error_chain(&e))),
-        };
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = match resp.text().await {
-            Ok(t) => t,
-            Err(e) => return Outcome::Failed(format!("POST {url}: reading the answer: {e}")),
-        };
-        match status {
-            200 => {
-                let sigs = match Note::parse_signature_lines(&text) {
-                    Ok(s) => s,
-                    Err(e) => return Outcome::Failed(format!("the witness answered 200 with {e}")),
-                };
-                // Lines by other keys are ignored, as the spec says; ours must verify.
-                let mut note = bare.note.clone();
-                let key = self.key();
-                let ours: Vec<NoteSignature> = sigs
-                    .into_iter()
-                    .filter(|s| s.name == key.name() && s.key_id == key.key_id())
-                    .collect();
-                note.signatures = ours.clone();
-                if note.cosigned_by(std::slice::from_ref(key)).is_empty() {
-                    return Outcome::Failed(
-                        "the witness answered 200 without a cosignature that verifies under its vkey".into(),
-                    );
-                }
-                Outcome::Cosigned(ours)
+        bare.note.signatures.retain(|s| {
+            !self.witnessing.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id)
+        });
+        submit(&self.client, &self.target().url, &bare, old, proof, self.key()).await
+    }
+}
+
+/// How one submission ended.
+pub enum Outcome {
+    /// The witness's cosignatures that verify under its key.
+    Cosigned(Vec<NoteSignature>),
+    /// 409: the witness's size.
+    Conflict(u64),
+    Failed(String),
+}
+
+/// Submits `cp` to the witness at `url` (its submission prefix) with a consistency proof from
+/// `old`, and keeps the cosignatures of the answer that verify under `key` (lines by other keys
+/// are ignored, as the spec says).
+pub async fn submit(
+    client: &reqwest::Client,
+    url: &str,
+    cp: &SignedCheckpoint,
+    old: u64,
+    proof: Vec<trail_core::Hash>,
+    key: &NoteVerifier,
+) -> Outcome {
+    let body = AddCheckpoint { old, proof, checkpoint: cp.to_string() }.to_body();
+    let url = format!("{}/add-checkpoint", url.trim_end_matches('/'));
+    let resp = match client.post(&url).body(body).send().await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(format!("POST {url}: {}", crate::listen::error_chain(&e))),
+    };
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = match resp.text().await {
+        Ok(t) => t,
+        Err(e) => return Outcome::Failed(format!("POST {url}: reading the answer: {e}")),
+    };
+    match status {
+        200 => {
+            let sigs = match Note::parse_signature_lines(&text) {
+                Ok(s) => s,
+                Err(e) => return Outcome::Failed(format!("the witness answered 200 with {e}")),
+            };
+            let ours: Vec<NoteSignature> = sigs
+                .into_iter()
+                .filter(|s| s.name == key.name() && s.key_id == key.key_id())
+                .collect();
+            let note = Note { text: cp.note.text.clone(), signatures: ours.clone() };
+            if note.cosigned_by(std::slice::from_ref(key)).is_empty() {
+                return Outcome::Failed(
+                    "the witness answered 200 without a cosignature that verifies under its vkey"
+                        .into(),
+                );
             }
-            409 => match (content_type.starts_with(SIZE_CONTENT_TYPE), trail_witness::protocol::decimal(text.trim_end_matches('\n'))) {
-                (true, Some(n)) => Outcome::Conflict(n),
-                _ => Outcome::Failed(format!("409 without a size ({content_type:?}): {}", short(&text))),
-            },
-            _ => Outcome::Failed(format!("{status} from {url}: {}", short(&text))),
+            Outcome::Cosigned(ours)
         }
+        409 => match (
+            content_type.starts_with(SIZE_CONTENT_TYPE),
+            trail_witness::protocol::decimal(text.trim_end_matches('\n')),
+        ) {
+            (true, Some(n)) => Outcome::Conflict(n),
+            _ => Outcome::Failed(format!(
+                "409 without a size ({content_type:?}): {}",
+                short(&text)
+            )),
+        },
+        _ => Outcome::Failed(format!("{status} from {url}: {}", short(&text))),
     }
 }
 
