@@ -96,14 +96,16 @@ pub async fn monitor(args: MonitorArgs) -> Result<ExitCode> {
         .build()
         .context("cannot build the HTTP client")?;
     let mut submitted: Vec<u64> = vec![0; args.submit.len()];
-    let m = Monitor { source: &source, keys: &keys, witnesses: &witnesses, quorum, state: &args.state };
+    let m =
+        Monitor { source: &source, keys: &keys, witnesses: &witnesses, quorum, state: &args.state };
     loop {
         match m.round() {
             Ok((cp, seen)) => {
                 report(&cp, &seen, args.json.json);
                 if matches!(seen, Seen::First | Seen::Grew(_)) {
                     for (i, url) in args.submit.iter().enumerate() {
-                        submitted[i] = pass_on(&client, &m, url, &submit_keys[i], &cp, submitted[i]).await;
+                        submitted[i] =
+                            pass_on(&client, &m, url, &submit_keys[i], &cp, submitted[i]).await;
                     }
                 }
                 if args.once {
@@ -180,7 +182,10 @@ impl Monitor<'_> {
         let path = self.state.join(trail_witness::state::origin_hash(&cp.checkpoint.origin));
         let kept = match std::fs::read_to_string(&path) {
             Ok(t) => Some(SignedCheckpoint::parse(&t).map_err(|e| {
-                anyhow!("{}: the kept checkpoint is unreadable ({e}); remove it to start over", path.display())
+                anyhow!(
+                    "{}: the kept checkpoint is unreadable ({e}); remove it to start over",
+                    path.display()
+                )
             })?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display()).into()),
@@ -216,11 +221,17 @@ impl Monitor<'_> {
                     )));
                 }
                 if old > 0 {
-                    let proof = trail_merkle::consistency_proof(&nodes, old, size)
-                        .map_err(|e| anyhow!("consistency proof {old} to {size} from tiles: {e}"))?;
-                    if let Err(e) =
-                        trail_merkle::verify_consistency(old, size, &proof, &k.checkpoint.root, &new.root)
-                    {
+                    let proof =
+                        trail_merkle::consistency_proof(&nodes, old, size).map_err(|e| {
+                            anyhow!("consistency proof {old} to {size} from tiles: {e}")
+                        })?;
+                    if let Err(e) = trail_merkle::verify_consistency(
+                        old,
+                        size,
+                        &proof,
+                        &k.checkpoint.root,
+                        &new.root,
+                    ) {
                         return Err(Alarm::Misbehaviour(format!(
                             "FORK of {}: checkpoint {size} is not consistent with checkpoint {old} verified before ({e}): \
                              the log rewrote its history or shows different histories to different readers",
@@ -258,7 +269,11 @@ fn report(cp: &SignedCheckpoint, seen: &Seen, json_out: bool) {
         return;
     }
     match seen {
-        Seen::First => println!("{} {} size {size} root {root} (first checkpoint kept)", green("ok"), cp.checkpoint.origin),
+        Seen::First => println!(
+            "{} {} size {size} root {root} (first checkpoint kept)",
+            green("ok"),
+            cp.checkpoint.origin
+        ),
         Seen::Same => println!("{} {} size {size} unchanged", green("ok"), cp.checkpoint.origin),
         Seen::Grew(old) => println!(
             "{} {} size {size} root {root}: consistent with size {old}",
@@ -281,7 +296,9 @@ async fn pass_on(
 ) -> u64 {
     let size = cp.checkpoint.size;
     let mut bare = cp.clone();
-    bare.note.signatures.retain(|s| m.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id));
+    bare.note
+        .signatures
+        .retain(|s| m.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id));
     for _ in 0..2 {
         let proof = if old == 0 || old >= size {
             Vec::new()
@@ -301,7 +318,10 @@ async fn pass_on(
             }
             Outcome::Conflict(theirs) if theirs <= size && theirs != old => old = theirs,
             Outcome::Conflict(theirs) => {
-                eprintln!("trail: monitor: {} has cosigned size {theirs}; cannot pass size {size} on", key.name());
+                eprintln!(
+                    "trail: monitor: {} has cosigned size {theirs}; cannot pass size {size} on",
+                    key.name()
+                );
                 return theirs;
             }
             Outcome::Failed(why) => {

@@ -155,13 +155,15 @@ fn add(dir: &Path, vkey: &str, json_out: bool) -> Result<ExitCode> {
 /// The witness's key and configuration, checked.
 fn open(dir: &Path) -> Result<(NoteSigner, WitnessConfig)> {
     let config = WitnessConfig::load(dir).map_err(|e| {
-        anyhow!("{e}\n(create a witness with `trail witness init --data {} --name NAME`)", dir.display())
+        anyhow!(
+            "{e}\n(create a witness with `trail witness init --data {} --name NAME`)",
+            dir.display()
+        )
     })?;
     let key_path = dir.join(KEY_FILE);
     let text = std::fs::read_to_string(&key_path)
         .with_context(|| format!("cannot read {}", key_path.display()))?;
-    let signer: NoteSigner =
-        text.parse().map_err(|e| anyhow!("{}: {e}", key_path.display()))?;
+    let signer: NoteSigner = text.parse().map_err(|e| anyhow!("{}: {e}", key_path.display()))?;
     if !signer.is_cosigner() {
         bail!("{} is a log's key, not a witness's (type 0x04)", key_path.display());
     }
@@ -205,9 +207,8 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
             .latest(&state::origin_hash(origin))
             .map_err(|e| anyhow!("the state of log {origin:?}: {e}"))?;
     }
-    let listen = listen
-        .or_else(|| config.witness.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:7380".into());
+    let listen =
+        listen.or_else(|| config.witness.listen.clone()).unwrap_or_else(|| "127.0.0.1:7380".into());
     let addr: SocketAddr = tokio::net::lookup_host(&listen)
         .await
         .with_context(|| format!("cannot resolve listen address {listen:?}"))?
@@ -224,7 +225,11 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
             json!({"url": format!("http://{local}"), "name": vkey.name(), "vkey": vkey.to_string(), "logs": origins})
         );
     } else {
-        println!("trail: witness {} serving {} log(s) on http://{local}", vkey.name(), origins.len());
+        println!(
+            "trail: witness {} serving {} log(s) on http://{local}",
+            vkey.name(),
+            origins.len()
+        );
     }
     let _ = std::io::stdout().flush();
     trail_server::serve_router(

@@ -9,54 +9,23 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 #[path = "common/run.rs"]
 mod run;
 use run::{ok, trail};
 
+#[path = "common/go.rs"]
+mod go;
+
 #[path = "common/nodes.rs"]
 #[allow(dead_code, reason = "this test uses part of the cluster helpers")]
 mod nodes;
 
-/// Go's tlog checker, built once; `None` (a loud skip) only outside CI when Go is missing.
-fn tlogcheck() -> Option<&'static Path> {
-    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let bin = tmp.join("tlogcheck");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/tlogcheck/main.go");
-        let built = Command::new("go")
-            .args(["build", "-o", bin.to_str().unwrap(), src.to_str().unwrap()])
-            .env("GO111MODULE", "off")
-            .env("GOPATH", "/usr/share/gocode")
-            .env("GOCACHE", tmp.join("gocache"))
-            .current_dir(tmp)
-            .output();
-        match built {
-            Ok(o) if o.status.success() => Some(bin),
-            other => {
-                let why = match other {
-                    Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                    Err(e) => e.to_string(),
-                };
-                assert!(
-                    std::env::var("CI").is_err() && std::env::var("TRAIL_SKIP_GO").is_ok(),
-                    "cannot build the Go tlog checker (install golang-go golang-golang-x-mod-dev; .ci/test does): {why}"
-                );
-                eprintln!("\n*** SKIPPED: the Go tlog check ({why}) ***\n");
-                None
-            }
-        }
-    })
-    .as_deref()
-}
-
 /// Runs Go's checker on a tiles directory or URL; its output (`ok N ROOT`) or its error.
 fn go_check(target: &str) -> Option<Result<String, String>> {
-    let out = Command::new(tlogcheck()?).arg(target).output().unwrap();
+    let out = Command::new(go::program("tlogcheck")?).arg(target).output().unwrap();
     Some(if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {

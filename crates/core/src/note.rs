@@ -451,9 +451,10 @@ impl Note {
     pub fn cosigned_by<'a>(&self, witnesses: &'a [NoteVerifier]) -> Vec<&'a NoteVerifier> {
         let mut good: Vec<&NoteVerifier> = Vec::new();
         for sig in &self.signatures {
-            if let Some(v) = witnesses.iter().find(|v| {
-                v.is_cosigner() && v.name == sig.name && v.key_id == sig.key_id
-            }) && !good.contains(&v)
+            if let Some(v) = witnesses
+                .iter()
+                .find(|v| v.is_cosigner() && v.name == sig.name && v.key_id == sig.key_id)
+                && !good.contains(&v)
                 && v.verify(&self.text, &sig.bytes)
                 && cosignature_time(&sig.bytes).is_some_and(|t| t > 0)
             {

@@ -184,9 +184,14 @@ pub fn render(state: &AppState, visible: &dyn Fn(&str) -> bool) -> String {
     for log in &state.logs {
         for w in log.witnessing.iter().flat_map(|w| w.metrics.iter()) {
             let labels = format!("log=\"{}\",witness=\"{}\"", escape(&log.name), escape(&w.name));
-            let _ = writeln!(s, "trail_witness_cosigned_size{{{labels}}} {}", get(&w.cosigned_size));
+            let _ =
+                writeln!(s, "trail_witness_cosigned_size{{{labels}}} {}", get(&w.cosigned_size));
             let _ = writeln!(s, "trail_witness_lag{{{labels}}} {}", w.lag());
-            let _ = writeln!(s, "trail_witness_cosignatures_total{{{labels}}} {}", get(&w.cosignatures));
+            let _ = writeln!(
+                s,
+                "trail_witness_cosignatures_total{{{labels}}} {}",
+                get(&w.cosignatures)
+            );
             let _ = writeln!(s, "trail_witness_failures_total{{{labels}}} {}", get(&w.failures));
         }
     }

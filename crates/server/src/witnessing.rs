@@ -93,10 +93,11 @@ impl Witnessing {
         let mut checked = Vec::new();
         for t in targets {
             let bad = |reason: String| WitnessConfigError::Target { name: t.name.clone(), reason };
-            let key: NoteVerifier =
-                t.vkey.parse().map_err(|e| bad(format!("vkey: {e}")))?;
+            let key: NoteVerifier = t.vkey.parse().map_err(|e| bad(format!("vkey: {e}")))?;
             if !key.is_cosigner() {
-                return Err(bad("vkey is a log key (type 0x01), not a witness's cosigner key".into()));
+                return Err(bad(
+                    "vkey is a log key (type 0x01), not a witness's cosigner key".into()
+                ));
             }
             if key.name() != t.name {
                 return Err(bad(format!("the vkey is named {:?}", key.name())));
@@ -353,7 +354,9 @@ pub async fn submit(
     let url = format!("{}/add-checkpoint", url.trim_end_matches('/'));
     let resp = match client.post(&url).body(body).send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("POST {url}: {}", crate::listen::error_chain(&e))),
+        Err(e) => {
+            return Outcome::Failed(format!("POST {url}: {}", crate::listen::error_chain(&e)));
+        }
     };
     let status = resp.status().as_u16();
     let content_type = resp
@@ -390,10 +393,9 @@ pub async fn submit(
             trail_witness::protocol::decimal(text.trim_end_matches('\n')),
         ) {
             (true, Some(n)) => Outcome::Conflict(n),
-            _ => Outcome::Failed(format!(
-                "409 without a size ({content_type:?}): {}",
-                short(&text)
-            )),
+            _ => {
+                Outcome::Failed(format!("409 without a size ({content_type:?}): {}", short(&text)))
+            }
         },
         _ => Outcome::Failed(format!("{status} from {url}: {}", short(&text))),
     }

@@ -286,7 +286,8 @@ pub fn cosignatures_join_their_checkpoint(store: &dyn Store) {
     // The log's next checkpoint is stored as before.
     store.append(&seal(store, &sample(4)[3..])).expect("append");
     let root4 = store.state().expect("s").root;
-    let cp4 = trail_core::Checkpoint { origin: ORIGIN.into(), size: 4, root: root4 }.sign(&signer());
+    let cp4 =
+        trail_core::Checkpoint { origin: ORIGIN.into(), size: 4, root: root4 }.sign(&signer());
     store.put_checkpoint(Some(3), &cp4).expect("next");
 }
 

@@ -67,8 +67,7 @@ impl WitnessConfig {
         let mut out: BTreeMap<String, Vec<NoteVerifier>> = BTreeMap::new();
         for (i, log) in self.logs.iter().enumerate() {
             let what = format!("[[logs]] #{} ({:?})", i + 1, log.origin);
-            let key: NoteVerifier =
-                log.vkey.parse().map_err(|e| format!("{what}: vkey: {e}"))?;
+            let key: NoteVerifier = log.vkey.parse().map_err(|e| format!("{what}: vkey: {e}"))?;
             if key.is_cosigner() {
                 return Err(format!("{what}: vkey is a witness key; give the log's verifier key"));
             }

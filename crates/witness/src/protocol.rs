@@ -33,21 +33,30 @@ impl AddCheckpoint {
         let body = std::str::from_utf8(body)
             .map_err(|_| Refusal::BadRequest("the request body is not UTF-8".into()))?;
         let (head, checkpoint) = body.split_once("\n\n").ok_or_else(|| {
-            Refusal::BadRequest("no empty line between the old size and proof and the checkpoint".into())
+            Refusal::BadRequest(
+                "no empty line between the old size and proof and the checkpoint".into(),
+            )
         })?;
         let mut lines = head.split('\n');
         let old_line = lines.next().unwrap_or_default();
-        let old = old_line
-            .strip_prefix("old ")
-            .and_then(decimal)
-            .ok_or_else(|| Refusal::BadRequest(format!("the first line {:?} is not \"old <size>\"", short(old_line))))?;
+        let old = old_line.strip_prefix("old ").and_then(decimal).ok_or_else(|| {
+            Refusal::BadRequest(format!(
+                "the first line {:?} is not \"old <size>\"",
+                short(old_line)
+            ))
+        })?;
         let mut proof = Vec::new();
         for line in lines {
             if proof.len() == MAX_PROOF_LINES {
-                return Err(Refusal::BadRequest(format!("more than {MAX_PROOF_LINES} proof lines")));
+                return Err(Refusal::BadRequest(format!(
+                    "more than {MAX_PROOF_LINES} proof lines"
+                )));
             }
             proof.push(Hash::from_base64(line).map_err(|_| {
-                Refusal::BadRequest(format!("proof line {:?} is not a base64 32-byte hash", short(line)))
+                Refusal::BadRequest(format!(
+                    "proof line {:?} is not a base64 32-byte hash",
+                    short(line)
+                ))
             })?);
         }
         Ok(AddCheckpoint { old, proof, checkpoint: checkpoint.to_owned() })
@@ -67,7 +76,8 @@ impl AddCheckpoint {
 
 /// An ASCII decimal with no leading zeros (`0` alone for zero).
 pub fn decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()

@@ -68,8 +68,7 @@ impl Witness {
     /// The latest checkpoint cosigned for the log whose origin hashes to `origin_hash`, with the
     /// log's signature and this witness's cosignature (the monitoring endpoint).
     pub fn latest(&self, origin_hash: &str) -> Result<Option<SignedCheckpoint>, Refusal> {
-        let Some(origin) =
-            self.logs.keys().find(|o| crate::state::origin_hash(o) == origin_hash)
+        let Some(origin) = self.logs.keys().find(|o| crate::state::origin_hash(o) == origin_hash)
         else {
             return Ok(None);
         };
@@ -87,7 +86,8 @@ impl Witness {
         let signed = SignedCheckpoint::parse(&req.checkpoint)
             .map_err(|e| Refusal::BadRequest(format!("checkpoint: {e}")))?;
         let cp = &signed.checkpoint;
-        let keys = self.logs.get(&cp.origin).ok_or_else(|| Refusal::UnknownLog(cp.origin.clone()))?;
+        let keys =
+            self.logs.get(&cp.origin).ok_or_else(|| Refusal::UnknownLog(cp.origin.clone()))?;
         // Signatures by unknown keys are ignored; a bad one by a known key is a forgery.
         match signed.note.verify(keys) {
             Ok(_) => {}
@@ -116,9 +116,7 @@ impl Witness {
         match &last {
             // The empty tree is consistent with every tree.
             _ if req.old == 0 && !req.proof.is_empty() => {
-                return Err(Refusal::Unprocessable(
-                    "old size 0 takes no consistency proof".into(),
-                ));
+                return Err(Refusal::Unprocessable("old size 0 takes no consistency proof".into()));
             }
             _ if req.old == 0 => {}
             None => {}
@@ -159,9 +157,9 @@ impl Witness {
         // Keep the log's signature that verified and this witness's cosignature, nothing else a
         // client sent.
         let mut kept = signed.clone();
-        kept.note.signatures.retain(|s| {
-            keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id)
-        });
+        kept.note
+            .signatures
+            .retain(|s| keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id));
         kept.note.push_signature(cosignature.clone());
         self.state.save(&kept).map_err(|e| Refusal::Storage(e.to_string()))?;
         crate::state::abort_at("answer");
@@ -170,7 +168,5 @@ impl Witness {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_secs())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs())
 }

@@ -25,11 +25,8 @@ impl Log {
         Log { key: NoteSigner::from_seed(ORIGIN, [seed; 32]).unwrap(), tree }
     }
     fn checkpoint(&self, size: u64) -> String {
-        let root = if size == 0 {
-            empty_root()
-        } else {
-            trail_merkle::root(&self.tree, size).unwrap()
-        };
+        let root =
+            if size == 0 { empty_root() } else { trail_merkle::root(&self.tree, size).unwrap() };
         Checkpoint { origin: ORIGIN.into(), size, root }.sign(&self.key).to_string()
     }
     fn request(&self, old: u64, size: u64) -> AddCheckpoint {
@@ -71,7 +68,10 @@ fn cosigns_a_growing_log_and_refuses_everything_else() {
 
     // A stale old size: 409 naming the witness's size.
     let r = w.add_checkpoint(&log.request(0, 20)).unwrap_err();
-    assert_eq!((r.status(), r.body().as_str(), r.content_type()), (409, "10\n", "text/x.tlog.size"));
+    assert_eq!(
+        (r.status(), r.body().as_str(), r.content_type()),
+        (409, "10\n", "text/x.tlog.size")
+    );
     // Growth with a good proof.
     assert_eq!(status(&w, &log.request(10, 20)), 200);
     // The same size and root again: cosigned again (no proof).

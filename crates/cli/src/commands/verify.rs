@@ -87,18 +87,14 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let mut keys = load_keys(&args.key, "--key")?;
     let witnesses = crate::witness::cosigner_keys(&args.witness, "--witness")?;
     let quorum = match args.quorum {
-        Some(k) if k == 0 || k > witnesses.len() => bail!(
-            "--quorum {k}: give a number from 1 to the {} --witness keys",
-            witnesses.len()
-        ),
+        Some(k) if k == 0 || k > witnesses.len() => {
+            bail!("--quorum {k}: give a number from 1 to the {} --witness keys", witnesses.len())
+        }
         Some(k) => k,
         None => witnesses.len(),
     };
-    let policy = |opts: VerifyOptions| VerifyOptions {
-        witnesses: witnesses.clone(),
-        quorum,
-        ..opts
-    };
+    let policy =
+        |opts: VerifyOptions| VerifyOptions { witnesses: witnesses.clone(), quorum, ..opts };
     if let Some(path) = &args.receipt {
         if keys.is_empty() {
             bail!("--receipt needs --key: a receipt is checked against the log's verifier key");
@@ -139,7 +135,10 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
                         if witnesses.is_empty() {
                             String::new()
                         } else {
-                            format!(", cosigned by {cosigned} of {} named witnesses", witnesses.len())
+                            format!(
+                                ", cosigned by {cosigned} of {} named witnesses",
+                                witnesses.len()
+                            )
                         }
                     );
                 }
@@ -509,7 +508,8 @@ pub(super) fn print_report(what: &str, r: &Report, json: bool, allow_unsigned_ta
                     )
                 },
                 match r.witness_policy {
-                    Some(p) => format!(" cosigned by {} of the {} named witnesses", p.quorum, p.witnesses),
+                    Some(p) =>
+                        format!(" cosigned by {} of the {} named witnesses", p.quorum, p.witnesses),
                     None => String::new(),
                 },
                 match (none, r.witness_policy) {

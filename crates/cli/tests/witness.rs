@@ -1,0 +1,546 @@
+//! Witnesses, checked against oracles trail did not write: a witness and a log client written in
+//! Go from the C2SP texts alone (`tests/go/specwitness`, `tests/go/speclog`, with Go's own
+//! `sumdb/tlog` for the proofs). trail's log is cosigned by two `trail witness` processes and the
+//! spec witness; the spec log client gets the spec's answers from `trail witness`; a forked log
+//! is refused by the witness and caught by the monitor; a witness killed at any step of saving a
+//! checkpoint keeps what it acknowledged.
+
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trail_core::{NoteVerifier, SignedCheckpoint};
+
+#[path = "common/run.rs"]
+mod run;
+use run::{ok, trail};
+
+#[path = "common/go.rs"]
+mod go;
+
+/// A process killed when the test ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// SIGTERM, then wait (a graceful stop: `trail serve` signs its final checkpoint).
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd`; returns it with the URL its first stdout line names (`... http://ADDR`).
+fn start(mut cmd: Command) -> (Proc, String) {
+    let mut child = cmd
+        .env_remove("TRAIL_DATA")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.split_whitespace().last().unwrap_or_default().to_owned();
+    let url = if addr.starts_with("http") { addr } else { format!("http://{addr}") };
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+    (Proc(child), url)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `trail witness init` + `add` for each log key; the witness's directory and vkey.
+fn trail_witness(root: &Path, name: &str, log_vkeys: &[&Path]) -> (PathBuf, String) {
+    let dir = root.join(name.replace('/', "_"));
+    let vkey =
+        ok(&trail(&["witness", "init", "--data", s(&dir), "--name", name], "")).trim().to_owned();
+    for v in log_vkeys {
+        ok(&trail(&["witness", "add", "--data", s(&dir), "--vkey", s(v)], ""));
+    }
+    (dir, vkey)
+}
+
+fn serve_witness(dir: &Path, env: &[(&str, &str)]) -> (Proc, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trail"));
+    cmd.args(["witness", "serve", "--data", s(dir), "--listen", "127.0.0.1:0"]);
+    cmd.envs(env.iter().copied());
+    start(cmd)
+}
+
+/// The Go spec witness for these log keys; its process, URL and vkey.
+fn spec_witness(state: &Path, name: &str, log_vkeys: &[String]) -> Option<(Proc, String, String)> {
+    let bin = go::program("specwitness")?;
+    let mut cmd = Command::new(bin);
+    cmd.args(["--listen", "127.0.0.1:0", "--name", name, "--state", s(state)]);
+    for v in log_vkeys {
+        cmd.args(["--log", v]);
+    }
+    let (p, url) = start(cmd);
+    let vkey = std::fs::read_to_string(state.join("witness.vkey")).unwrap().trim().to_owned();
+    Some((p, url, vkey))
+}
+
+fn serve_log(data: &Path) -> (Proc, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trail"));
+    cmd.args(["serve", "--data", s(data), "--listen", "127.0.0.1:0"]);
+    start(cmd)
+}
+
+fn add_witnesses(data: &Path, witnesses: &[(&str, &str, &str)], quorum: usize) {
+    let mut toml = std::fs::read_to_string(data.join("trail.toml")).unwrap();
+    for (name, url, vkey) in witnesses {
+        toml.push_str(&format!(
+            "\n[[witnesses]]\nname = {name:?}\nurl = {url:?}\nvkey = {vkey:?}\n"
+        ));
+    }
+    toml.push_str(&format!("\n[witness]\nquorum = {quorum}\ninterval_ms = 100\n"));
+    std::fs::write(data.join("trail.toml"), toml).unwrap();
+}
+
+/// Blocking HTTP over the async client (these tests run no runtime of their own).
+struct Http(tokio::runtime::Runtime, reqwest::Client);
+
+fn http() -> Http {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    Http(
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+        reqwest::Client::new(),
+    )
+}
+
+impl Http {
+    fn get(&self, url: &str) -> (u16, String) {
+        self.0.block_on(async {
+            let r = self.1.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    fn post(&self, url: &str, body: &str) -> (u16, String) {
+        self.0.block_on(async {
+            let r = self.1.post(url).body(body.to_owned()).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+}
+
+fn keys(vkeys: &[&str]) -> Vec<NoteVerifier> {
+    vkeys.iter().map(|v| v.parse().unwrap()).collect()
+}
+
+/// Waits until the log's checkpoint at `url` covers `size` and carries `n` of `witnesses`.
+fn wait_cosigned(
+    client: &Http,
+    url: &str,
+    size: u64,
+    witnesses: &[NoteVerifier],
+    n: usize,
+) -> SignedCheckpoint {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, text) = client.get(&format!("{url}/tlog/checkpoint"));
+        if status == 200 {
+            let cp = SignedCheckpoint::parse(&text).unwrap();
+            if cp.checkpoint.size >= size && cp.note.cosigned_by(witnesses).len() >= n {
+                return cp;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint of size {size} with {n} cosignatures: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn event(i: usize) -> String {
+    format!(
+        "{{\"kind\":\"tool_call\",\"action\":\"Bash\",\"session\":\"s1\",\"body\":{{\"n\":{i}}}}}"
+    )
+}
+
+/// A single SQLite node, cosigned by two `trail witness` processes and the Go spec witness;
+/// `trail verify --witness ... --quorum 2` accepts its data directory, export and receipts, and
+/// refuses a checkpoint with one cosignature, a forged cosignature, and a receipt short of the
+/// quorum.
+#[test]
+fn a_sqlite_log_cosigned_by_trail_witnesses_and_a_spec_witness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("log");
+    ok(&trail(&["init", "--data", s(&data), "--origin", "trail.test/witnessed"], ""));
+    let log_vkey_file = data.join("log.vkey");
+    let log_vkey = std::fs::read_to_string(&log_vkey_file).unwrap().trim().to_owned();
+    let (w1, v1) = trail_witness(tmp.path(), "witness.test/w1", &[&log_vkey_file]);
+    let (w2, v2) = trail_witness(tmp.path(), "witness.test/w2", &[&log_vkey_file]);
+    let (_p1, u1) = serve_witness(&w1, &[]);
+    let (_p2, u2) = serve_witness(&w2, &[]);
+    let spec = spec_witness(&tmp.path().join("spec"), "spec.test/w3", &[log_vkey.clone()]);
+    let mut list = vec![
+        ("witness.test/w1", u1.as_str(), v1.as_str()),
+        ("witness.test/w2", u2.as_str(), v2.as_str()),
+    ];
+    if let Some((_, u3, v3)) = &spec {
+        list.push(("spec.test/w3", u3.as_str(), v3.as_str()));
+    }
+    add_witnesses(&data, &list, list.len());
+    let vkeys: Vec<&str> = list.iter().map(|(_, _, v)| *v).collect();
+    let witnesses = keys(&vkeys);
+
+    let (node, url) = serve_log(&data);
+    let client = http();
+    let mut receipt = String::new();
+    for i in 0..6 {
+        let (status, body) = client.post(&format!("{url}/v1/events?wait=checkpoint"), &event(i));
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        receipt = v["events"][0]["receipt"].as_str().unwrap().to_owned();
+    }
+    // ?wait=checkpoint waited for the quorum: the receipt's checkpoint carries every witness.
+    let cp_in_receipt = receipt.split_once("\n\n").unwrap().1;
+    let note = trail_core::note::Note::parse(cp_in_receipt).unwrap();
+    assert_eq!(note.cosigned_by(&witnesses).len(), witnesses.len(), "{receipt}");
+    let cp = wait_cosigned(&client, &url, 6, &witnesses, witnesses.len());
+    assert_eq!(cp.checkpoint.size, 6);
+    let (_, metrics) = client.get(&format!("{url}/metrics"));
+    for (name, _, _) in &list {
+        assert!(
+            metrics.contains(&format!(
+                "trail_witness_lag{{log=\"trail.test/witnessed\",witness=\"{name}\"}} 0"
+            )),
+            "{metrics}"
+        );
+    }
+    // The witnesses' own view: what the spec's monitoring endpoint serves.
+    let hash = hex_sha256("trail.test/witnessed");
+    let (status, seen) = client.get(&format!("{u1}/{hash}/checkpoint"));
+    assert_eq!(status, 200);
+    assert_eq!(SignedCheckpoint::parse(&seen).unwrap().checkpoint.size, 6);
+    node.stop();
+
+    let policy: Vec<String> =
+        vkeys.iter().flat_map(|v| ["--witness".to_owned(), (*v).to_owned()]).collect();
+    let policy: Vec<&str> = policy.iter().map(String::as_str).collect();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&policy);
+        args.extend_from_slice(&["--quorum", "2"]);
+        trail(&args, "")
+    };
+    let out = ok(&verify(&["--data", s(&data)]));
+    assert!(out.contains("log is intact"), "{out}");
+    let export = tmp.path().join("export.jsonl");
+    ok(&trail(&["export", "--data", s(&data), "--out", s(&export)], ""));
+    let key = ["--key", s(&log_vkey_file)];
+    let out = ok(&verify(&[s(&export), key[0], key[1]]));
+    assert!(out.contains("witness policy: 2 of"), "{out}");
+    let receipt_file = tmp.path().join("receipt.tlog-proof");
+    std::fs::write(&receipt_file, &receipt).unwrap();
+    let out = ok(&verify(&["--receipt", s(&receipt_file), key[0], key[1]]));
+    assert!(out.contains("cosigned by"), "{out}");
+
+    // The same export with one cosignature left on every checkpoint: not verified.
+    let one = strip_cosignatures(&std::fs::read_to_string(&export).unwrap(), &vkeys[1..]);
+    let one_file = tmp.path().join("one.jsonl");
+    std::fs::write(&one_file, one).unwrap();
+    let out = verify(&[s(&one_file), key[0], key[1]]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT VERIFIED"));
+    // ...but with a quorum of one it is.
+    let mut args =
+        vec!["verify", s(&one_file), key[0], key[1], "--witness", vkeys[0], "--quorum", "1"];
+    ok(&trail(&args, ""));
+    // A forged cosignature by a named witness is a bad signature.
+    let forged = forge_cosignature(&std::fs::read_to_string(&export).unwrap(), "witness.test/w1");
+    let forged_file = tmp.path().join("forged.jsonl");
+    std::fs::write(&forged_file, forged).unwrap();
+    args[1] = s(&forged_file);
+    let out = trail(&args, "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not verify"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A receipt whose checkpoint has one cosignature, under a quorum of 2: invalid.
+    let short = receipt_with_one(&receipt, &vkeys[1..]);
+    std::fs::write(&receipt_file, short).unwrap();
+    let out = verify(&["--receipt", s(&receipt_file), key[0], key[1]]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("policy asks for 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn hex_sha256(s: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(s.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The export with the cosignature lines of `drop` removed from every checkpoint.
+fn strip_cosignatures(export: &str, drop: &[&str]) -> String {
+    let names: Vec<String> = drop.iter().map(|v| v.split('+').next().unwrap().to_owned()).collect();
+    export
+        .lines()
+        .map(|line| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(note) = v.get("checkpoint").and_then(|c| c.as_str()) {
+                let kept: Vec<&str> = note
+                    .split_inclusive('\n')
+                    .filter(|l| !names.iter().any(|n| l.starts_with(&format!("— {n} "))))
+                    .collect();
+                v["checkpoint"] = serde_json::Value::String(kept.concat());
+            }
+            format!("{v}\n")
+        })
+        .collect()
+}
+
+/// The export with one byte of `name`'s cosignature changed in every checkpoint.
+fn forge_cosignature(export: &str, name: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    export
+        .lines()
+        .map(|line| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(note) = v.get("checkpoint").and_then(|c| c.as_str()) {
+                let changed: String = note
+                    .split_inclusive('\n')
+                    .map(|l| match l.strip_prefix(&format!("— {name} ")) {
+                        Some(sig) => {
+                            let mut bytes = b64.decode(sig.trim_end()).unwrap();
+                            let last = bytes.len() - 1;
+                            bytes[last] ^= 1;
+                            format!("— {name} {}\n", b64.encode(bytes))
+                        }
+                        None => l.to_owned(),
+                    })
+                    .collect();
+                v["checkpoint"] = serde_json::Value::String(changed);
+            }
+            format!("{v}\n")
+        })
+        .collect()
+}
+
+fn receipt_with_one(receipt: &str, drop: &[&str]) -> String {
+    let names: Vec<String> = drop.iter().map(|v| v.split('+').next().unwrap().to_owned()).collect();
+    receipt
+        .split_inclusive('\n')
+        .filter(|l| !names.iter().any(|n| l.starts_with(&format!("— {n} "))))
+        .collect()
+}
+
+/// The spec's log client, against `trail witness serve`: every answer the spec gives.
+#[test]
+fn the_spec_log_client_gets_the_specs_answers_from_trail_witness() {
+    let Some(speclog) = go::program("speclog") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (w, vkey) = trail_witness(tmp.path(), "witness.test/w", &[]);
+    let seed = "00".repeat(31) + "01";
+    let run = |url: &str, extra: &[&str]| {
+        let out = Command::new(&speclog)
+            .args([
+                "--origin",
+                "spec.test/log",
+                "--witness",
+                url,
+                "--witness-vkey",
+                &vkey,
+                "--seed",
+                &seed,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Learn the spec log's key (its first line, whatever the witness says).
+    let first = run("http://127.0.0.1:9", &["--sizes", "1"]);
+    let log_vkey = first.lines().next().unwrap().strip_prefix("vkey ").unwrap().to_owned();
+    ok(&trail(&["witness", "add", "--data", s(&w), "--vkey", &log_vkey], ""));
+    let (_wp, url) = serve_witness(&w, &[]);
+    let state = tmp.path().join("believed");
+    let st = s(&state);
+    let out = run(&url, &["--sizes", "3,10,10,25", "--state-file", st]);
+    for n in [3, 10, 25] {
+        assert!(out.contains(&format!("size {n} status 200 cosigned true")), "{out}");
+    }
+    // A fork of the same log (same origin and key) at the cosigned size: 422, no cosignature.
+    let out = run(&url, &["--sizes", "25", "--fork-at", "20", "--state-file", st]);
+    assert!(out.contains("size 25 status 422 cosigned false"), "{out}");
+    let out = run(&url, &["--sizes", "30", "--fork-at", "20", "--state-file", st]);
+    assert!(out.contains("size 30 status 422 cosigned false"), "{out}");
+    // A client that believes the witness is at 0: 409 with the size, then a good retry.
+    let fresh = tmp.path().join("fresh");
+    let out = run(&url, &["--sizes", "30", "--state-file", s(&fresh)]);
+    assert!(out.contains("size 30 status 200 cosigned true"), "{out}");
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap().trim(), "30");
+    // Bad proof 422, bad signature 403, old beyond the size 400.
+    assert!(
+        run(&url, &["--sizes", "31", "--state-file", st, "--old", "30", "--bad-proof"])
+            .contains("status 422")
+    );
+    assert!(run(&url, &["--sizes", "31", "--old", "30", "--bad-sig"]).contains("status 403"));
+    assert!(run(&url, &["--sizes", "31", "--old", "32"]).contains("status 400"));
+    // Another log (another key and origin): 404.
+    let other = Command::new(&speclog)
+        .args([
+            "--origin",
+            "spec.test/other",
+            "--witness",
+            &url,
+            "--witness-vkey",
+            &vkey,
+            "--sizes",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&other.stdout).contains("size 1 status 404"));
+    // A raw 409 carries the size as text/x.tlog.size (the client checked it above; check the
+    // header here too) and the monitoring endpoint serves the cosigned checkpoint.
+    let (status, text) = http().get(&format!("{url}/{}/checkpoint", hex_sha256("spec.test/log")));
+    assert_eq!(status, 200);
+    let cp = SignedCheckpoint::parse(&text).unwrap();
+    assert_eq!(cp.checkpoint.size, 30);
+    assert_eq!(cp.note.cosigned_by(&keys(&[&vkey])).len(), 1);
+}
+
+/// A fork (the same origin and key, another history) is refused by the witness that cosigned
+/// the first history, and the monitor that followed it raises the alarm; a rollback too.
+#[test]
+fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    ok(&trail(&["init", "--data", s(&a), "--origin", "trail.test/fork"], ""));
+    let vkey_file = a.join("log.vkey");
+    let (w, wvkey) = trail_witness(tmp.path(), "witness.test/w", &[&vkey_file]);
+    let (_wp, wurl) = serve_witness(&w, &[]);
+    add_witnesses(&a, &[("witness.test/w", &wurl, &wvkey)], 1);
+    let events: String = (0..5).map(|i| event(i) + "\n").collect();
+    ok(&trail(&["log", "--data", s(&a)], &events));
+    let early = tmp.path().join("early-tiles");
+    ok(&trail(&["export", "--data", s(&a), "--format", "tiles", "--out", s(&early)], ""));
+    let (node, url) = serve_log(&a);
+    let client = http();
+    for i in 5..8 {
+        assert_eq!(client.post(&format!("{url}/v1/events?wait=checkpoint"), &event(i)).0, 200);
+    }
+    let witnesses = keys(&[&wvkey]);
+    wait_cosigned(&client, &url, 8, &witnesses, 1);
+    let state = tmp.path().join("monitor");
+    let monitor = |tiles: &str, extra: &[&str]| {
+        let mut args =
+            vec!["monitor", tiles, "--key", s(&vkey_file), "--state", s(&state), "--once"];
+        args.extend_from_slice(extra);
+        trail(&args, "")
+    };
+    let out = ok(&monitor(&format!("{url}/tlog"), &["--witness", &wvkey]));
+    assert!(out.contains("size 8"), "{out}");
+    node.stop();
+
+    // The fork: a second log with the same origin and key and another history.
+    let b = tmp.path().join("b");
+    ok(&trail(&["init", "--data", s(&b), "--origin", "trail.test/fork"], ""));
+    for f in ["log.key", "log.vkey"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    add_witnesses(&b, &[("witness.test/w", &wurl, &wvkey)], 1);
+    let other: String =
+        (0..9).map(|i| format!("{{\"kind\":\"llm_call\",\"body\":{{\"fork\":{i}}}}}\n")).collect();
+    ok(&trail(&["log", "--data", s(&b)], &other));
+    let (node_b, url_b) = serve_log(&b);
+    // The witness never cosigns it: it cosigned size 8 of the other history.
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, cp) = client.get(&format!("{url_b}/tlog/checkpoint"));
+    let cp = SignedCheckpoint::parse(&cp).unwrap();
+    assert_eq!(cp.checkpoint.size, 9);
+    assert!(cp.note.cosigned_by(&witnesses).is_empty(), "the witness cosigned a fork:\n{cp}");
+    let (_, metrics) = client.get(&format!("{url_b}/metrics"));
+    let failures = metrics.lines().find(|l| l.starts_with("trail_witness_failures_total")).unwrap();
+    assert!(!failures.ends_with(" 0"), "{failures}");
+    // The monitor that kept size 8 of the first history raises the alarm on the fork's tiles.
+    let out = monitor(&format!("{url_b}/tlog"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FORK"));
+    node_b.stop();
+    // And on a rollback to an earlier size of the first history.
+    let out = monitor(s(&early), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ROLLBACK"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The fork does not verify under the witness policy.
+    let out = trail(&["verify", "--data", s(&b), "--witness", &wvkey], "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A witness killed at each step of saving a checkpoint restarts with the checkpoint it last
+/// acknowledged or the one it was saving, never less and never a torn file, and goes on.
+#[test]
+fn a_witness_killed_at_any_step_keeps_what_it_acknowledged() {
+    let Some(speclog) = go::program("speclog") else { return };
+    for step in ["write", "sync", "rename", "sync-dir", "answer"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (w, vkey) = trail_witness(tmp.path(), "witness.test/crash", &[]);
+        let seed = "00".repeat(31) + "02";
+        let believed = tmp.path().join("believed");
+        let run = |url: &str, sizes: &str| {
+            let out = Command::new(&speclog)
+                .args([
+                    "--origin",
+                    "spec.test/crash",
+                    "--witness",
+                    url,
+                    "--witness-vkey",
+                    &vkey,
+                    "--seed",
+                    &seed,
+                ])
+                .args(["--sizes", sizes, "--state-file", s(&believed)])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let log_vkey = run("http://127.0.0.1:9", "1").lines().next().unwrap()[5..].to_owned();
+        std::fs::remove_file(&believed).ok();
+        ok(&trail(&["witness", "add", "--data", s(&w), "--vkey", &log_vkey], ""));
+        let (p, url) = serve_witness(&w, &[]);
+        assert!(run(&url, "5").contains("size 5 status 200 cosigned true"));
+        drop(p);
+        // Killed while saving size 9: the client gets no answer.
+        let (mut p, url) = serve_witness(&w, &[("TRAIL_WITNESS_ABORT_AT", step)]);
+        let out = run(&url, "9");
+        assert!(!out.contains("status 200"), "{step}: {out}");
+        let _ = p.0.wait();
+        let (_p, url) = serve_witness(&w, &[]);
+        let (status, text) =
+            http().get(&format!("{url}/{}/checkpoint", hex_sha256("spec.test/crash")));
+        assert_eq!(status, 200, "{step}: {text}");
+        let kept = SignedCheckpoint::parse(&text).unwrap();
+        kept.verify(&keys(&[&log_vkey, &vkey])).unwrap();
+        let expected = if matches!(step, "write" | "sync") { 5 } else { 9 };
+        assert_eq!(kept.checkpoint.size, expected, "{step}");
+        // It goes on from there (the client resynchronises on 409).
+        std::fs::write(&believed, "5\n").unwrap();
+        assert!(run(&url, "12").contains("size 12 status 200 cosigned true"), "{step}");
+    }
+}
