@@ -21,6 +21,13 @@ use run::{ok, trail};
 #[path = "common/go.rs"]
 mod go;
 
+#[path = "common/nodes.rs"]
+#[allow(dead_code, reason = "this test uses part of the cluster helpers")]
+mod nodes;
+
+#[path = "common/pg.rs"]
+mod pg;
+
 /// A process killed when the test ends.
 struct Proc(Child);
 
@@ -112,10 +119,9 @@ fn add_witnesses(data: &Path, witnesses: &[(&str, &str, &str)], quorum: usize) {
 struct Http(tokio::runtime::Runtime, reqwest::Client);
 
 fn http() -> Http {
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     Http(
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
-        reqwest::Client::new(),
+        trail_server::listen::client_builder().build().unwrap(),
     )
 }
 
@@ -543,4 +549,106 @@ fn a_witness_killed_at_any_step_keeps_what_it_acknowledged() {
         std::fs::write(&believed, "5\n").unwrap();
         assert!(run(&url, "12").contains("size 12 status 200 cosigned true"), "{step}");
     }
+}
+
+/// Three `trail serve` nodes on one PostgreSQL log, witnessed by two `trail witness` processes
+/// and the Go spec witness: only the leader submits; after it is killed the node that takes over
+/// resynchronises with every witness, and the whole log verifies under a quorum of two.
+#[test]
+fn three_postgres_nodes_cosigned_by_trail_witnesses_and_a_spec_witness() {
+    let Some(schema) = pg::pg("witnessed") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = nodes::data_dirs(tmp.path(), &schema.origin, &schema.url, 3);
+    let vkey_file = dirs[0].join("log.vkey");
+    let log_vkey = std::fs::read_to_string(&vkey_file).unwrap().trim().to_owned();
+    let (w1, v1) = trail_witness(tmp.path(), "witness.test/pg1", &[&vkey_file]);
+    let (w2, v2) = trail_witness(tmp.path(), "witness.test/pg2", &[&vkey_file]);
+    let (_p1, u1) = serve_witness(&w1, &[]);
+    let (_p2, u2) = serve_witness(&w2, &[]);
+    let spec = spec_witness(&tmp.path().join("spec"), "spec.test/pg3", &[log_vkey]);
+    let mut list = vec![
+        ("witness.test/pg1", u1.as_str(), v1.as_str()),
+        ("witness.test/pg2", u2.as_str(), v2.as_str()),
+    ];
+    if let Some((_, u3, v3)) = &spec {
+        list.push(("spec.test/pg3", u3.as_str(), v3.as_str()));
+    }
+    for d in &dirs {
+        add_witnesses(d, &list, 2);
+    }
+    let vkeys: Vec<&str> = list.iter().map(|(_, _, v)| *v).collect();
+    let witnesses = keys(&vkeys);
+    let mut nodes: Vec<Option<nodes::Node>> =
+        dirs.iter().map(|d| Some(nodes::start(d, 1500))).collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().url.clone()).collect();
+    let client = http();
+    // Writes to any node (followers forward to the leader), until one acknowledges.
+    let send = |i: usize, live: &[usize]| -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut k = i;
+        loop {
+            let url = &urls[live[k % live.len()]];
+            let r = client.1.post(format!("{url}/v1/events?wait=checkpoint")).body(event(i)).send();
+            if let Ok(resp) = client.0.block_on(r) {
+                let status = resp.status().as_u16();
+                let text = client.0.block_on(resp.text()).unwrap();
+                if status == 200 {
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    return v["events"][0]["receipt"].as_str().unwrap().to_owned();
+                }
+                assert!(status == 503 || status == 429, "{status}: {text}");
+            }
+            assert!(Instant::now() < deadline, "no node took event {i}");
+            k += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    for i in 0..20 {
+        send(i, &[0, 1, 2]);
+    }
+    let cp = wait_cosigned(&client, &urls[1], 20, &witnesses, witnesses.len());
+    assert!(cp.checkpoint.size >= 20);
+    let leader = (0..3)
+        .find(|&i| {
+            let (_, m) = client.get(&format!("{}/metrics", urls[i]));
+            m.lines().any(|l| l.starts_with("trail_log_leader{") && l.ends_with(" 1"))
+        })
+        .expect("a leader");
+    // Only the leader submits: the others show no witness counters moving.
+    for i in (0..3).filter(|&i| i != leader) {
+        let (_, m) = client.get(&format!("{}/metrics", urls[i]));
+        assert!(
+            !m.lines()
+                .any(|l| l.starts_with("trail_witness_cosignatures_total") && !l.ends_with(" 0")),
+            "follower {i} submitted:\n{m}"
+        );
+    }
+    let mut killed = nodes[leader].take().unwrap();
+    killed.child.kill().unwrap();
+    killed.child.wait().unwrap();
+    let live: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let mut receipt = String::new();
+    for i in 20..30 {
+        receipt = send(i, &live);
+    }
+    let cp = wait_cosigned(&client, &urls[live[0]], 30, &witnesses, witnesses.len());
+    assert!(cp.checkpoint.size >= 30);
+    for n in nodes.iter_mut().flatten() {
+        let _ = Command::new("kill").args(["-TERM", &n.child.id().to_string()]).status();
+        let _ = n.child.wait();
+    }
+    let mut args = vec!["verify", "--data", s(&dirs[live[0]]), "--quorum", "2"];
+    for v in &vkeys {
+        args.extend_from_slice(&["--witness", v]);
+    }
+    let out = ok(&trail(&args, ""));
+    assert!(out.contains("log is intact"), "{out}");
+    let receipt_file = tmp.path().join("r.tlog-proof");
+    std::fs::write(&receipt_file, &receipt).unwrap();
+    let mut args =
+        vec!["verify", "--receipt", s(&receipt_file), "--key", s(&vkey_file), "--quorum", "2"];
+    for v in &vkeys {
+        args.extend_from_slice(&["--witness", v]);
+    }
+    ok(&trail(&args, ""));
 }
