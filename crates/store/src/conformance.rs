@@ -217,6 +217,22 @@ pub fn proofs_from_stored_nodes(store: &dyn Store) {
                 .expect("consistency verifies");
         }
     }
+    // A row of nodes read at once is the nodes read one by one; entries are the records' bytes.
+    for level in 0..4u32 {
+        let count = 37u64 >> level;
+        let one: Vec<_> = (0..count).map(|i| store.node(level, i).expect("node")).collect();
+        assert_eq!(store.nodes(level, 0..count).expect("nodes"), one, "level {level}");
+    }
+    let mut entries = Vec::new();
+    store
+        .entries(3, 30, &mut |seq, bytes| {
+            entries.push((seq, bytes.to_vec()));
+            Ok(())
+        })
+        .expect("entries");
+    let expected: Vec<_> =
+        batch[3..30].iter().zip(3u64..).map(|(s, seq)| (seq, s.canonical.clone())).collect();
+    assert_eq!(entries, expected);
 }
 
 pub fn checkpoints_compare_and_swap(store: &dyn Store) {

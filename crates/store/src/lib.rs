@@ -238,8 +238,29 @@ pub trait Store: Send + Sync {
         visit: &mut dyn FnMut(StoredRecord) -> Result<bool>,
     ) -> Result<()>;
 
+    /// Visits the canonical bytes of the records in `[from, to)` in seq order, nothing else (no
+    /// body, nothing parsed): what a tile's entry bundle holds. The SQL stores read just that
+    /// column.
+    fn entries(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.scan(from, to, &mut |r| {
+            visit(r.seq, &r.canonical)?;
+            Ok(true)
+        })
+    }
+
     /// The hash of the perfect subtree (level, index).
     fn node(&self, level: u32, index: u64) -> Result<Hash>;
+
+    /// The hashes of the perfect subtrees `(level, index)` for `index` in `indexes` (a hash
+    /// tile's row). The SQL stores read them in one go.
+    fn nodes(&self, level: u32, indexes: std::ops::Range<u64>) -> Result<Vec<Hash>> {
+        indexes.map(|i| self.node(level, i)).collect()
+    }
 
     /// Records matching the query, newest first or oldest first, with a keyset cursor.
     fn query(&self, q: &Query) -> Result<Page>;

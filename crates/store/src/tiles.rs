@@ -22,12 +22,10 @@ pub fn tile_bytes(store: &dyn Store, size: u64, tile: &Tile) -> Result<Vec<u8>> 
             if tile.level.is_some() { "hashes" } else { "entries" },
         )));
     }
-    if tile.level.is_some() {
-        let mut out = Vec::with_capacity(32 * tile.width as usize);
-        for (level, index) in tile.nodes() {
-            out.extend_from_slice(store.node(level, index)?.as_bytes());
-        }
-        return Ok(out);
+    if let Some(l) = tile.level {
+        let first = tile.index * trail_merkle::tiles::TILE_WIDTH;
+        let hashes = store.nodes(l * TILE_HEIGHT, first..first + tile.width)?;
+        return Ok(hashes.iter().flat_map(|h| *h.as_bytes()).collect());
     }
     let leaves = tile.leaves();
     if let Some(a) = store.anchor()?
@@ -37,18 +35,16 @@ pub fn tile_bytes(store: &dyn Store, size: u64, tile: &Tile) -> Result<Vec<u8>> 
     }
     let mut out = Vec::with_capacity(tile.width as usize * 600);
     let mut next = leaves.start;
-    store.scan(leaves.start, leaves.end, &mut |r| {
-        if r.seq != next {
+    store.entries(leaves.start, leaves.end, &mut |seq, canonical| {
+        if seq != next {
             return Err(StoreError::Invalid(format!("record {next} is missing from the store")));
         }
         next += 1;
-        push_entry(&mut out, &r.canonical).map_err(|len| {
+        push_entry(&mut out, canonical).map_err(|len| {
             StoreError::Invalid(format!(
-                "record {} is {len} bytes, more than an entry bundle holds (65535)",
-                r.seq
+                "record {seq} is {len} bytes, more than an entry bundle holds (65535)"
             ))
-        })?;
-        Ok(true)
+        })
     })?;
     if next != leaves.end {
         return Err(StoreError::Invalid(format!(

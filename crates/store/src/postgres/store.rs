@@ -208,6 +208,52 @@ impl Store for PostgresStore {
         scan_chunked(from, to, SCAN_CHUNK as usize, &mut read, visit)
     }
 
+    fn entries(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let (lo, hi) = (int(from), int(to));
+        let rows = self.pool.run(move |s| {
+            let stmt = s.stmts.get(
+                &mut s.client,
+                "SELECT seq, canonical FROM records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            )?;
+            s.client.query(&stmt, &[&lo, &hi]).map_err(pg_err)
+        })?;
+        for row in &rows {
+            let canonical: &[u8] = row.try_get(1).map_err(pg_err)?;
+            visit(uint(row.get(0)), canonical)?;
+        }
+        Ok(())
+    }
+
+    fn nodes(&self, level: u32, indexes: std::ops::Range<u64>) -> Result<Vec<Hash>> {
+        // One query for the rows that hold these nodes; what it does not find (a pruned part
+        // of the tree, held by the anchor) is read one by one.
+        let leaves: Vec<i64> =
+            indexes.clone().filter_map(|i| last_leaf(level, i)).map(int).collect();
+        let rows = self.pool.run(move |s| {
+            let stmt =
+                s.stmts.get(&mut s.client, "SELECT seq, tree FROM records WHERE seq = ANY($1)")?;
+            s.client.query(&stmt, &[&leaves]).map_err(pg_err)
+        })?;
+        let found: std::collections::HashMap<u64, Vec<u8>> =
+            rows.iter().map(|r| (uint(r.get(0)), r.get::<_, Vec<u8>>(1))).collect();
+        indexes
+            .map(|i| {
+                match last_leaf(level, i)
+                    .and_then(|leaf| found.get(&leaf))
+                    .and_then(|t| node_of(t, level))
+                {
+                    Some(h) => Ok(h),
+                    None => self.node(level, i),
+                }
+            })
+            .collect()
+    }
+
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let Some(leaf) = last_leaf(level, index) else {
             return Err(StoreError::Invalid(format!("node ({level}, {index}) is out of range")));

@@ -97,6 +97,41 @@ impl Store for SqliteStore {
         scan_chunked(from, to, SCAN_CHUNK, &mut read, visit)
     }
 
+    fn entries(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, canonical FROM records WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([int(from), int(to)])?;
+            while let Some(row) = rows.next()? {
+                let canonical = row.get_ref(1)?;
+                let bytes = match canonical {
+                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => b,
+                    _ => {
+                        return Err(StoreError::Invalid(
+                            "a record's canonical bytes are missing".into(),
+                        ));
+                    }
+                };
+                visit(crate::sql::uint(row.get(0)?), bytes)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn nodes(&self, level: u32, indexes: std::ops::Range<u64>) -> Result<Vec<Hash>> {
+        let shared = self.shared();
+        self.read(|conn| {
+            let nodes = conn_nodes(conn, shared.start, shared.state.size, shared.anchor.as_ref());
+            indexes.map(|i| nodes.node(level, i)).collect()
+        })
+    }
+
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let shared = self.shared();
         self.read(|conn| {
