@@ -652,3 +652,35 @@ fn three_postgres_nodes_cosigned_by_trail_witnesses_and_a_spec_witness() {
     }
     ok(&trail(&args, ""));
 }
+
+/// Without a server: `trail log` has its final checkpoint cosigned, says so when a witness is
+/// down (the events stay stored), and `trail checkpoint` asks again.
+#[test]
+fn trail_log_and_trail_checkpoint_collect_cosignatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("log");
+    ok(&trail(&["init", "--data", s(&data), "--origin", "trail.test/cli-witnessed"], ""));
+    let (w, vkey) = trail_witness(tmp.path(), "witness.test/cli", &[&data.join("log.vkey")]);
+    let (p, url) = serve_witness(&w, &[]);
+    add_witnesses(&data, &[("witness.test/cli", &url, &vkey)], 1);
+    let events: String = (0..3).map(|i| event(i) + "\n").collect();
+    ok(&trail(&["log", "--data", s(&data)], &events));
+    let verify = || trail(&["verify", "--data", s(&data), "--witness", &vkey], "");
+    ok(&verify());
+    drop(p);
+    let out = trail(&["log", "--data", s(&data)], &events);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("witness witness.test/cli did not cosign")
+    );
+    assert_eq!(verify().status.code(), Some(1), "the last 3 records lack a witnessed checkpoint");
+    // The witness back on the same address: `trail checkpoint` gets the cosignature.
+    let port = url.rsplit(':').next().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trail"));
+    cmd.args(["witness", "serve", "--data", s(&w), "--listen", &format!("127.0.0.1:{port}")]);
+    let (_p, _) = start(cmd);
+    let out = ok(&trail(&["checkpoint", "--data", s(&data), "--json"], ""));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["witnesses"][0]["cosigned"], 6, "{out}");
+    ok(&verify());
+}

@@ -141,18 +141,50 @@ impl Witnessing {
             .build()
             .map_err(|e| format!("witness client: {e}"))?;
         Ok((0..self.targets.len())
-            .map(|i| {
+            .map(|index| {
                 let runner = Runner {
-                    witnessing: self.clone(),
-                    index: i,
-                    store: recorder.store().clone(),
+                    submitter: Submitter {
+                        witnessing: self.clone(),
+                        index,
+                        store: recorder.store().clone(),
+                        client: client.clone(),
+                    },
                     checkpoints: recorder.checkpoints(),
-                    client: client.clone(),
                     shutdown: shutdown.clone(),
                 };
                 tokio::spawn(runner.run())
             })
             .collect())
+    }
+
+    /// Submits `store`'s latest checkpoint once to every witness that has not cosigned it and
+    /// stores their cosignatures (for `trail checkpoint`): per witness, the size it cosigned now,
+    /// `None` when it had already, or why it did not.
+    pub async fn cosign_latest(
+        self: &Arc<Self>,
+        store: &Arc<dyn Store>,
+    ) -> Result<Vec<(String, Result<Option<u64>, String>)>, String> {
+        let client = crate::listen::client_builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| format!("witness client: {e}"))?;
+        let mut out = Vec::new();
+        for index in 0..self.targets.len() {
+            let w = Submitter {
+                witnessing: self.clone(),
+                index,
+                store: store.clone(),
+                client: client.clone(),
+            };
+            let mut known = 0;
+            let result = match w.step(&mut known).await {
+                Step::Idle => Ok(None),
+                Step::Cosigned(size) => Ok(Some(size)),
+                Step::Failed(why) => Err(why),
+            };
+            out.push((w.target().name.clone(), result));
+        }
+        Ok(out)
     }
 
     /// How many of this log's witnesses cosigned `cp`.
@@ -166,16 +198,24 @@ impl Witnessing {
     }
 }
 
-struct Runner {
+/// Submits a log's latest checkpoint to one witness.
+struct Submitter {
     witnessing: Arc<Witnessing>,
     index: usize,
     store: Arc<dyn Store>,
-    checkpoints: watch::Receiver<u64>,
     client: reqwest::Client,
-    shutdown: watch::Receiver<bool>,
 }
 
-impl Runner {
+/// What one submission round did.
+enum Step {
+    /// Nothing to submit: no checkpoint, or the latest one carries this witness's cosignature.
+    Idle,
+    /// The witness cosigned the checkpoint of this size, and its cosignature is stored.
+    Cosigned(u64),
+    Failed(String),
+}
+
+impl Submitter {
     fn target(&self) -> &WitnessTarget {
         &self.witnessing.targets[self.index].0
     }
@@ -188,121 +228,69 @@ impl Runner {
         &self.witnessing.metrics[self.index]
     }
 
-    async fn latest(&self) -> Result<Option<SignedCheckpoint>, String> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> trail_store::Result<T> + Send + 'static,
+    ) -> Result<T, String> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.latest_checkpoint())
+        tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())
     }
 
-    async fn run(mut self) {
-        let name = self.target().name.clone();
-        let origin = self.store.origin().to_owned();
-        tracing::info!(witness = %name, log = %origin, url = %self.target().url, "witnessing started");
-        // What the witness cosigned, as far as this node knows: the size of the latest stored
-        // checkpoint it cosigned, else 0 (a 409 corrects either).
-        let mut known: u64 = 0;
-        let mut backoff = self.witnessing.interval;
-        let mut conflicts = 0;
-        loop {
-            if *self.shutdown.borrow() {
-                return;
-            }
-            let latest = match self.latest().await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(witness = %name, error = %e, "cannot read the latest checkpoint");
-                    None
-                }
-            };
-            let pending = latest.filter(|cp| {
-                self.metrics().checkpoint_size.store(cp.checkpoint.size, Ordering::Relaxed);
-                if cp.note.cosigned_by(std::slice::from_ref(self.key())).is_empty() {
-                    true
-                } else {
-                    known = known.max(cp.checkpoint.size);
-                    self.metrics().cosigned_size.fetch_max(cp.checkpoint.size, Ordering::Relaxed);
-                    false
-                }
-            });
-            let Some(cp) = pending else {
-                // Nothing to submit until the log signs a new checkpoint.
-                tokio::select! {
-                    r = self.checkpoints.changed() => if r.is_err() { return },
-                    _ = self.shutdown.changed() => return,
-                }
-                continue;
-            };
-            let size = cp.checkpoint.size;
-            let outcome = if known > size {
-                Outcome::Failed(format!(
+    /// Submits the latest checkpoint if this witness has not cosigned it, from `known` (what the
+    /// witness cosigned, as far as this node knows; a 409 corrects it), and stores the answer.
+    async fn step(&self, known: &mut u64) -> Step {
+        let latest = match self.blocking(|s| s.latest_checkpoint()).await {
+            Ok(Some(cp)) => cp,
+            Ok(None) => return Step::Idle,
+            Err(e) => return Step::Failed(format!("reading the latest checkpoint: {e}")),
+        };
+        let size = latest.checkpoint.size;
+        self.metrics().checkpoint_size.store(size, Ordering::Relaxed);
+        if !latest.note.cosigned_by(std::slice::from_ref(self.key())).is_empty() {
+            *known = (*known).max(size);
+            self.metrics().cosigned_size.fetch_max(size, Ordering::Relaxed);
+            return Step::Idle;
+        }
+        for _ in 0..3 {
+            if *known > size {
+                return Step::Failed(format!(
                     "the witness cosigned size {known}, larger than this log's latest checkpoint {size}: \
                      the log was rolled back or forked, or another writer signed a larger checkpoint"
-                ))
-            } else {
-                self.submit(&cp, known).await
-            };
-            let failed = match outcome {
+                ));
+            }
+            match self.submit(&latest, *known).await {
                 Outcome::Cosigned(sigs) => {
-                    let store = self.store.clone();
-                    let root = cp.checkpoint.root;
-                    let stored = tokio::task::spawn_blocking(move || {
-                        store.add_cosignatures(size, &root, &sigs)
-                    })
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| format!("storing the cosignature: {e}")));
-                    match stored {
-                        Ok(_) => {
-                            known = size;
-                            self.metrics().cosigned_size.fetch_max(size, Ordering::Relaxed);
-                            self.metrics().cosignatures.fetch_add(1, Ordering::Relaxed);
-                            self.witnessing.cosigned.send_modify(|n| *n += 1);
-                            tracing::debug!(witness = %name, size, "checkpoint cosigned");
-                            None
-                        }
-                        Err(e) => Some(e),
+                    let root = latest.checkpoint.root;
+                    if let Err(e) =
+                        self.blocking(move |s| s.add_cosignatures(size, &root, &sigs)).await
+                    {
+                        return Step::Failed(format!("storing the cosignature: {e}"));
                     }
+                    *known = size;
+                    self.metrics().cosigned_size.fetch_max(size, Ordering::Relaxed);
+                    self.metrics().cosignatures.fetch_add(1, Ordering::Relaxed);
+                    self.witnessing.cosigned.send_modify(|n| *n += 1);
+                    return Step::Cosigned(size);
                 }
-                Outcome::Conflict(theirs) if conflicts < 2 && theirs <= size => {
-                    // The witness is elsewhere: resubmit from its size at once.
-                    conflicts += 1;
-                    tracing::info!(witness = %name, theirs, ours = known, "the witness has another size; resubmitting from it");
-                    known = theirs;
-                    continue;
+                // The witness is elsewhere: resubmit from its size.
+                Outcome::Conflict(theirs) if theirs != *known => {
+                    tracing::info!(witness = %self.target().name, theirs, ours = *known, "the witness has another size; resubmitting from it");
+                    *known = theirs;
                 }
                 Outcome::Conflict(theirs) => {
-                    known = theirs;
-                    Some(format!(
-                        "the witness answers 409: it cosigned size {theirs}, and this log's checkpoint is {size}"
-                    ))
+                    return Step::Failed(format!(
+                        "the witness answers 409 with size {theirs} for a submission from that size"
+                    ));
                 }
-                Outcome::Failed(why) => Some(why),
-            };
-            conflicts = 0;
-            let pause = match failed {
-                None => {
-                    backoff = self.witnessing.interval;
-                    self.witnessing.interval
-                }
-                Some(why) => {
-                    self.failed(&name, &why);
-                    let pause = backoff.max(Duration::from_millis(500));
-                    backoff = (pause * 2).min(MAX_BACKOFF);
-                    pause
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = self.shutdown.changed() => return,
+                Outcome::Failed(why) => return Step::Failed(why),
             }
         }
-    }
-
-    fn failed(&self, name: &str, why: &str) {
-        self.metrics().failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(witness = %name, log = %self.store.origin(), error = %why, "witness submission failed; retrying with backoff");
+        Step::Failed(format!(
+            "the witness keeps answering 409 (its size {known}, this checkpoint {size})"
+        ))
     }
 
     async fn submit(&self, cp: &SignedCheckpoint, old: u64) -> Outcome {
@@ -310,11 +298,7 @@ impl Runner {
         let proof = if old == 0 || old == size {
             Ok(Vec::new())
         } else {
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || store.consistency_proof(old, size))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
+            self.blocking(move |s| s.consistency_proof(old, size)).await
         };
         let proof = match proof {
             Ok(p) => p,
@@ -327,6 +311,56 @@ impl Runner {
             !self.witnessing.keys.iter().any(|k| k.name() == s.name && k.key_id() == s.key_id)
         });
         submit(&self.client, &self.target().url, &bare, old, proof, self.key()).await
+    }
+}
+
+/// A witness's task: a submission whenever the log signs a checkpoint, at most one per
+/// interval, backing off on failure.
+struct Runner {
+    submitter: Submitter,
+    checkpoints: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Runner {
+    async fn run(mut self) {
+        let w = &self.submitter;
+        let name = w.target().name.clone();
+        tracing::info!(witness = %name, log = %w.store.origin(), url = %w.target().url, "witnessing started");
+        let interval = w.witnessing.interval;
+        let mut known: u64 = 0;
+        let mut backoff = interval;
+        loop {
+            if *self.shutdown.borrow() {
+                return;
+            }
+            let pause = match self.submitter.step(&mut known).await {
+                Step::Idle => {
+                    // Nothing to submit until the log signs a new checkpoint.
+                    tokio::select! {
+                        r = self.checkpoints.changed() => if r.is_err() { return },
+                        _ = self.shutdown.changed() => return,
+                    }
+                    continue;
+                }
+                Step::Cosigned(size) => {
+                    tracing::debug!(witness = %name, size, "checkpoint cosigned");
+                    backoff = interval;
+                    interval
+                }
+                Step::Failed(why) => {
+                    self.submitter.metrics().failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(witness = %name, log = %self.submitter.store.origin(), error = %why, "witness submission failed; retrying with backoff");
+                    let pause = backoff.max(Duration::from_millis(500));
+                    backoff = (pause * 2).min(MAX_BACKOFF);
+                    pause
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.shutdown.changed() => return,
+            }
+        }
     }
 }
 

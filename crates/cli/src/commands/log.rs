@@ -173,6 +173,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         }
         drain(&mut pending, &mut appended, &mut print, &mut failure).await?;
     }
+    let store = recorder.store().clone();
     let closed = recorder.close().await;
     appended.bar.finish();
     if !args.json.json {
@@ -183,6 +184,21 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     closed.map_err(|e| anyhow!("final checkpoint: {e}"))?;
+    // The final checkpoint to the log's witnesses, if it has any (the events are stored and
+    // acknowledged already; a witness that fails is named, and the next run or `trail
+    // checkpoint` asks again).
+    if let Some(w) = trail_server::witnessing::Witnessing::new(
+        &dir.config.witnesses,
+        dir.config.witness.as_ref(),
+    )? {
+        for (name, result) in w.cosign_latest(&store).await.map_err(|e| anyhow!(e))? {
+            if let Err(why) = result {
+                eprintln!(
+                    "trail: WARNING: witness {name} did not cosign the final checkpoint: {why}"
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

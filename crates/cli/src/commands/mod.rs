@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 use trail_core::{Checkpoint, NoteSigner};
 use trail_ingest::Recorder;
@@ -85,10 +85,29 @@ pub async fn checkpoint(data: &Path, json_out: bool) -> Result<ExitCode> {
             .sign(&signer);
         store.put_checkpoint(latest_size, &cp)?;
     }
+    // With witnesses: ask those that have not cosigned the latest checkpoint, once.
+    let mut witnessed = Vec::new();
+    let witnessing = trail_server::witnessing::Witnessing::new(
+        &dir.config.witnesses,
+        dir.config.witness.as_ref(),
+    )
+    .with_context(|| format!("{}/trail.toml", dir.path.display()))?;
+    if let Some(w) = witnessing
+        && size > 0
+    {
+        for (name, result) in w.cosign_latest(&store).await.map_err(|e| anyhow!(e))? {
+            match &result {
+                Ok(Some(n)) if !json_out => eprintln!("trail: {name} cosigned size {n}"),
+                Ok(_) => {}
+                Err(why) => eprintln!("trail: WARNING: witness {name} did not cosign: {why}"),
+            }
+            witnessed.push(json!({"witness": name, "cosigned": result.as_ref().ok().copied().flatten(), "error": result.err()}));
+        }
+    }
     match store.latest_checkpoint()? {
         Some(cp) if json_out => println!(
             "{}",
-            json!({"size": cp.checkpoint.size, "root": cp.checkpoint.root.to_string(), "note": cp.to_string()})
+            json!({"size": cp.checkpoint.size, "root": cp.checkpoint.root.to_string(), "note": cp.to_string(), "witnesses": witnessed})
         ),
         Some(cp) => print!("{cp}"),
         None => bail!("the log is empty: there is nothing to checkpoint"),
