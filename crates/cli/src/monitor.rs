@@ -43,7 +43,8 @@ pub struct MonitorArgs {
     /// How many of the --witness keys must have cosigned [default: all of them].
     #[arg(long, requires = "witness", value_name = "K")]
     quorum: Option<usize>,
-    /// Check the current checkpoint against the kept one once and exit (0 consistent, 1 not).
+    /// Check the current checkpoint against the kept one once and exit: 0 consistent and kept,
+    /// 1 a fork, a rollback or a bad signature, 3 consistent but not yet cosigned by --quorum.
     #[arg(long)]
     once: bool,
     /// How often to fetch the checkpoint when following.
@@ -109,8 +110,9 @@ pub async fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                     }
                 }
                 if args.once {
+                    // 3: consistent, but not yet cosigned by the quorum (not an alarm).
                     return Ok(if matches!(seen, Seen::Skipped(_)) {
-                        ExitCode::from(1)
+                        ExitCode::from(3)
                     } else {
                         ExitCode::SUCCESS
                     });
@@ -171,14 +173,6 @@ impl Monitor<'_> {
                 self.source.describe()
             ))
         })?;
-        let cosigned = cp.note.cosigned_by(self.witnesses).len();
-        if cosigned < self.quorum {
-            let why = format!(
-                "checkpoint {} carries {cosigned} of the {} cosignatures asked for; not taken yet",
-                cp.checkpoint.size, self.quorum
-            );
-            return Ok((cp, Seen::Skipped(why)));
-        }
         let path = self.state.join(trail_witness::state::origin_hash(&cp.checkpoint.origin));
         let kept = match std::fs::read_to_string(&path) {
             Ok(t) => Some(SignedCheckpoint::parse(&t).map_err(|e| {
@@ -191,6 +185,22 @@ impl Monitor<'_> {
             Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display()).into()),
         };
         let (new, size) = (&cp.checkpoint, cp.checkpoint.size);
+        // The tiles must make the signed root (checked for the first checkpoint too).
+        let nodes = self.nodes(size);
+        if size > 0 {
+            let root = trail_merkle::root(&nodes, size)
+                .map_err(|e| anyhow!("reading the tree of size {size} from tiles: {e}"))?;
+            if root != new.root {
+                return Err(Alarm::Misbehaviour(format!(
+                    "{}: the tiles make root {}, but checkpoint {size} signs {}",
+                    new.origin,
+                    root.to_base64(),
+                    new.root.to_base64()
+                )));
+            }
+        }
+        // A signed checkpoint inconsistent with the kept one is an alarm whether or not
+        // witnesses cosigned it: the log's own signature is the evidence.
         let seen = match &kept {
             None => Seen::First,
             Some(k) if k.checkpoint.size > size => {
@@ -203,23 +213,15 @@ impl Monitor<'_> {
                 if k.checkpoint.root != new.root {
                     return Err(Alarm::Misbehaviour(format!(
                         "FORK of {}: size {size} is signed with root {} now and root {} before",
-                        new.origin, new.root, k.checkpoint.root
+                        new.origin,
+                        new.root.to_base64(),
+                        k.checkpoint.root.to_base64()
                     )));
                 }
                 Seen::Same
             }
             Some(k) => {
                 let old = k.checkpoint.size;
-                let nodes = self.nodes(size);
-                // The tiles must make the signed root, and the kept tree must be their prefix.
-                let root = trail_merkle::root(&nodes, size)
-                    .map_err(|e| anyhow!("reading the tree of size {size} from tiles: {e}"))?;
-                if root != new.root {
-                    return Err(Alarm::Misbehaviour(format!(
-                        "{}: the tiles make root {root}, but checkpoint {size} signs {}",
-                        new.origin, new.root
-                    )));
-                }
                 if old > 0 {
                     let proof =
                         trail_merkle::consistency_proof(&nodes, old, size).map_err(|e| {
@@ -242,6 +244,14 @@ impl Monitor<'_> {
                 Seen::Grew(old)
             }
         };
+        let cosigned = cp.note.cosigned_by(self.witnesses).len();
+        if cosigned < self.quorum {
+            let why = format!(
+                "checkpoint {size} is consistent, but carries {cosigned} of the {} cosignatures asked for; not kept yet",
+                self.quorum
+            );
+            return Ok((cp, Seen::Skipped(why)));
+        }
         if !matches!(seen, Seen::Same) {
             let tmp = path.with_extension("tmp");
             std::fs::write(&tmp, cp.to_string())
@@ -323,6 +333,13 @@ async fn pass_on(
                     key.name()
                 );
                 return theirs;
+            }
+            Outcome::Refused(why) => {
+                eprintln!(
+                    "trail: monitor: WARNING: {} refuses checkpoint {size} as inconsistent with what it cosigned: {why}",
+                    key.name()
+                );
+                return old;
             }
             Outcome::Failed(why) => {
                 eprintln!("trail: monitor: {}: {why}", key.name());

@@ -96,7 +96,15 @@ fn init(dir: &Path, name: &str, json_out: bool) -> Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_private(&dir.join(KEY_FILE), &(signer.to_private_key_string() + "\n"))?;
     let vkey = signer.verifier().to_string();
-    crate::output::create_new(&dir.join(VKEY_FILE))?.write_all(format!("{vkey}\n").as_bytes())?;
+    // The vkey and the configuration are public: readable by all, unlike the key.
+    let public = |name: &str| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(name))
+            .with_context(|| format!("cannot create {}", dir.join(name).display()))
+    };
+    public(VKEY_FILE)?.write_all(format!("{vkey}\n").as_bytes())?;
     let config = WitnessConfig {
         witness: WitnessSection { name: name.to_owned(), listen: None, max_per_second: 5 },
         logs: Vec::new(),
@@ -106,7 +114,7 @@ fn init(dir: &Path, name: &str, json_out: bool) -> Result<ExitCode> {
          # [[logs]]\n# origin = \"trail.example/log\"\n# vkey = \"trail.example/log+0a1b2c3d+AQ...\"\n",
         toml::to_string(&config)?
     );
-    crate::output::create_new(&dir.join(CONFIG_FILE))?.write_all(text.as_bytes())?;
+    public(CONFIG_FILE)?.write_all(text.as_bytes())?;
     if json_out {
         println!("{}", json!({"name": name, "vkey": vkey, "dir": dir}));
     } else {
@@ -131,6 +139,7 @@ fn add(dir: &Path, vkey: &str, json_out: bool) -> Result<ExitCode> {
     if config.logs.iter().any(|l| l.vkey.trim() == text) {
         bail!("{} already witnesses {} with this key", dir.display(), key.name());
     }
+    let rotation = config.logs.iter().any(|l| l.origin == key.name());
     config.logs.push(LogEntry { origin: key.name().to_owned(), vkey: text.clone() });
     config.log_keys().map_err(|e| anyhow!(e))?;
     // Appended as a table, so the file's comments and layout stay as the operator left them.
@@ -142,6 +151,12 @@ fn add(dir: &Path, vkey: &str, json_out: bool) -> Result<ExitCode> {
     f.sync_all()?;
     if json_out {
         println!("{}", json!({"origin": key.name(), "vkey": text}));
+    } else if rotation {
+        eprintln!(
+            "trail: {} now also trusts this key for {} (it already witnessed that log with another); restart `trail witness serve` to take it up",
+            dir.display(),
+            key.name()
+        );
     } else {
         eprintln!(
             "trail: {} now witnesses {}; restart `trail witness serve` to take it up",
@@ -200,7 +215,9 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
     }
     let vkey = signer.verifier();
     let origins: Vec<String> = logs.keys().cloned().collect();
-    let witness = Witness::new(signer, logs, dir).map_err(|e| anyhow!(e))?;
+    let witness = Witness::new(signer, logs, dir)
+        .map_err(|e| anyhow!(e))?
+        .with_rate_limit(config.witness.max_per_second);
     for origin in &origins {
         // A state file that cannot be read would refuse that log's every checkpoint: say so now.
         witness
@@ -218,7 +235,7 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let router = trail_server::witness::router(Arc::new(witness), config.witness.max_per_second);
+    let router = trail_server::witness::router(Arc::new(witness));
     if json_out {
         println!(
             "{}",
@@ -244,12 +261,15 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Verifier keys from flags: each the key itself or a file holding it.
+/// Witnesses' keys from flags: each the key itself or a file holding it; each once.
 pub fn cosigner_keys(args: &[String], flag: &str) -> Result<Vec<NoteVerifier>> {
     let keys = crate::commands::load_keys(args, flag)?;
-    for k in &keys {
+    for (i, k) in keys.iter().enumerate() {
         if !k.is_cosigner() {
             bail!("{flag} {}: a log's key (type 0x01), not a witness's cosigner key", k.name());
+        }
+        if keys[..i].contains(k) {
+            bail!("{flag} {}: the same witness key is given twice", k.name());
         }
     }
     Ok(keys)

@@ -191,7 +191,8 @@ fn a_sqlite_log_cosigned_by_trail_witnesses_and_a_spec_witness() {
     let (w2, v2) = trail_witness(tmp.path(), "witness.test/w2", &[&log_vkey_file]);
     let (_p1, u1) = serve_witness(&w1, &[]);
     let (_p2, u2) = serve_witness(&w2, &[]);
-    let spec = spec_witness(&tmp.path().join("spec"), "spec.test/w3", &[log_vkey.clone()]);
+    let spec =
+        spec_witness(&tmp.path().join("spec"), "spec.test/w3", std::slice::from_ref(&log_vkey));
     let mut list = vec![
         ("witness.test/w1", u1.as_str(), v1.as_str()),
         ("witness.test/w2", u2.as_str(), v2.as_str()),
@@ -279,6 +280,33 @@ fn a_sqlite_log_cosigned_by_trail_witnesses_and_a_spec_witness() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // A log cut back to an earlier witnessed checkpoint passes the policy alone, and is caught
+    // against a witness's latest checkpoint (a URL given to --checkpoint).
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let end =
+        lines.iter().position(|l| l.contains("\"checkpoint\"") && l.contains("\\n5\\n")).unwrap();
+    let cut: String = lines[..=end].concat();
+    let cut_file = tmp.path().join("cut.jsonl");
+    std::fs::write(&cut_file, &cut).unwrap();
+    let out = ok(&verify(&[s(&cut_file), key[0], key[1]]));
+    assert!(out.contains("log is intact") && out.contains("--checkpoint"), "{out}");
+    let latest = format!("{u1}/{hash}/checkpoint");
+    let out = verify(&[s(&cut_file), key[0], key[1], "--checkpoint", &latest]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("truncated"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    ok(&verify(&[s(&export), key[0], key[1], "--checkpoint", &latest]));
+    // Mistakes named: a witness key twice, a witness key as the log's key.
+    let out =
+        trail(&["verify", "--data", s(&data), "--witness", vkeys[0], "--witness", vkeys[0]], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+    let out = trail(&["verify", s(&export), "--key", vkeys[0]], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a witness's cosigner key"));
     // A receipt whose checkpoint has one cosignature, under a quorum of 2: invalid.
     let short = receipt_with_one(&receipt, &vkeys[1..]);
     std::fs::write(&receipt_file, short).unwrap();
@@ -481,8 +509,11 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
     let (_, metrics) = client.get(&format!("{url_b}/metrics"));
     let failures = metrics.lines().find(|l| l.starts_with("trail_witness_failures_total")).unwrap();
     assert!(!failures.ends_with(" 0"), "{failures}");
-    // The monitor that kept size 8 of the first history raises the alarm on the fork's tiles.
-    let out = monitor(&format!("{url_b}/tlog"), &[]);
+    let alarms = metrics.lines().find(|l| l.starts_with("trail_witness_alarms_total")).unwrap();
+    assert!(!alarms.ends_with(" 0"), "the witness's 422 was not an alarm: {alarms}");
+    // The monitor that kept size 8 of the first history raises the alarm on the fork's tiles,
+    // also when it asks for cosignatures the fork does not have: the log's signature suffices.
+    let out = monitor(&format!("{url_b}/tlog"), &["--witness", &wvkey]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FORK"));
     node_b.stop();
@@ -494,6 +525,17 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // A first look at tiles that do not make the signed root: an alarm too.
+    let bad = tmp.path().join("bad-tiles");
+    ok(&trail(&["export", "--data", s(&b), "--format", "tiles", "--out", s(&bad)], ""));
+    let tile = bad.join("tile/0/000.p/9");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&tile, bytes).unwrap();
+    let fresh = tmp.path().join("fresh-monitor");
+    let out =
+        trail(&["monitor", s(&bad), "--key", s(&vkey_file), "--state", s(&fresh), "--once"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     // The fork does not verify under the witness policy.
     let out = trail(&["verify", "--data", s(&b), "--witness", &wvkey], "");
     assert_eq!(out.status.code(), Some(1));
@@ -683,4 +725,27 @@ fn trail_log_and_trail_checkpoint_collect_cosignatures() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["witnesses"][0]["cosigned"], 6, "{out}");
     ok(&verify());
+}
+
+/// A request whose body stalls is answered 408 after 10 s, so stalled clients cannot hold the
+/// witness's connections.
+#[test]
+fn a_stalled_request_gets_408() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let (w, _) = trail_witness(tmp.path(), "witness.test/slow", &[]);
+    let (_p, url) = serve_witness(&w, &[]);
+    let mut tcp = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    tcp.write_all(
+        b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nold 1\n",
+    )
+    .unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut answer = [0u8; 64];
+    let n = tcp.read(&mut answer).unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
 }

@@ -447,7 +447,8 @@ impl Note {
     }
 
     /// The witnesses among `witnesses` whose cosignature on this note verifies (each key at
-    /// most once). A bad signature by a known key counts as none here; [`Note::verify`] reports it.
+    /// most once), with a timestamp from 1 to 2^63-1 as C2SP `tlog-cosignature` requires. A bad
+    /// signature by a known key counts as none here; [`Note::verify`] reports it.
     pub fn cosigned_by<'a>(&self, witnesses: &'a [NoteVerifier]) -> Vec<&'a NoteVerifier> {
         let mut good: Vec<&NoteVerifier> = Vec::new();
         for sig in &self.signatures {
@@ -456,7 +457,7 @@ impl Note {
                 .find(|v| v.is_cosigner() && v.name == sig.name && v.key_id == sig.key_id)
                 && !good.contains(&v)
                 && v.verify(&self.text, &sig.bytes)
-                && cosignature_time(&sig.bytes).is_some_and(|t| t > 0)
+                && cosignature_time(&sig.bytes).is_some_and(|t| t > 0 && t <= i64::MAX as u64)
             {
                 good.push(v);
             }
@@ -525,6 +526,17 @@ impl Checkpoint {
                 short(root_line)
             ))
         })?;
+        // Extension lines may follow; like every line of a checkpoint they are never empty.
+        let rest: Vec<&str> = lines.collect();
+        if rest
+            .split_last()
+            .is_some_and(|(end, ext)| !end.is_empty() || ext.iter().any(|l| l.is_empty()))
+        {
+            return Err(NoteError::Checkpoint(
+                "an empty line among the checkpoint's lines (extension lines are never empty)"
+                    .into(),
+            ));
+        }
         Ok(Checkpoint { origin: origin.to_owned(), size, root })
     }
 

@@ -630,12 +630,20 @@ impl Verifier {
             }
         }
         self.report.unsigned_tail = size.saturating_sub(self.report.verified_size);
+        if self.report.witness_policy.is_some() && self.opts.trusted.is_empty() {
+            self.report.notes.push(
+                "the witness policy shows the witnesses saw this history up to the verified size; \
+                 a log cut back to an earlier witnessed checkpoint passes too: give a witness's \
+                 latest checkpoint with --checkpoint to catch that"
+                    .into(),
+            );
+        }
         if let Some(p) = self.report.witness_policy
             && self.report.checkpoints_unwitnessed > 0
         {
             self.report.notes.push(format!(
-                "{} signed by the log lacked the cosignatures of {} of the {} named witnesses, so \
-                 they do not count",
+                "{} signed by the log lacked the quorum of the witness policy ({} of the {} named \
+                 witnesses cosigning), so they do not count",
                 plural(self.report.checkpoints_unwitnessed, "checkpoint"),
                 p.quorum,
                 p.witnesses

@@ -209,12 +209,34 @@ fn mldsa44_cosignature_from_another_implementation() {
     let good = note(v["checkpoint_body"].as_str().unwrap());
     assert_eq!(good.cosigned_by(std::slice::from_ref(&key)), vec![&key]);
     // Another size, a changed root, a changed timestamp: none verifies.
-    assert!(note(v["other_size_body"].as_str().unwrap()).cosigned_by(&[key.clone()]).is_empty());
+    assert!(
+        note(v["other_size_body"].as_str().unwrap())
+            .cosigned_by(std::slice::from_ref(&key))
+            .is_empty()
+    );
     let root = v["checkpoint_body"].as_str().unwrap().replacen("CsUY", "CsUZ", 1);
-    assert!(note(&root).cosigned_by(&[key.clone()]).is_empty());
+    assert!(note(&root).cosigned_by(std::slice::from_ref(&key)).is_empty());
     let mut later = good.clone();
     later.signatures[0].bytes[7] ^= 1;
-    assert!(later.cosigned_by(&[key.clone()]).is_empty());
+    assert!(later.cosigned_by(std::slice::from_ref(&key)).is_empty());
     // A bad signature by a known key makes the note malformed.
     assert!(matches!(later.verify(&[key]), Err(trail_core::note::NoteError::BadSignature { .. })));
+}
+
+/// C2SP: every line of a checkpoint is non-empty (extension lines too), and a cosignature's
+/// timestamp is from 1 to 2^63-1.
+#[test]
+fn checkpoint_lines_and_cosignature_times_as_the_specs_say() {
+    let body = "example.com/log\n3\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n";
+    assert!(Checkpoint::parse_body(&format!("{body}ext one\n")).is_ok());
+    assert!(Checkpoint::parse_body(&format!("{body}\next\n")).is_err());
+    assert!(Checkpoint::parse_body(&format!("{body}ext\n\n")).is_err());
+    let w = NoteSigner::cosigner_from_seed("witness.example/w", [5; 32]).unwrap();
+    let key = [w.verifier()];
+    let note =
+        |t: u64| Note { text: body.to_owned(), signatures: vec![w.cosign(body, t).unwrap()] };
+    assert_eq!(note(1).cosigned_by(&key).len(), 1);
+    assert_eq!(note(i64::MAX as u64).cosigned_by(&key).len(), 1);
+    assert!(note(0).cosigned_by(&key).is_empty());
+    assert!(note(i64::MAX as u64 + 8).cosigned_by(&key).is_empty());
 }

@@ -181,6 +181,7 @@ pub fn render(state: &AppState, visible: &dyn Fn(&str) -> bool) -> String {
     let _ = writeln!(s, "# TYPE trail_witness_lag gauge");
     let _ = writeln!(s, "# TYPE trail_witness_cosignatures_total counter");
     let _ = writeln!(s, "# TYPE trail_witness_failures_total counter");
+    let _ = writeln!(s, "# TYPE trail_witness_alarms_total counter");
     for log in &state.logs {
         for w in log.witnessing.iter().flat_map(|w| w.metrics.iter()) {
             let labels = format!("log=\"{}\",witness=\"{}\"", escape(&log.name), escape(&w.name));
@@ -193,6 +194,7 @@ pub fn render(state: &AppState, visible: &dyn Fn(&str) -> bool) -> String {
                 get(&w.cosignatures)
             );
             let _ = writeln!(s, "trail_witness_failures_total{{{labels}}} {}", get(&w.failures));
+            let _ = writeln!(s, "trail_witness_alarms_total{{{labels}}} {}", get(&w.alarms));
         }
     }
     let _ = writeln!(s, "# TYPE trail_exporter_delivered_total counter");

@@ -28,6 +28,9 @@ use crate::config::{WitnessSection, WitnessTarget};
 
 /// The longest wait between failed submissions.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The most of a witness's answer read: a few cosignature lines (an ML-DSA one is 3.3 KB) or a
+/// size. A witness is a third party; what it sends beyond this is refused unread.
+const MAX_ANSWER_BYTES: usize = 64 << 10;
 
 /// A log's witnesses: their keys, the quorum `?wait=checkpoint` waits for, and what each task
 /// counted. Built once per log; its tasks are started by whichever node sequences the log.
@@ -54,6 +57,10 @@ pub struct WitnessMetrics {
     pub checkpoint_size: AtomicU64,
     pub cosignatures: AtomicU64,
     pub failures: AtomicU64,
+    /// Answers that accuse the log or the witness: a 422 (the witness holds the checkpoint
+    /// inconsistent with what it cosigned: a fork or a rollback of the log) or a witness that
+    /// reports a smaller size than it cosigned before (it lost or rolled back its state).
+    pub alarms: AtomicU64,
 }
 
 impl WitnessMetrics {
@@ -275,6 +282,14 @@ impl Submitter {
                     self.witnessing.cosigned.send_modify(|n| *n += 1);
                     return Step::Cosigned(size);
                 }
+                Outcome::Conflict(theirs) if theirs < *known => {
+                    self.metrics().alarms.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        witness = %self.target().name, log = %self.store.origin(), theirs, cosigned = *known,
+                        "the witness reports a smaller size than it cosigned of this log before: it lost or rolled back its state; resubmitting from its size"
+                    );
+                    *known = theirs;
+                }
                 // The witness is elsewhere: resubmit from its size.
                 Outcome::Conflict(theirs) if theirs != *known => {
                     tracing::info!(witness = %self.target().name, theirs, ours = *known, "the witness has another size; resubmitting from it");
@@ -284,6 +299,14 @@ impl Submitter {
                     return Step::Failed(format!(
                         "the witness answers 409 with size {theirs} for a submission from that size"
                     ));
+                }
+                Outcome::Refused(why) => {
+                    self.metrics().alarms.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        witness = %self.target().name, log = %self.store.origin(), size, reason = %why,
+                        "the witness refuses this log's checkpoint as inconsistent with what it cosigned before: the log may have been forked or rolled back"
+                    );
+                    return Step::Failed(why);
                 }
                 Outcome::Failed(why) => return Step::Failed(why),
             }
@@ -370,6 +393,8 @@ pub enum Outcome {
     Cosigned(Vec<NoteSignature>),
     /// 409: the witness's size.
     Conflict(u64),
+    /// 422: the witness holds the checkpoint inconsistent with what it cosigned.
+    Refused(String),
     Failed(String),
 }
 
@@ -399,9 +424,9 @@ pub async fn submit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let text = match resp.text().await {
+    let text = match read_capped(resp).await {
         Ok(t) => t,
-        Err(e) => return Outcome::Failed(format!("POST {url}: reading the answer: {e}")),
+        Err(e) => return Outcome::Failed(format!("POST {url}: {status}: {e}")),
     };
     match status {
         200 => {
@@ -415,10 +440,16 @@ pub async fn submit(
                 .collect();
             let note = Note { text: cp.note.text.clone(), signatures: ours.clone() };
             if note.cosigned_by(std::slice::from_ref(key)).is_empty() {
-                return Outcome::Failed(
-                    "the witness answered 200 without a cosignature that verifies under its vkey"
-                        .into(),
-                );
+                let times: Vec<u64> = ours
+                    .iter()
+                    .filter_map(|s| trail_core::note::cosignature_time(&s.bytes))
+                    .collect();
+                return Outcome::Failed(match times.iter().find(|&&t| t == 0 || t > i64::MAX as u64) {
+                    Some(t) => format!(
+                        "the witness answered 200 with a cosignature timestamped {t}; the spec asks for 1 to 2^63-1"
+                    ),
+                    None => "the witness answered 200 without a cosignature that verifies under its vkey".into(),
+                });
             }
             Outcome::Cosigned(ours)
         }
@@ -431,8 +462,29 @@ pub async fn submit(
                 Outcome::Failed(format!("409 without a size ({content_type:?}): {}", short(&text)))
             }
         },
+        422 => Outcome::Refused(format!("422 from {url}: {}", short(&text))),
         _ => Outcome::Failed(format!("{status} from {url}: {}", short(&text))),
     }
+}
+
+/// A witness's answer, at most [`MAX_ANSWER_BYTES`] of it.
+async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(format!(
+            "an answer of {} bytes; no witness answer is over {MAX_ANSWER_BYTES}",
+            resp.content_length().unwrap_or(0)
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading the answer: {e}"))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(format!(
+                "an answer over {MAX_ANSWER_BYTES} bytes; no witness answer is that long"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| "the answer is not UTF-8".into())
 }
 
 fn short(s: &str) -> String {

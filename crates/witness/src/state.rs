@@ -30,7 +30,33 @@ impl StateDir {
     pub fn open(dir: &Path) -> io::Result<StateDir> {
         let dir = dir.join("logs");
         fs::create_dir_all(&dir)?;
+        // A save cut short leaves its temporary file: never acknowledged, so it goes.
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                fs::remove_file(&path)?;
+            }
+        }
         Ok(StateDir { dir })
+    }
+
+    /// Keeps a signed checkpoint that contradicts one this witness cosigned (the same size, another
+    /// root: proof of a fork) in `evidence/`, once per tree head; where it went, if it could.
+    pub fn keep_evidence(&self, cp: &SignedCheckpoint) -> Option<PathBuf> {
+        let dir = self.dir.parent()?.join("evidence");
+        let name = format!(
+            "{}-{}-{}",
+            origin_hash(&cp.checkpoint.origin),
+            cp.checkpoint.size,
+            &cp.checkpoint.root.to_hex()[..16]
+        );
+        let path = dir.join(name);
+        if path.exists() {
+            return Some(path);
+        }
+        fs::create_dir_all(&dir).ok()?;
+        fs::write(&path, cp.to_string()).ok()?;
+        Some(path)
     }
 
     /// The file of the log with this origin.

@@ -10,6 +10,7 @@ use trail_core::{NoteSigner, NoteVerifier, SignedCheckpoint};
 use trail_merkle::{empty_root, verify_consistency};
 
 use crate::protocol::{AddCheckpoint, Refusal};
+use crate::rate::RateLimiter;
 use crate::state::StateDir;
 
 /// A witness: its key, the logs it witnesses, and what it cosigned.
@@ -21,6 +22,9 @@ pub struct Witness {
     /// both pass the old-size check (the spec's rollback race).
     lock: Mutex<()>,
     clock: fn() -> u64,
+    /// Requests per log, counted once the log's signature has verified (so nobody else can
+    /// spend a log's budget).
+    rate: Option<RateLimiter>,
 }
 
 impl std::fmt::Debug for Witness {
@@ -41,7 +45,14 @@ impl Witness {
             return Err(format!("{} is not a witness key (type 0x04)", signer.name()));
         }
         let state = StateDir::open(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        Ok(Witness { signer, logs, state, lock: Mutex::new(()), clock: unix_now })
+        Ok(Witness { signer, logs, state, lock: Mutex::new(()), clock: unix_now, rate: None })
+    }
+
+    /// Limits each log to `per_second` verified requests a second, in bursts of up to four
+    /// seconds' worth.
+    pub fn with_rate_limit(mut self, per_second: u32) -> Witness {
+        self.rate = Some(RateLimiter::new(per_second));
+        self
     }
 
     /// Replaces the clock (tests).
@@ -72,12 +83,36 @@ impl Witness {
         else {
             return Ok(None);
         };
-        self.state.load(origin).map_err(|e| Refusal::Storage(e.to_string()))
+        self.load(origin)
     }
 
-    /// The origin a request is for, read without any check (for rate limiting before the work).
-    pub fn origin_of(req: &AddCheckpoint) -> Option<&str> {
-        req.checkpoint.split('\n').next().filter(|o| !o.is_empty())
+    /// What this witness cosigned of `origin`, checked: the file must hold a checkpoint of that
+    /// origin signed by one of its trusted keys and cosigned by this witness, so an edited state
+    /// file is refused, not trusted (an edited size or root would let a fork be cosigned).
+    pub fn load(&self, origin: &str) -> Result<Option<SignedCheckpoint>, Refusal> {
+        let Some(cp) = self.state.load(origin).map_err(|e| Refusal::Storage(e.to_string()))? else {
+            return Ok(None);
+        };
+        let keys = self.logs.get(origin).map(Vec::as_slice).unwrap_or_default();
+        let own = self.signer.verifier();
+        let mut all = keys.to_vec();
+        all.push(own.clone());
+        let checked = cp.verify(&all).map_err(|e| e.to_string()).and_then(|()| {
+            if cp.note.cosigned_by(std::slice::from_ref(&own)).is_empty() {
+                Err("it carries no cosignature of this witness".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(why) = checked {
+            return Err(Refusal::Storage(format!(
+                "the state of log {origin:?} ({}) does not verify ({why}): it was altered, or the \
+                 log's key it was signed with is no longer in witness.toml; restore it from a \
+                 backup, or remove it to cosign the log afresh from its next checkpoint",
+                self.state.path(origin).display()
+            )));
+        }
+        Ok(Some(cp))
     }
 
     /// Answers an `add-checkpoint` request: the cosignature lines (each ending in a newline), or
@@ -96,6 +131,11 @@ impl Witness {
             }
             Err(e) => return Err(Refusal::BadRequest(format!("checkpoint: {e}"))),
         }
+        if let Some(rate) = &self.rate
+            && !rate.take(&cp.origin, std::time::Instant::now())
+        {
+            return Err(Refusal::TooMany(cp.origin.clone()));
+        }
         if req.old > cp.size {
             return Err(Refusal::BadRequest(format!(
                 "old size {} is larger than the checkpoint's size {}",
@@ -103,7 +143,7 @@ impl Witness {
             )));
         }
         let _guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let last = self.state.load(&cp.origin).map_err(|e| Refusal::Storage(e.to_string()))?;
+        let last = self.load(&cp.origin)?;
         let last_size = last.as_ref().map_or(0, |l| l.checkpoint.size);
         if req.old != last_size {
             return Err(Refusal::Conflict { size: last_size });
@@ -122,9 +162,16 @@ impl Witness {
             None => {}
             Some(last) if last.checkpoint.size == cp.size => {
                 if last.checkpoint.root != cp.root {
+                    // Two signed tree heads of one size: proof that the log forked. Kept.
+                    let kept = self.state.keep_evidence(&signed);
                     return Err(Refusal::Unprocessable(format!(
-                        "size {} was cosigned with root {}, not {}: the log forked",
-                        cp.size, last.checkpoint.root, cp.root
+                        "log {:?} forked: size {} was cosigned with root {}, and this checkpoint \
+                         signed by the log has root {}{}",
+                        cp.origin,
+                        cp.size,
+                        last.checkpoint.root.to_base64(),
+                        cp.root.to_base64(),
+                        kept.map(|p| format!(" (kept in {})", p.display())).unwrap_or_default()
                     )));
                 }
                 if !req.proof.is_empty() {
@@ -143,8 +190,9 @@ impl Witness {
                 )
                 .map_err(|e| {
                     Refusal::Unprocessable(format!(
-                        "the checkpoint of size {} is not consistent with size {} cosigned before: {e}",
-                        cp.size, last.checkpoint.size
+                        "log {:?}: the consistency proof from size {} (cosigned) to {} does not \
+                         verify ({e}): a bad proof, or a fork",
+                        cp.origin, last.checkpoint.size, cp.size
                     ))
                 })?;
             }

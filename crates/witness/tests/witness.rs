@@ -132,3 +132,68 @@ fn empty_trees_and_proofs_from_zero() {
     assert_eq!(status(&w, &req), 422);
     assert_eq!(status(&w, &log.request(0, 8)), 200);
 }
+
+/// An edited state file is refused, never trusted: with its size and root changed to a smaller
+/// tree of another history, it would otherwise let that history's fork be cosigned.
+#[test]
+fn an_edited_state_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::new(1, "entry", 10);
+    let (w, _) = witness(tmp.path(), log.key.verifier());
+    assert_eq!(status(&w, &log.request(0, 10)), 200);
+    let path = tmp.path().join("logs").join(trail_witness::state::origin_hash(ORIGIN));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let fork = Log::new(1, "forked", 10);
+    let root5 = trail_merkle::root(&fork.tree, 5).unwrap().to_base64();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let edited = [&[lines[0], "5", root5.as_str()][..], &lines[3..]].concat().join("\n");
+    std::fs::write(&path, edited).unwrap();
+    let (w, _) = witness(tmp.path(), log.key.verifier());
+    let r = w.add_checkpoint(&fork.request(5, 10)).unwrap_err();
+    assert_eq!(r.status(), 503, "{r}");
+    assert!(r.to_string().contains("does not verify"), "{r}");
+    // Without the witness's own cosignature: refused too.
+    let mut cp = trail_core::SignedCheckpoint::parse(&text).unwrap();
+    cp.note.signatures.truncate(1);
+    std::fs::write(&path, cp.to_string()).unwrap();
+    assert_eq!(w.add_checkpoint(&log.request(10, 10)).unwrap_err().status(), 503);
+    // The file as the witness wrote it: accepted again.
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(status(&w, &log.request(10, 10)), 200);
+}
+
+/// The per-log rate counts requests whose log signature verified: forged or unsigned requests
+/// cannot spend a log's budget.
+#[test]
+fn forged_requests_do_not_spend_a_logs_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::new(1, "entry", 10);
+    let (w, _) = witness(tmp.path(), log.key.verifier());
+    let w = w.with_rate_limit(1);
+    let stranger = Log::new(2, "entry", 10);
+    for _ in 0..40 {
+        assert_eq!(status(&w, &stranger.request(0, 10)), 403);
+    }
+    assert_eq!(status(&w, &log.request(0, 10)), 200);
+    // Valid requests do spend it: a burst of four, then 429.
+    let statuses: Vec<u16> = (0..6).map(|_| status(&w, &log.request(10, 10))).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 3, "{statuses:?}");
+}
+
+/// A fork at the cosigned size is kept as evidence: the log's own signatures on two tree heads.
+#[test]
+fn a_fork_is_kept_as_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::new(1, "entry", 10);
+    let (w, _) = witness(tmp.path(), log.key.verifier());
+    assert_eq!(status(&w, &log.request(0, 10)), 200);
+    let fork = Log::new(1, "forked", 10);
+    let r = w.add_checkpoint(&fork.request(10, 10)).unwrap_err();
+    assert_eq!(r.status(), 422);
+    assert!(r.to_string().contains("forked"), "{r}");
+    let kept: Vec<_> = std::fs::read_dir(tmp.path().join("evidence")).unwrap().collect();
+    assert_eq!(kept.len(), 1);
+    let text = std::fs::read_to_string(kept[0].as_ref().unwrap().path()).unwrap();
+    let cp = trail_core::SignedCheckpoint::open(&text, &[log.key.verifier()]).unwrap();
+    assert_eq!(cp.checkpoint.root, trail_merkle::root(&fork.tree, 10).unwrap());
+}

@@ -35,9 +35,11 @@ pub struct VerifyArgs {
     /// How many of the --witness keys must have cosigned a checkpoint [default: all of them].
     #[arg(long, requires = "witness", value_name = "K")]
     quorum: Option<usize>,
-    /// A signed checkpoint an auditor kept earlier (repeatable): the log must reach and match it.
-    #[arg(long, value_name = "FILE")]
-    checkpoint: Vec<PathBuf>,
+    /// A signed checkpoint an auditor kept earlier, a file or an http(s) URL (repeatable): the
+    /// log must reach and match it. A witness's latest (`URL/<sha256(origin)>/checkpoint`)
+    /// catches a log cut back to an earlier witnessed checkpoint.
+    #[arg(long, value_name = "FILE|URL")]
+    checkpoint: Vec<String>,
     /// Check a report `trail report` wrote: unaltered (its digest), signed by the log's key (its
     /// checkpoint), and, with --tiles or a --data holding the report's log, its figures folded
     /// again from the log. Needs --key unless --data holds the log.
@@ -85,6 +87,12 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         return crate::interop::verify_foreign(format, &files, args.json.json);
     }
     let mut keys = load_keys(&args.key, "--key")?;
+    if let Some(k) = keys.iter().find(|k| k.is_cosigner()) {
+        bail!(
+            "--key {}: a witness's cosigner key; give the log's verifier key, and witnesses with --witness",
+            k.name()
+        );
+    }
     let witnesses = crate::witness::cosigner_keys(&args.witness, "--witness")?;
     let quorum = match args.quorum {
         Some(k) if k == 0 || k > witnesses.len() => {
@@ -110,7 +118,8 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
                 let cosigned = r.checkpoint.note.cosigned_by(&witnesses).len();
                 if cosigned < quorum {
                     return Err(format!(
-                        "its checkpoint (tree size {}) carries the cosignatures of {cosigned} of the                          named witnesses; the policy asks for {quorum}",
+                        "its checkpoint (tree size {}) carries the cosignatures of {cosigned} of the \
+                         named witnesses; the policy asks for {quorum}",
                         r.checkpoint.checkpoint.size
                     ));
                 }
@@ -215,14 +224,42 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// The checkpoints an auditor kept, from `--checkpoint FILE`.
-fn read_trusted(files: &[PathBuf]) -> Result<Vec<String>> {
-    files
-        .iter()
-        .map(|p| {
-            fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))
+/// The checkpoints an auditor kept, from `--checkpoint FILE|URL`.
+fn read_trusted(args: &[String]) -> Result<Vec<String>> {
+    args.iter()
+        .map(|a| {
+            if a.starts_with("http://") || a.starts_with("https://") {
+                fetch_checkpoint(a)
+            } else {
+                fs::read_to_string(a).with_context(|| format!("cannot read checkpoint {a}"))
+            }
         })
         .collect()
+}
+
+/// A checkpoint from a URL (a witness's `/<sha256(origin)>/checkpoint`, a log's
+/// `/tlog/checkpoint`), at most 64 KiB of it.
+fn fetch_checkpoint(url: &str) -> Result<String> {
+    let client = trail_server::listen::client_builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let fetch = async move {
+        let mut resp =
+            client.get(url).send().await.with_context(|| format!("cannot fetch {url}"))?;
+        if !resp.status().is_success() {
+            bail!("{url}: {}", resp.status());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.with_context(|| format!("cannot read {url}"))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > 64 << 10 {
+                bail!("{url}: more than 64 KiB, not a checkpoint");
+            }
+        }
+        String::from_utf8(body).map_err(|_| anyhow!("{url}: not UTF-8"))
+    };
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(fetch))
 }
 
 /// What kind of file an export is, from its first bytes.

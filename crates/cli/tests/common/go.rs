@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+/// Programs built so far, by name (`None`: could not be built).
+type Built = Mutex<Vec<(String, Option<PathBuf>)>>;
+
 /// The program in `tests/go/<name>`, built; `None` (a loud skip) only outside CI when Go is
 /// missing and `TRAIL_SKIP_GO` is set.
 pub fn program(name: &str) -> Option<PathBuf> {
-    static BUILT: OnceLock<Mutex<Vec<(String, Option<PathBuf>)>>> = OnceLock::new();
+    static BUILT: OnceLock<Built> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
     let mut built = built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, bin)) = built.iter().find(|(n, _)| n == name) {
