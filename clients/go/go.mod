@@ -1,0 +1,3 @@
+module trail.example/client/trail
+
+go 1.19
