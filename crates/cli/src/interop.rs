@@ -29,9 +29,18 @@ pub struct ImportArgs {
     #[arg(long, value_parser = ["harness", "agenticapi", "denkeeper", "ag2"])]
     pub from: String,
     /// Files or databases to import: Harness `audit-<session>.jsonl`, an AgenticAPI or denkeeper
-    /// SQLite database, an AG2 `audit.jsonl`.
+    /// SQLite database, an AG2 `audit.jsonl`. With --follow: Harness's audit directory.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Harness only: follow the audit directory as Harness writes it (until interrupted): each
+    /// new line checked against its file's chain, recorded once, a problem reported at once; a
+    /// cursor per file in the data directory resumes a restart where the last run stopped. Exit 1
+    /// if any problem was reported.
+    #[arg(long)]
+    pub follow: bool,
+    /// How often --follow looks for new lines.
+    #[arg(long, default_value_t = 200, value_name = "MS", requires = "follow")]
+    pub poll_ms: u64,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -41,6 +50,18 @@ pub struct ImportArgs {
 /// Ids come from the sources, so importing the same file again adds nothing.
 pub async fn import(args: ImportArgs) -> Result<ExitCode> {
     let system: System = args.from.parse().map_err(|e| anyhow!("--from: {e}"))?;
+    if args.follow {
+        if system != System::Harness {
+            bail!(
+                "--follow reads Harness's audit directory as it is written: use it with --from harness"
+            );
+        }
+        let [dir] = args.paths.as_slice() else {
+            bail!("--follow takes one directory (Harness's audit folder)");
+        };
+        return crate::follow::follow_harness(&args.data.data, dir, args.poll_ms, args.json.json)
+            .await;
+    }
     let dir = DataDir::open(&args.data.data)?;
     let batches = args
         .paths

@@ -9,6 +9,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod browse;
 mod commands;
 mod datadir;
+mod follow;
 mod interop;
 mod monitor;
 mod output;

@@ -700,3 +700,96 @@ fn init_takes_the_audit_settings_of_a_harness_config() {
     assert!(r.stderr.contains("has no [audit] table"), "{}", r.stderr);
     assert!(!Path::new(&other).exists(), "a refused init leaves nothing behind");
 }
+
+/// Harness running unchanged (its own `AuditLogger`, from its own package) is followed as it
+/// writes: every line lands once, a tampered line is reported as soon as it is appended, and a
+/// restart resumes from the cursors without adding anything twice.
+#[test]
+fn a_harness_folder_is_followed_as_harness_writes_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let python = match harness_python() {
+        Ok(p) => p,
+        Err(why) => return skip_without_harness(&why),
+    };
+    let (tmp, data) = init();
+    let audit = tmp.path().join("audit");
+    std::fs::create_dir(&audit).unwrap();
+    let follow = || {
+        Command::new(env!("CARGO_BIN_EXE_trail"))
+            .args(["import", "--data", &data, "--from", "harness", "--follow"])
+            .arg(&audit)
+            .args(["--json", "--poll-ms", "100"])
+            .env_remove("TRAIL_DATA")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = follow();
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let write = |session: &str, n: &str| {
+        let out = Command::new(&python)
+            .arg(fixture("gen/harness_writes_slowly.py"))
+            .arg(&audit)
+            .args([session, n])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    write("s1", "30");
+    write("s2", "10");
+    let wait_for = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while size(&data) < n {
+            assert!(Instant::now() < deadline, "the follower stored {} of {n} events", size(&data));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(40);
+    assert!(rx.try_recv().is_err(), "a problem was reported on a good log");
+    // A line appended by someone else: the last event again with a changed field, its hash kept.
+    let file = audit.join("audit-s1.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let last = text.lines().last().unwrap().replacen("\"turns\":30", "\"turns\":31", 1);
+    assert!(!text.ends_with(&format!("{last}\n")), "the edit changed nothing");
+    let appended = Instant::now();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| {
+            use std::io::Write;
+            writeln!(f, "{last}")
+        })
+        .unwrap();
+    let (at, line) =
+        rx.recv_timeout(Duration::from_secs(10)).expect("the tampered line was not reported");
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["file"], "audit-s1.jsonl");
+    assert_eq!(v["line"], 31);
+    assert!(
+        matches!(v["problem"].as_str(), Some("hash_mismatch" | "prev_hash_mismatch")),
+        "{line}"
+    );
+    eprintln!("tampered line reported {:?} after it was appended", at - appended);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert_eq!(child.wait().unwrap().code(), Some(1), "a reported problem exits 1");
+    // A restart resumes from the cursors: a new session's lines land, nothing twice.
+    let before = size(&data);
+    let mut child = follow();
+    write("s3", "6");
+    wait_for(before + 6);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(size(&data), before + 6);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().unwrap();
+    let v = trail(&["verify", "--data", &data]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+}

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use trail_core::{Event, Timestamp};
@@ -154,66 +154,15 @@ pub fn verify(bytes: &[u8], file_name: Option<&str>) -> Verification {
         }
         v.events += 1;
         let recomputed = hash_event(&obj);
-        let stored = obj.get("hash");
-        match stored {
-            None => v.problems.push(problem(
-                n,
-                "hash_missing",
-                format!("the event has no `hash` (recomputed {recomputed})"),
-            )),
-            Some(PyValue::Str(s)) if s.is(&recomputed) => {}
-            Some(PyValue::Str(s)) => v.problems.push(problem(
-                n,
-                "hash_mismatch",
-                format!("hash mismatch: stored {} recomputed {recomputed}", s.to_string_lossy()),
-            )),
-            Some(other) => v.problems.push(problem(
-                n,
-                "hash_not_string",
-                format!(
-                    "`hash` is {}, not a string (recomputed {recomputed}; Harness's verifier raises TypeError here)",
-                    other.type_name()
-                ),
-            )),
-        }
-        match (&expected, obj.get("prev_hash")) {
-            (Err(bad), _) => notes.push(format!(
-                "line {n}: prev_hash not checked: line {bad} before it could not be read"
-            )),
-            (Ok(_), None) => {
-                v.problems.push(problem(n, "prev_hash_missing", "the event has no `prev_hash`"))
-            }
-            (Ok(exp), Some(PyValue::Str(got))) if got == exp => {}
-            (Ok(exp), Some(PyValue::Str(got))) => {
-                let after = if last_event_line == 0 {
-                    "genesis".to_owned()
-                } else {
-                    format!("the hash of line {last_event_line}")
-                };
-                let mut msg = format!(
-                    "prev_hash mismatch: expected {} ({after}) got {}",
-                    show_hash(exp),
-                    got.to_string_lossy()
-                );
-                if got.is(GENESIS) && last_event_line > 0 {
-                    msg.push_str(": a second chain starts here (Harness restarts the chain when a session's file is opened again)");
-                }
-                v.problems.push(problem(n, "prev_hash_mismatch", msg));
-            }
-            (Ok(_), Some(other)) => v.problems.push(problem(
-                n,
-                "prev_hash_not_string",
-                format!(
-                    "`prev_hash` is {}, not a string (Harness's verifier raises TypeError here)",
-                    other.type_name()
-                ),
-            )),
-        }
-        expected = match stored {
-            None => Ok(PyStr::default()),
-            Some(PyValue::Str(s)) => Ok(s.clone()),
-            Some(_) => Err(n),
-        };
+        expected = check_links(
+            n,
+            &obj,
+            &recomputed,
+            &expected,
+            last_event_line,
+            &mut v.problems,
+            &mut |note| notes.push(note),
+        );
         last_event_line = n;
         sim.step(n, &obj, &recomputed);
         notes.observe(n, &obj, file_name, &mut v.sessions);
@@ -332,6 +281,85 @@ pub fn import_bytes(path: &Path, bytes: &[u8]) -> Result<ImportBatch, ImportErro
         notes: v.notes,
         events,
     })
+}
+
+/// Where `trail import --from harness --follow` is in one Harness file: the bytes and lines read
+/// so far, and what the next event's `prev_hash` must be (the hash of the last event), or the
+/// line that could not be read (after which the link is not checked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowCursor {
+    pub offset: u64,
+    pub line: u64,
+    pub last_event_line: u64,
+    pub expected: Result<String, u64>,
+}
+
+impl Default for FollowCursor {
+    fn default() -> Self {
+        FollowCursor { offset: 0, line: 0, last_event_line: 0, expected: Ok(GENESIS.to_owned()) }
+    }
+}
+
+/// What one appended line held: its problems against the chain, notes, and its event (`None`
+/// for a blank line or one that could not be read).
+#[derive(Debug)]
+pub struct FollowedLine {
+    pub line: u64,
+    pub problems: Vec<LineProblem>,
+    pub notes: Vec<String>,
+    pub event: Option<Result<Event, ImportError>>,
+}
+
+/// Reads one complete line (`raw` with its newline) appended to the Harness file `path` after
+/// `cursor`, checks it against the chain as [`verify`] does, and maps it as [`import`] does;
+/// advances the cursor past it.
+pub fn follow_line(path: &Path, cursor: &mut FollowCursor, raw: &[u8]) -> FollowedLine {
+    let n = cursor.line + 1;
+    cursor.line = n;
+    cursor.offset += raw.len() as u64;
+    let mut out = FollowedLine { line: n, problems: Vec::new(), notes: Vec::new(), event: None };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        out.problems.push(problem(n, "not_utf8", "the line is not valid UTF-8"));
+        cursor.expected = Err(n);
+        return out;
+    };
+    let line = pyjson::py_strip(text);
+    if line.is_empty() {
+        return out;
+    }
+    let obj = match pyjson::loads(line) {
+        Ok(o @ PyValue::Object(_)) => o,
+        Ok(other) => {
+            out.problems.push(problem(
+                n,
+                "not_object",
+                format!("expected a JSON object, found {}", other.type_name()),
+            ));
+            cursor.expected = Err(n);
+            return out;
+        }
+        Err(e) => {
+            out.problems.push(problem(n, "invalid_json", format!("invalid JSON — {e}")));
+            cursor.expected = Err(n);
+            return out;
+        }
+    };
+    let recomputed = hash_event(&obj);
+    let expected = cursor.expected.clone().map(|h| PyStr::new(&h));
+    let next = check_links(
+        n,
+        &obj,
+        &recomputed,
+        &expected,
+        cursor.last_event_line,
+        &mut out.problems,
+        &mut |note| out.notes.push(note),
+    );
+    cursor.expected = next.map(|h| h.to_string_lossy());
+    cursor.last_event_line = n;
+    let problems: Vec<&LineProblem> = out.problems.iter().collect();
+    out.event = Some(to_event(path, &common::file_name(path), n, &obj, &problems));
+    out
 }
 
 /// Maps one Harness event. Record fields: id `harness:<event_id>`, time from the float epoch,
@@ -465,6 +493,80 @@ fn to_event(
         at: format!("line {line}"),
         reason,
     })
+}
+
+/// Checks one event's links: its `hash` against `recomputed`, its `prev_hash` against `expected`
+/// (the hash of the event on `last_event_line`, or the line that could not be read). Returns what
+/// the next event's `prev_hash` must be.
+fn check_links(
+    n: u64,
+    obj: &PyValue,
+    recomputed: &str,
+    expected: &Result<PyStr, u64>,
+    last_event_line: u64,
+    problems: &mut Vec<LineProblem>,
+    note: &mut dyn FnMut(String),
+) -> Result<PyStr, u64> {
+    let stored = obj.get("hash");
+    match stored {
+        None => problems.push(problem(
+            n,
+            "hash_missing",
+            format!("the event has no `hash` (recomputed {recomputed})"),
+        )),
+        Some(PyValue::Str(s)) if s.is(recomputed) => {}
+        Some(PyValue::Str(s)) => problems.push(problem(
+            n,
+            "hash_mismatch",
+            format!("hash mismatch: stored {} recomputed {recomputed}", s.to_string_lossy()),
+        )),
+        Some(other) => problems.push(problem(
+            n,
+            "hash_not_string",
+            format!(
+                "`hash` is {}, not a string (recomputed {recomputed}; Harness's verifier raises TypeError here)",
+                other.type_name()
+            ),
+        )),
+    }
+    match (expected, obj.get("prev_hash")) {
+        (Err(bad), _) => {
+            note(format!("line {n}: prev_hash not checked: line {bad} before it could not be read"))
+        }
+        (Ok(_), None) => {
+            problems.push(problem(n, "prev_hash_missing", "the event has no `prev_hash`"))
+        }
+        (Ok(exp), Some(PyValue::Str(got))) if got == exp => {}
+        (Ok(exp), Some(PyValue::Str(got))) => {
+            let after = if last_event_line == 0 {
+                "genesis".to_owned()
+            } else {
+                format!("the hash of line {last_event_line}")
+            };
+            let mut msg = format!(
+                "prev_hash mismatch: expected {} ({after}) got {}",
+                show_hash(exp),
+                got.to_string_lossy()
+            );
+            if got.is(GENESIS) && last_event_line > 0 {
+                msg.push_str(": a second chain starts here (Harness restarts the chain when a session's file is opened again)");
+            }
+            problems.push(problem(n, "prev_hash_mismatch", msg));
+        }
+        (Ok(_), Some(other)) => problems.push(problem(
+            n,
+            "prev_hash_not_string",
+            format!(
+                "`prev_hash` is {}, not a string (Harness's verifier raises TypeError here)",
+                other.type_name()
+            ),
+        )),
+    }
+    match stored {
+        None => Ok(PyStr::default()),
+        Some(PyValue::Str(s)) => Ok(s.clone()),
+        Some(_) => Err(n),
+    }
 }
 
 fn problem(line: u64, code: &'static str, message: impl Into<String>) -> LineProblem {
