@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -175,11 +176,11 @@ func intValue(path string, n int64, kept *[]string) interface{} {
 }
 
 // parseDetail parses detail when it is JSON text (starts with { or [), as the importer does.
-// Text trail could not hash faithfully (integers beyond ±2^53, numbers beyond a double, repeated
-// keys, which trail refuses) stays text, so the event is never refused for its detail.
+// Text JSON or trail could not hold faithfully (integers beyond ±2^53, numbers beyond a double,
+// repeated keys, lone surrogates) stays text, so the event is never refused for its detail.
 func parseDetail(s string) (interface{}, bool) {
 	t := strings.TrimLeftFunc(s, unicode.IsSpace)
-	if t == "" || t[0] != '{' && t[0] != '[' || !utf8.ValidString(s) || !faithful(s) {
+	if t == "" || t[0] != '{' && t[0] != '[' || !utf8.ValidString(s) || surrogateEscape.MatchString(s) || !faithful(s) {
 		return nil, false
 	}
 	d := json.NewDecoder(strings.NewReader(s))
@@ -193,6 +194,10 @@ func parseDetail(s string) (interface{}, bool) {
 	}
 	return v, true
 }
+
+// Go's decoder turns a lone surrogate escape into U+FFFD; trail keeps such text as it is, so any
+// surrogate escape (json.Marshal never writes one) keeps the detail as text.
+var surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
 
 // faithful walks the JSON tokens: no repeated key in an object, every number exact in JCS.
 func faithful(s string) bool {

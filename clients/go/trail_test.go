@@ -731,7 +731,8 @@ func TestMappingEdges(t *testing.T) {
 	if s, ok := d["summary"].(map[string]interface{}); !ok || s["bytes_hex"] != "637574e280" {
 		t.Errorf("summary %#v", d["summary"])
 	}
-	for s, want := range map[string]bool{`{"n":9007199254740993}`: false, `[1e400]`: false, `{"n":1.5}`: true, `[{"a":{"a":1}}]`: true} {
+	for s, want := range map[string]bool{`{"n":9007199254740993}`: false, `[1e400]`: false, `{"n":1.5}`: true, `[{"a":{"a":1}}]`: true,
+		`{"a":{"b":1},"a":2}`: false, `["\ud800"]`: false, `{"x": [1, 2.5, "é"]} `: true, `{"x":1} {}`: false} {
 		if _, ok := parseDetail(s); ok != want {
 			t.Errorf("parseDetail(%s) = %v", s, ok)
 		}

@@ -8,7 +8,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod browse;
 mod commands;
-mod datadir;
+use trail_datadir::{datadir, writer};
 mod follow;
 mod interop;
 mod monitor;
@@ -17,7 +17,6 @@ mod report;
 mod serve;
 mod tiles;
 mod witness;
-mod writer;
 
 /// The allocator: see crates/cli/Cargo.toml (glibc malloc dominated a serving node's profile).
 #[global_allocator]

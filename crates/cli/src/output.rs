@@ -130,18 +130,7 @@ pub fn fit(s: &str, w: usize) -> String {
     t
 }
 
-/// A duration as a person reads it: `850 ms`, `4.2 s`, `3 min 12 s`, `4 h 54 min`, `2 d 3 h`.
-pub fn duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    let s = d.as_secs();
-    match s {
-        _ if ms < 1000 => format!("{ms} ms"),
-        0..60 => format!("{:.1} s", d.as_secs_f64()),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        3600..86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
-        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
-    }
-}
+pub use trail_datadir::writer::duration;
 
 /// A range of seqs, inclusive, written one way everywhere: `seq 4`, `seq 0 to 9`.
 pub fn seq_range(first: u64, last: u64) -> String {

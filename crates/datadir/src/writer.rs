@@ -92,7 +92,7 @@ impl Writer {
                 if last_word.is_some() {
                     eprintln!(
                         "trail: took the log's sequencer lease after {}",
-                        crate::output::duration(started.elapsed())
+                        duration(started.elapsed())
                     );
                 }
                 let lease = LeaseKeeper::start(pg.clone(), token);
@@ -133,7 +133,7 @@ impl Writer {
                 } else {
                     eprintln!(
                         "trail: still waiting for the sequencer lease held by {holder} ({})",
-                        crate::output::duration(started.elapsed())
+                        duration(started.elapsed())
                     );
                 }
                 last_word = Some(Instant::now());
@@ -191,5 +191,18 @@ impl LeaseKeeper {
     fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.thread.join();
+    }
+}
+
+/// A duration as a person reads it: `850 ms`, `4.2 s`, `3 min 12 s`, `4 h 54 min`, `2 d 3 h`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    let s = d.as_secs();
+    match s {
+        _ if ms < 1000 => format!("{ms} ms"),
+        0..60 => format!("{:.1} s", d.as_secs_f64()),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
     }
 }

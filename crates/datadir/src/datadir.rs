@@ -32,19 +32,19 @@ pub struct Config {
     /// Harness's `[audit]` keys, honoured as Harness documents them.
     #[serde(default)]
     pub audit: AuditConfig,
-    /// `trail serve` settings (see `trail_server::config`).
+    /// `trail serve` settings (see `crate::serving`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<trail_server::ServerSection>,
+    pub server: Option<crate::serving::ServerSection>,
     /// Exporters run by `trail serve`, each with its own cursor in `exporters/`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exporters: Vec<trail_server::ExporterConfig>,
+    pub exporters: Vec<crate::serving::ExporterConfig>,
     /// Witnesses the log submits its checkpoints to (`trail serve`; see
     /// `trail_server::witnessing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub witnesses: Vec<trail_server::WitnessTarget>,
+    pub witnesses: Vec<crate::serving::WitnessTarget>,
     /// How the log uses its witnesses (`[witness] quorum`, intervals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub witness: Option<trail_server::WitnessSection>,
+    pub witness: Option<crate::serving::WitnessSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
