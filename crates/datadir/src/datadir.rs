@@ -284,6 +284,20 @@ impl DataDir {
         Ok((dir, signer))
     }
 
+    /// Opens the recorder on this log's store (the caller holds it as a
+    /// [`crate::writer::Writer`]); refused when `[audit] enabled = false`.
+    pub fn open_recorder(&self, store: Arc<dyn Store>) -> Result<trail_ingest::Recorder> {
+        if !self.config.audit.enabled {
+            bail!(
+                "recording is disabled in {}/trail.toml ([audit] enabled = false); no event was stored",
+                self.path.display()
+            );
+        }
+        let signer = self.signer()?;
+        let (scanner, config) = self.recorder_config()?;
+        trail_ingest::Recorder::open(store, signer, scanner, config).map_err(|e| anyhow!("{e}"))
+    }
+
     /// Opens an existing data directory.
     pub fn open(path: &Path) -> Result<DataDir> {
         let cfg_path = path.join(CONFIG_FILE);

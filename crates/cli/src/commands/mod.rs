@@ -61,15 +61,7 @@ pub fn init(
 
 /// Opens the recorder on a data directory's store (the caller holds it as a [`Writer`]).
 pub fn open_recorder(dir: &DataDir, store: Arc<dyn Store>) -> Result<Recorder> {
-    if !dir.config.audit.enabled {
-        bail!(
-            "recording is disabled in {}/trail.toml ([audit] enabled = false); no event was stored",
-            dir.path.display()
-        );
-    }
-    let signer = dir.signer()?;
-    let (scanner, config) = dir.recorder_config()?;
-    Recorder::open(store, signer, scanner, config).map_err(|e| anyhow!("{e}"))
+    dir.open_recorder(store)
 }
 
 pub async fn checkpoint(data: &Path, json_out: bool) -> Result<ExitCode> {

@@ -1,0 +1,230 @@
+"""trail: a tamper-evident flight recorder for AI agents.
+
+``Log`` records into a trail data directory in this process (the same log the ``trail`` command
+reads, serves and verifies, under the same writer lock); ``AsyncLog`` does the same without
+blocking an asyncio loop; ``Client`` records into a ``trail serve`` node over HTTP.
+
+    import trail
+    with trail.Log.init("trail-data", origin="example.com/agents") as log:
+        ack = log.record("tool_call", agent="coder", session="s1", action="Bash",
+                         body={"command": "ls"})
+        print(ack["seq"], ack["hash"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, List, Optional
+
+from trail._native import EventError, NativeLog, TrailError
+
+__all__ = ["Log", "AsyncLog", "Client", "TrailError", "EventError"]
+
+
+def _event(kind: str, fields: Dict[str, Any]) -> str:
+    if "kind" in fields:
+        raise EventError("kind: give the kind once, as the first argument")
+    event = dict(fields)
+    event["kind"] = kind
+    try:
+        return json.dumps(event, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        raise EventError(f"the event is not JSON: {e}") from None
+
+
+def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
+    """Filters as trail names them; ``since``/``until`` stand for ``from``/``to`` (a keyword)."""
+    q = dict(filters)
+    for alias, name in (("since", "from"), ("until", "to")):
+        if alias in q:
+            q[name] = q.pop(alias)
+    return q
+
+
+class Log:
+    """A trail log opened for writing in this process.
+
+    ``record`` returns once the event is stored as the log's durability says (``commit``: synced
+    to disk). One ``Log`` may be shared by threads: the GIL is released while an append waits.
+    """
+
+    def __init__(self, native: NativeLog):
+        self._native = native
+
+    @classmethod
+    def init(cls, path: "os.PathLike[str] | str", origin: str, store: str = "sqlite",
+             durability: str = "commit") -> "Log":
+        """Creates a log in a new data directory (as ``trail init``) and opens it."""
+        return cls(NativeLog.init(os.fspath(path), origin, store, durability))
+
+    @classmethod
+    def open(cls, path: "os.PathLike[str] | str") -> "Log":
+        """Opens an existing log, taking its writer lock (another writer is waited for; a log a
+        ``trail serve`` node holds is refused, naming the node to send events to)."""
+        return cls(NativeLog.open(os.fspath(path)))
+
+    @property
+    def origin(self) -> str:
+        return self._native.origin
+
+    @property
+    def path(self) -> str:
+        return os.fspath(self._native.path)
+
+    def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
+        """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored.
+        Raises ``EventError`` naming the field trail refuses."""
+        return json.loads(self._native.record_json(_event(kind, fields)))
+
+    def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Records events (dicts with a ``kind``) in order; all are checked before any is stored."""
+        try:
+            text = json.dumps(events, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise EventError(f"the events are not JSON: {e}") from None
+        return json.loads(self._native.record_many_json(text))
+
+    def flush(self) -> str:
+        """Waits until everything recorded is stored and covered by a signed checkpoint; returns
+        that checkpoint (a C2SP signed note)."""
+        return self._native.flush()
+
+    def close(self) -> None:
+        """Signs a final checkpoint and releases the log. Closing twice is fine."""
+        self._native.close()
+
+    def query(self, **filters: Any) -> List[Dict[str, Any]]:
+        """Records matching the filters (``kind``, ``agent``, ``session``, ``status``, ``action``,
+        ``since``/``until`` (RFC 3339), ``search``, ``limit``, ``ascending``), newest first:
+        each ``{"seq", "hash", "record", "body"}``."""
+        page = json.loads(self._native.query_json(json.dumps(_query(filters))))
+        return page["records"]
+
+    def verify(self) -> Dict[str, Any]:
+        """Verifies the log as ``trail verify`` does; ``{"verdict", "intact", "report"}``."""
+        return json.loads(self._native.verify_json())
+
+    def __enter__(self) -> "Log":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncLog:
+    """``Log`` for asyncio: every call runs on a worker thread, so the loop never blocks."""
+
+    def __init__(self, log: Log):
+        self._log = log
+
+    @staticmethod
+    async def _run(fn, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    @classmethod
+    async def init(cls, path, origin: str, store: str = "sqlite", durability: str = "commit") -> "AsyncLog":
+        return cls(await cls._run(Log.init, path, origin, store, durability))
+
+    @classmethod
+    async def open(cls, path) -> "AsyncLog":
+        return cls(await cls._run(Log.open, path))
+
+    @property
+    def origin(self) -> str:
+        return self._log.origin
+
+    async def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
+        return await self._run(self._log.record, kind, **fields)
+
+    async def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        return await self._run(self._log.record_many, events)
+
+    async def flush(self) -> str:
+        return await self._run(self._log.flush)
+
+    async def close(self) -> None:
+        await self._run(self._log.close)
+
+    async def query(self, **filters: Any) -> List[Dict[str, Any]]:
+        return await self._run(self._log.query, **filters)
+
+    async def verify(self) -> Dict[str, Any]:
+        return await self._run(self._log.verify)
+
+    async def __aenter__(self) -> "AsyncLog":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+class Client:
+    """A ``trail serve`` node over HTTP, with ``Log``'s ``record``, ``record_many``, ``query``
+    and ``verify``. ``api_key`` is sent as the bearer key; ``log`` picks a log the node serves
+    other than its default."""
+
+    def __init__(self, url: str, api_key: Optional[str] = None, log: Optional[str] = None,
+                 timeout: float = 30.0):
+        if not url.startswith(("http://", "https://")):
+            raise TrailError(f"url {url!r} must start with http:// or https://")
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.log = log
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
+              body: Optional[str] = None) -> Any:
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if self.log:
+            params["log"] = self.log
+        query = ("?" + urllib.parse.urlencode(params)) if params else ""
+        req = urllib.request.Request(self.url + path + query, method=method,
+                                     data=body.encode() if body is not None else None)
+        req.add_header("Accept", "application/json")
+        if body is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.api_key:
+            req.add_header("Authorization", f"Bearer {self.api_key}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            text = e.read().decode("utf-8", "replace")
+            try:
+                message = json.loads(text)["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = text.strip() or e.reason
+            cls = EventError if e.code in (400, 413, 422) else TrailError
+            raise cls(f"{method} {path}: {e.code}: {message}") from None
+        except urllib.error.URLError as e:
+            raise TrailError(f"{method} {self.url}{path}: {e.reason}") from None
+
+    def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
+        """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored."""
+        page = self._call("POST", "/v1/events", body=_event(kind, fields))
+        return page["events"][0]
+
+    def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        try:
+            text = json.dumps(events, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise EventError(f"the events are not JSON: {e}") from None
+        return self._call("POST", "/v1/events", body=text)["events"]
+
+    def query(self, **filters: Any) -> List[Dict[str, Any]]:
+        """Events matching the filters, as ``GET /v1/events`` returns them."""
+        q = _query(filters)
+        if isinstance(q.get("ascending"), bool):
+            q["ascending"] = str(q["ascending"]).lower()
+        return self._call("GET", "/v1/events", params=q)["events"]
+
+    def verify(self) -> Dict[str, Any]:
+        """Has the node verify its stored log (``POST /v1/verify``)."""
+        return self._call("POST", "/v1/verify", body="")

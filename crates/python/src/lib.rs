@@ -1,0 +1,265 @@
+//! `trail._native`: the in-process recorder behind the `trail` Python package.
+//!
+//! One [`NativeLog`] is one data directory opened for writing, exactly as the `trail` command
+//! opens it (through `trail-datadir`: the same `trail.toml`, keys, store, scan policy, and the
+//! same writer lock, so a Python process and `trail log` take turns on one log). Events cross
+//! as JSON text: the Python side serialises `record(kind, **fields)` with `json.dumps`, and gets
+//! acknowledgements, records and reports back as JSON. Every call that waits (an append until it
+//! is stored, a flush, a query, a verification) releases the GIL, so one `Log` serves many
+//! threads and an asyncio loop can run it on a worker thread.
+
+#![allow(unsafe_code, reason = "PyO3's macros expand to the FFI glue of a CPython extension")]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use serde_json::{Value, json};
+use trail_core::Event;
+use trail_core::verify::VerifyOptions;
+use trail_datadir::DataDir;
+use trail_datadir::writer::{Turn, Writer};
+use trail_ingest::{RecordError, Recorder};
+use trail_store::Query;
+
+create_exception!(_native, TrailError, PyException, "An error from trail, in its own words.");
+create_exception!(
+    _native,
+    EventError,
+    TrailError,
+    "An event trail refuses: the message names the field and what is wrong with it."
+);
+
+/// What an open log holds while it is open.
+struct Open {
+    recorder: Recorder,
+    /// The writer lock (and, on PostgreSQL, the lease), released when the log closes.
+    _writer: Writer,
+}
+
+/// A data directory opened for writing.
+#[pyclass(module = "trail._native")]
+struct NativeLog {
+    path: PathBuf,
+    dir: DataDir,
+    runtime: Arc<tokio::runtime::Runtime>,
+    open: Mutex<Option<Open>>,
+}
+
+fn err(e: impl std::fmt::Display) -> PyErr {
+    TrailError::new_err(format!("{e:#}"))
+}
+
+fn anyhow_err(e: &anyhow::Error) -> PyErr {
+    TrailError::new_err(format!("{e:#}"))
+}
+
+fn record_err(e: RecordError) -> PyErr {
+    match e {
+        RecordError::Invalid(_) | RecordError::Blocked(_) => EventError::new_err(e.to_string()),
+        other => TrailError::new_err(other.to_string()),
+    }
+}
+
+impl NativeLog {
+    fn start(path: PathBuf, dir: DataDir) -> PyResult<NativeLog> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("trail")
+            .enable_all()
+            .build()
+            .map_err(err)?;
+        let writer = match Writer::take(&dir, true).map_err(|e| anyhow_err(&e))? {
+            Turn::Own(w) => w,
+            Turn::Served { node } => {
+                return Err(TrailError::new_err(format!(
+                    "the trail serve node at {node} sequences the log in {}: record through \
+                     trail.Client({node:?}) instead",
+                    path.display()
+                )));
+            }
+        };
+        // The recorder's tasks live on this log's runtime.
+        let recorder = {
+            let _guard = runtime.enter();
+            dir.open_recorder(writer.store.clone()).map_err(|e| anyhow_err(&e))?
+        };
+        Ok(NativeLog {
+            path,
+            dir,
+            runtime: Arc::new(runtime),
+            open: Mutex::new(Some(Open { recorder, _writer: writer })),
+        })
+    }
+
+    fn recorder(&self) -> PyResult<Recorder> {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        match open.as_ref() {
+            Some(o) => Ok(o.recorder.clone()),
+            None => {
+                Err(TrailError::new_err(format!("the log in {} is closed", self.path.display())))
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl NativeLog {
+    /// Creates a log in a new data directory (as `trail init` does) and opens it.
+    #[staticmethod]
+    #[pyo3(signature = (path, origin, store = "sqlite", durability = "commit"))]
+    fn init(
+        py: Python<'_>,
+        path: PathBuf,
+        origin: &str,
+        store: &str,
+        durability: &str,
+    ) -> PyResult<NativeLog> {
+        py.detach(|| {
+            let (dir, _) = DataDir::init(&path, origin, store, Default::default(), durability)
+                .map_err(|e| anyhow_err(&e))?;
+            NativeLog::start(path, dir)
+        })
+    }
+
+    /// Opens the log in an existing data directory, taking its writer lock (waiting for another
+    /// writer to finish; a log a `trail serve` node holds is refused, naming the node).
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<NativeLog> {
+        py.detach(|| {
+            let dir = DataDir::open(&path).map_err(|e| anyhow_err(&e))?;
+            NativeLog::start(path, dir)
+        })
+    }
+
+    /// The log's origin.
+    #[getter]
+    fn origin(&self) -> String {
+        self.dir.origin().to_owned()
+    }
+
+    /// The data directory.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    /// Records one event (JSON text of an object); returns its acknowledgement as JSON text once
+    /// it is stored as the log's durability says.
+    fn record_json(&self, py: Python<'_>, event: &str) -> PyResult<String> {
+        let recorder = self.recorder()?;
+        let event =
+            Event::from_slice(event.as_bytes()).map_err(|e| EventError::new_err(e.to_string()))?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
+            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
+        })
+    }
+
+    /// Records events (JSON text of an array of objects) in order; all are checked before any is
+    /// queued, so a bad one records none of them.
+    fn record_many_json(&self, py: Python<'_>, events: &str) -> PyResult<String> {
+        let recorder = self.recorder()?;
+        let values: Vec<Value> =
+            serde_json::from_str(events).map_err(|e| EventError::new_err(e.to_string()))?;
+        let events = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Event::from_value(v).map_err(|e| EventError::new_err(format!("event {i}: {e}")))
+            })
+            .collect::<PyResult<Vec<Event>>>()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            runtime.block_on(async {
+                let pending: Vec<_> = events.into_iter().map(|e| recorder.record_owned(e)).collect();
+                let mut acks = Vec::with_capacity(pending.len());
+                for p in pending {
+                    let a = p.await.map_err(record_err)?;
+                    acks.push(json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created}));
+                }
+                Ok(Value::Array(acks).to_string())
+            })
+        })
+    }
+
+    /// Waits until everything recorded so far is stored and covered by a signed checkpoint;
+    /// returns that checkpoint (signed note text).
+    fn flush(&self, py: Python<'_>) -> PyResult<String> {
+        let recorder = self.recorder()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            runtime.block_on(recorder.flush()).map_err(err)?;
+            let cp = recorder.store().latest_checkpoint().map_err(err)?;
+            Ok(cp.map(|c| c.to_string()).unwrap_or_default())
+        })
+    }
+
+    /// Signs a final checkpoint and releases the log (its writer lock). Closing twice is fine.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(open) = open else { return Ok(()) };
+        let runtime = self.runtime.clone();
+        py.detach(move || runtime.block_on(open.recorder.close()).map_err(err))
+    }
+
+    /// Records matching the filters (JSON text of `trail_store::Query`: kind, agent, session,
+    /// status, from, to, search, limit, cursor, ascending, ...), as JSON text:
+    /// `{"records": [{seq, hash, record, body}], "next_cursor"}`.
+    fn query_json(&self, py: Python<'_>, filters: &str) -> PyResult<String> {
+        let q: Query = serde_json::from_str(filters)
+            .map_err(|e| EventError::new_err(format!("query: {e}")))?;
+        let store = self.dir.store().map_err(|e| anyhow_err(&e))?;
+        py.detach(move || {
+            let page = store.query(&q).map_err(err)?;
+            let records: Vec<Value> = page
+                .records
+                .iter()
+                .map(|r| {
+                    let body = r.body.as_ref().and_then(|b| serde_json::from_slice::<Value>(&b.canonical).ok());
+                    json!({"seq": r.seq, "hash": r.hash.to_string(), "record": r.record.to_value(), "body": body})
+                })
+                .collect();
+            Ok(json!({"records": records, "next_cursor": page.next_cursor}).to_string())
+        })
+    }
+
+    /// Verifies the log as `trail verify --data` does, against its own verifier key; the report
+    /// as JSON text (`verdict`, `intact`, counts, problems).
+    fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
+        let store = self.dir.store().map_err(|e| anyhow_err(&e))?;
+        let key = self.dir.verifier().map_err(|e| anyhow_err(&e))?;
+        let origin = self.dir.origin().to_owned();
+        py.detach(move || {
+            let opts = VerifyOptions {
+                verifiers: vec![key],
+                origin: Some(origin),
+                ..VerifyOptions::default()
+            };
+            let report = trail_store::verify_store(&*store, opts, &mut |_| {}).map_err(err)?;
+            let verdict = report.verdict();
+            Ok(json!({"verdict": verdict, "intact": report.is_intact(), "report": report})
+                .to_string())
+        })
+    }
+}
+
+impl Drop for NativeLog {
+    fn drop(&mut self) {
+        // A log dropped without close() still signs its final checkpoint.
+        if let Some(open) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = self.runtime.block_on(open.recorder.close());
+        }
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeLog>()?;
+    m.add("TrailError", m.py().get_type::<TrailError>())?;
+    m.add("EventError", m.py().get_type::<EventError>())?;
+    Ok(())
+}
