@@ -362,6 +362,19 @@ pub fn follow_line(path: &Path, cursor: &mut FollowCursor, raw: &[u8]) -> Follow
     out
 }
 
+/// Maps one Harness event given as the JSON text Harness writes (a line of its file) to the
+/// trail event `trail import` makes of it, for recorders that receive Harness's events as they
+/// are made (the Python package's `trail.compat.harness`); `source` names where they came from.
+pub fn event_from_line(line: &str, source: &str) -> Result<Event, ImportError> {
+    let path = Path::new(source);
+    let obj = pyjson::loads(line).map_err(|e| ImportError::Bad {
+        path: path.to_owned(),
+        at: "event".into(),
+        reason: format!("not JSON as Python writes it: {e}"),
+    })?;
+    to_event(path, source, 0, &obj, &[])
+}
+
 /// Maps one Harness event. Record fields: id `harness:<event_id>`, time from the float epoch,
 /// kind = event_type, session, and per type action / status / usage. Body: the whole event under
 /// `harness` (hash and prev_hash included) and where it came from under `import`.

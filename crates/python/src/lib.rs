@@ -186,6 +186,20 @@ impl NativeLog {
         })
     }
 
+    /// Records one event Harness's `AuditLogger` made (the JSON text of its line), mapped as
+    /// `trail import --from harness` maps it (id `harness:<event_id>`, kind, session, usage, the
+    /// whole event under `body.harness`); its acknowledgement as JSON text.
+    fn record_harness_json(&self, py: Python<'_>, line: &str, source: &str) -> PyResult<String> {
+        let event = trail_interop::harness::event_from_line(line, source)
+            .map_err(|e| EventError::new_err(e.to_string()))?;
+        let recorder = self.recorder()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
+            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
+        })
+    }
+
     /// Waits until everything recorded so far is stored and covered by a signed checkpoint;
     /// returns that checkpoint (signed note text).
     fn flush(&self, py: Python<'_>) -> PyResult<String> {

@@ -168,16 +168,18 @@ class AsyncLog:
 class Client:
     """A ``trail serve`` node over HTTP, with ``Log``'s ``record``, ``record_many``, ``query``
     and ``verify``. ``api_key`` is sent as the bearer key; ``log`` picks a log the node serves
-    other than its default."""
+    other than its default; with ``wait_checkpoint`` each record waits for a signed checkpoint
+    that covers it, and its acknowledgement carries its receipt (``c2sp.org/tlog-proof@v1``)."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, log: Optional[str] = None,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, wait_checkpoint: bool = False):
         if not url.startswith(("http://", "https://")):
             raise TrailError(f"url {url!r} must start with http:// or https://")
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.log = log
         self.timeout = timeout
+        self.wait_checkpoint = wait_checkpoint
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
               body: Optional[str] = None) -> Any:
@@ -208,7 +210,7 @@ class Client:
 
     def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
         """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored."""
-        page = self._call("POST", "/v1/events", body=_event(kind, fields))
+        page = self._call("POST", "/v1/events", params=self._wait(), body=_event(kind, fields))
         return page["events"][0]
 
     def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -216,7 +218,10 @@ class Client:
             text = json.dumps(events, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as e:
             raise EventError(f"the events are not JSON: {e}") from None
-        return self._call("POST", "/v1/events", body=text)["events"]
+        return self._call("POST", "/v1/events", params=self._wait(), body=text)["events"]
+
+    def _wait(self) -> Dict[str, Any]:
+        return {"wait": "checkpoint"} if self.wait_checkpoint else {}
 
     def query(self, **filters: Any) -> List[Dict[str, Any]]:
         """Events matching the filters, as ``GET /v1/events`` returns them."""

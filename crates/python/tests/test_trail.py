@@ -1,0 +1,243 @@
+"""The trail package, tested as a user runs it: installed from a wheel into a fresh virtual
+environment (.ci/test does that), against the `trail` command (TRAIL_BIN) that must read, serve
+and verify what it writes. Harness's own package (harness-agent 0.6.0, when installed) records
+into trail through trail.compat.harness."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+
+import trail
+
+TRAIL = os.environ.get("TRAIL_BIN", "trail")
+
+
+def run(*args, timeout=60, **kw):
+    return subprocess.run([TRAIL, *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+class Temp(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self._tmp.name)
+        self.data = self.dir / "log"
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+
+class LogTest(Temp):
+    def test_records_are_stored_signed_and_read_by_the_trail_command(self):
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            ack = log.record("tool_call", agent="coder", session="s1", action="Bash",
+                             body={"command": "ls -la", "cwd": "/srv"})
+            self.assertEqual(ack["seq"], 0)
+            self.assertEqual(len(ack["hash"]), 64)
+            self.assertTrue(ack["created"])
+            acks = log.record_many([{"kind": "llm_call", "agent": "coder", "usage": {"input_tokens": 10}},
+                                    {"kind": "tool_result", "status": "error", "session": "s1"}])
+            self.assertEqual([a["seq"] for a in acks], [1, 2])
+            # The same id again is acknowledged, not stored twice.
+            again = log.record("tool_call", id=ack["id"], agent="coder", session="s1", action="Bash",
+                               body={"command": "ls -la", "cwd": "/srv"})
+            self.assertFalse(again["created"])
+            self.assertEqual(again["seq"], 0)
+            note = log.flush()
+            self.assertTrue(note.startswith("example.com/py\n3\n"), note)
+            rows = log.query(session="s1", ascending=True)
+            self.assertEqual([r["record"]["kind"] for r in rows], ["tool_call", "tool_result"])
+            self.assertEqual(rows[0]["body"], {"command": "ls -la", "cwd": "/srv"})
+            self.assertEqual(log.verify()["verdict"], "intact")
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        out = run("query", "--data", str(self.data), "--kind", "llm_call", "--format", "json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("coder", out.stdout)
+
+    def test_a_secret_is_redacted_before_it_is_stored(self):
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            log.record("tool_call", body={"env": "AWS_ACCESS_KEY_ID=AKIAZ7Q3VN4XK2LMB5TP"})
+            body = log.query()[0]["body"]
+        self.assertNotIn("AKIAZ7Q3VN4XK2LMB5TP", json.dumps(body))
+
+    def test_errors_name_the_field(self):
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            with self.assertRaisesRegex(trail.EventError, "usage.input_tokens"):
+                log.record("llm_call", usage={"input_tokens": -1})
+            with self.assertRaisesRegex(trail.EventError, "tokens"):
+                log.record("llm_call", tokens=3)
+            with self.assertRaisesRegex(trail.EventError, "not JSON"):
+                log.record("tool_call", body={"x": float("nan")})
+            with self.assertRaisesRegex(trail.EventError, "event 1"):
+                log.record_many([{"kind": "a"}, {"kind": "b", "status": 5}])
+            self.assertEqual(log.query(), [], "a refused batch stores nothing")
+        with self.assertRaisesRegex(trail.TrailError, "no trail log"):
+            trail.Log.open(self.dir / "nowhere")
+        with self.assertRaisesRegex(trail.TrailError, "already holds"):
+            trail.Log.init(self.data, origin="example.com/py")
+
+    def test_one_log_is_shared_by_threads(self):
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            def work(t):
+                for i in range(50):
+                    log.record("tool_call", agent=f"t{t}", body={"i": i})
+            threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(len(log.query(limit=1000)), 400)
+            log.flush()
+            self.assertEqual(log.verify()["verdict"], "intact")
+
+    def test_asyncio_never_blocks_the_loop(self):
+        async def main():
+            log = await trail.AsyncLog.init(self.data, origin="example.com/py")
+            ticks = 0
+            stop = False
+
+            async def tick():
+                nonlocal ticks
+                while not stop:
+                    ticks += 1
+                    await asyncio.sleep(0)
+            ticker = asyncio.create_task(tick())
+            acks = await asyncio.gather(*(log.record("tool_call", body={"i": i}) for i in range(40)))
+            stop = True
+            await ticker
+            await log.close()
+            return acks, ticks
+        acks, ticks = asyncio.run(main())
+        self.assertEqual(sorted(a["seq"] for a in acks), list(range(40)))
+        self.assertGreater(ticks, 40, "the loop ran while the appends waited")
+
+    def test_the_writer_lock_holds_across_languages(self):
+        log = trail.Log.init(self.data, origin="example.com/py")
+        log.record("tool_call")
+        # `trail checkpoint` writes: it waits for this process to let go of the log.
+        proc = subprocess.Popen([TRAIL, "checkpoint", "--data", str(self.data)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        self.assertIsNone(proc.poll(), "trail wrote to a log a Python process holds")
+        log.close()
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("writing to this log", err)
+        # And the other way: while `trail log` holds it, Log.open waits.
+        feeder = subprocess.Popen([TRAIL, "log", "--data", str(self.data)], stdin=subprocess.PIPE, text=True)
+        feeder.stdin.write('{"kind":"tool_call"}\n')
+        feeder.stdin.flush()
+        time.sleep(1.0)
+        opened = []
+        t = threading.Thread(target=lambda: opened.append(trail.Log.open(self.data)))
+        t.start()
+        time.sleep(1.0)
+        self.assertEqual(opened, [], "Log.open took a log `trail log` holds")
+        feeder.stdin.close()
+        feeder.wait(timeout=30)
+        t.join(timeout=30)
+        self.assertEqual(len(opened), 1)
+        opened[0].close()
+
+
+class ServeTest(Temp):
+    def setUp(self):
+        super().setUp()
+        out = run("init", "--data", str(self.data), "--origin", "example.com/served")
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+    def serve(self):
+        proc = subprocess.Popen([TRAIL, "serve", "--data", str(self.data), "--listen", "127.0.0.1:0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: (proc.terminate(), proc.wait(timeout=30), proc.stdout.close()))
+        line = proc.stdout.readline()
+        return line.rsplit(" ", 1)[-1].strip()
+
+    def test_client_records_queries_and_verifies_over_http(self):
+        url = self.serve()
+        client = trail.Client(url)
+        ack = client.record("tool_call", agent="remote", session="s9", body={"q": 1})
+        self.assertEqual(ack["seq"], 0)
+        acks = trail.Client(url, wait_checkpoint=True).record_many([{"kind": "llm_call", "agent": "remote"}])
+        self.assertTrue(acks[0]["receipt"].startswith("c2sp.org/tlog-proof@v1"))
+        rows = client.query(agent="remote")
+        self.assertEqual(len(rows), 2)
+        with self.assertRaisesRegex(trail.EventError, "usage.input_tokens"):
+            client.record("llm_call", usage={"input_tokens": -1})
+        report = client.verify()
+        self.assertTrue(report["intact"], report)
+        self.assertEqual(report["records"], 2)
+        # A log the node holds is refused to Log.open, naming the node.
+        with self.assertRaisesRegex(trail.TrailError, "trail.Client"):
+            trail.Log.open(self.data)
+
+    def test_client_sends_the_api_key(self):
+        out = run("keys", "add", "--data", str(self.data), "--scope", "ingest,read")
+        key = out.stdout.strip()
+        url = self.serve()
+        with self.assertRaisesRegex(trail.TrailError, "401"):
+            trail.Client(url).record("tool_call")
+        self.assertEqual(trail.Client(url, api_key=key).record("tool_call")["seq"], 0)
+
+
+class HarnessTest(Temp):
+    def test_the_drop_in_keeps_harness_api_and_records_into_trail(self):
+        from trail.compat.harness import AuditLogger
+        with trail.Log.init(self.data, origin="example.com/harness") as log:
+            h = AuditLogger("sess-1", audit_dir=self.dir / "audit", trail_log=log)
+            ids = [
+                h.log_session_start("anthropic", "claude-sonnet-4"),
+                h.log_tool_call("Bash", {"command": "ls"}),
+                h.log_tool_result("Bash", is_error=True, content_length=3),
+                h.log_permission_decision("Bash", "deny", "default"),
+                h.log_provider_call("anthropic", "claude-sonnet-4", input_tokens=100, output_tokens=20, cost=0.01),
+                h.log_pii_detected("email", "in tool output"),
+                h.log_session_end(turns=1, total_tokens=120, total_cost=0.01),
+            ]
+            self.assertTrue(all(isinstance(i, str) and len(i) == 16 for i in ids))
+            self.assertEqual(h.event_count, 7)
+            self.assertIsNone(AuditLogger("off", enabled=False, trail_log=log).log_tool_call("x"))
+            rows = log.query(session="sess-1", ascending=True)
+            self.assertEqual([r["record"]["id"] for r in rows], [f"harness:{i}" for i in ids])
+            self.assertEqual(rows[2]["record"]["status"], "error")
+            # Harness's chain is kept: each event's prev_hash is the hash before it.
+            chain = [r["body"]["harness"] for r in rows]
+            self.assertEqual(chain[0]["prev_hash"], "0" * 64)
+            self.assertTrue(all(b["prev_hash"] == a["hash"] for a, b in zip(chain, chain[1:])))
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout)
+
+    def test_harness_itself_records_into_trail(self):
+        try:
+            import harness.audit.logger  # noqa: F401
+        except ImportError:
+            if os.environ.get("CI"):
+                raise
+            self.skipTest("harness-agent==0.6.0 is not installed (Python >= 3.12)")
+        from trail.compat import harness as compat
+        with trail.Log.init(self.data, origin="example.com/harness") as log:
+            compat.install(log)
+            try:
+                # Harness's code, unchanged: it imports its AuditLogger and uses it.
+                from harness.audit.logger import AuditLogger
+                with AuditLogger("engine-session", audit_dir=self.dir / "audit") as h:
+                    h.log_session_start("openai", "gpt-4o")
+                    h.log_tool_call("Read", {"file_path": "/etc/hosts"})
+            finally:
+                compat.uninstall()
+            self.assertFalse((self.dir / "audit" / "audit-engine-session.jsonl").exists(),
+                             "Harness wrote its own file")
+            self.assertEqual(len(log.query(session="engine-session")), 2)
+        import harness.audit.logger as h
+        self.assertIsNot(h.AuditLogger, compat.AuditLogger, "uninstall put Harness's class back")
+
+
+if __name__ == "__main__":
+    unittest.main()
