@@ -46,6 +46,8 @@ struct NativeLog {
     dir: DataDir,
     runtime: Arc<tokio::runtime::Runtime>,
     open: Mutex<Option<Open>>,
+    /// AG2 records seen, by line digest: a repeated line gets the importer's `:2`, `:3` ids.
+    ag2_seen: Mutex<std::collections::HashMap<String, u32>>,
 }
 
 fn err(e: impl std::fmt::Display) -> PyErr {
@@ -91,6 +93,7 @@ impl NativeLog {
             dir,
             runtime: Arc::new(runtime),
             open: Mutex::new(Some(Open { recorder, _writer: writer })),
+            ag2_seen: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -192,6 +195,28 @@ impl NativeLog {
     fn record_harness_json(&self, py: Python<'_>, line: &str, source: &str) -> PyResult<String> {
         let event = trail_interop::harness::event_from_line(line, source)
             .map_err(|e| EventError::new_err(e.to_string()))?;
+        let recorder = self.recorder()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
+            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
+        })
+    }
+
+    /// Records one line AG2's hub `AuditLog` appended, mapped as `trail import --from ag2` maps
+    /// it (`n` is its line number in the audit log, for the event's provenance).
+    fn record_ag2_json(
+        &self,
+        py: Python<'_>,
+        line: &str,
+        source: &str,
+        n: u64,
+    ) -> PyResult<String> {
+        let event = {
+            let mut seen = self.ag2_seen.lock().unwrap_or_else(PoisonError::into_inner);
+            trail_interop::ag2::event_from_line(line, source, n, &mut seen)
+                .map_err(|e| EventError::new_err(e.to_string()))?
+        };
         let recorder = self.recorder()?;
         let runtime = self.runtime.clone();
         py.detach(move || {

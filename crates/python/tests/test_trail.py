@@ -239,5 +239,44 @@ class HarnessTest(Temp):
         self.assertIsNot(h.AuditLogger, compat.AuditLogger, "uninstall put Harness's class back")
 
 
+
+class Ag2Test(Temp):
+    def test_ag2s_own_audit_log_writes_into_trail(self):
+        try:
+            from ag2.knowledge.memory import MemoryKnowledgeStore
+            from ag2.network.hub.audit import AuditLog
+        except ImportError:
+            if os.environ.get("CI"):
+                raise
+            self.skipTest("ag2==1.2.1 is not installed")
+        from trail.compat.ag2 import TrailKnowledgeStore
+
+        async def main(log):
+            inner = MemoryKnowledgeStore()
+            store = TrailKnowledgeStore(inner, log)
+            audit = AuditLog(store)  # AG2's own class, unchanged
+            await audit.on_agent_event("agent-1", "registered", {"passport": None})
+            await audit.on_channel_event("chan-1", "created", {"creator_id": "agent-1", "participants": ["agent-1"]})
+            await audit.append({"kind": "custom_event", "at": "2026-01-01T00:00:00Z", "detail": "x"})
+            # Other paths still go to AG2's own store.
+            await store.write("/notes/a.txt", "hello")
+            return await audit.read_all(), await inner.read("/notes/a.txt"), await inner.read("/audit/audit.jsonl")
+
+        with trail.Log.init(self.data, origin="example.com/ag2") as log:
+            records, note, in_inner = asyncio.run(main(log))
+            kinds = [r["kind"] for r in records]
+            self.assertEqual(kinds[0], "agent_registered")
+            self.assertIn("custom_event", kinds)
+            self.assertEqual(note, "hello")
+            self.assertIsNone(in_inner, "the audit log went to AG2's store, not trail")
+            rows = list(log.scan(source="ag2"))
+            self.assertEqual(len(rows), len(records))
+            self.assertTrue(all(r["record"]["id"].startswith("ag2:") for r in rows))
+            self.assertEqual(rows[0]["record"]["agent"], "agent-1")
+            log.flush()
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -101,10 +101,20 @@ class Log:
 
     def query(self, **filters: Any) -> List[Dict[str, Any]]:
         """Records matching the filters (``kind``, ``agent``, ``session``, ``status``, ``action``,
-        ``since``/``until`` (RFC 3339), ``search``, ``limit``, ``ascending``), newest first:
-        each ``{"seq", "hash", "record", "body"}``."""
+        ``source``, ``since``/``until`` (RFC 3339), ``search``, ``limit``, ``ascending``,
+        ``cursor``), newest first: each ``{"seq", "hash", "record", "body"}``."""
         page = json.loads(self._native.query_json(json.dumps(_query(filters))))
         return page["records"]
+
+    def scan(self, **filters: Any):
+        """Every record matching the filters, oldest first, page by page (``query``'s filters)."""
+        cursor = None
+        while True:
+            page = self.query(ascending=True, limit=1000, cursor=cursor, **filters)
+            yield from page
+            if len(page) < 1000:
+                return
+            cursor = page[-1]["seq"]
 
     def verify(self) -> Dict[str, Any]:
         """Verifies the log as ``trail verify`` does; ``{"verdict", "intact", "report"}``."""
