@@ -178,7 +178,7 @@ pub fn line_event(
         record.insert("status".into(), json!(st));
     }
     let mut kept = Vec::new();
-    let original = py_to_json(&value, "/ag2", &mut kept);
+    let original = py_to_json(value, "/ag2", &mut kept);
     let mut import = json!({"file": file, "line": n});
     if !kept.is_empty() {
         import["kept_as_text"] = json!(kept);
