@@ -487,6 +487,33 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
     };
     let out = ok(&monitor(&format!("{url}/tlog"), &["--witness", &wvkey]));
     assert!(out.contains("size 8"), "{out}");
+    // A monitor passes what it sees to a witness the log does not talk to (with its own state).
+    let (w2, w2vkey) = trail_witness(tmp.path(), "witness.test/fed", &[&vkey_file]);
+    let (_w2p, w2url) = serve_witness(&w2, &[]);
+    let fed_state = tmp.path().join("monitor-fed");
+    let out = trail(
+        &[
+            "monitor",
+            &format!("{url}/tlog"),
+            "--key",
+            s(&vkey_file),
+            "--state",
+            s(&fed_state),
+            "--once",
+            "--submit",
+            &w2url,
+            "--submit-vkey",
+            &w2vkey,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, text) =
+        client.get(&format!("{w2url}/{}/checkpoint", hex_sha256("trail.test/fork")));
+    assert_eq!(status, 200, "{text}");
+    let fed = SignedCheckpoint::parse(&text).unwrap();
+    assert_eq!(fed.checkpoint.size, 8);
+    assert_eq!(fed.note.cosigned_by(&keys(&[&w2vkey])).len(), 1);
     node.stop();
 
     // The fork: a second log with the same origin and key and another history.
