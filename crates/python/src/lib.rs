@@ -162,8 +162,9 @@ impl NativeLog {
         })
     }
 
-    /// Records events (JSON text of an array of objects) in order; all are checked before any is
-    /// queued, so a bad one records none of them.
+    /// Records events (JSON text of an array of objects) in order, queued together so they share
+    /// commits. Every event's fields are checked before any is queued (a bad one records none);
+    /// one that the scan policy blocks stops the batch there, the ones before it recorded.
     fn record_many_json(&self, py: Python<'_>, events: &str) -> PyResult<String> {
         let recorder = self.recorder()?;
         let values: Vec<Value> =
@@ -178,11 +179,30 @@ impl NativeLog {
         let runtime = self.runtime.clone();
         py.detach(move || {
             runtime.block_on(async {
-                let pending: Vec<_> = events.into_iter().map(|e| recorder.record_owned(e)).collect();
-                let mut acks = Vec::with_capacity(pending.len());
+                // Queued at once, so the sequencer commits them together; when the queue is
+                // full, what is queued is awaited first and the event waits for room.
+                type Ack = std::pin::Pin<
+                    Box<dyn std::future::Future<Output = Result<trail_ingest::Appended, RecordError>> + Send>,
+                >;
+                let mut pending: Vec<Ack> = Vec::with_capacity(events.len());
+                let mut acks = Vec::with_capacity(events.len());
+                let ack_json = |a: trail_ingest::Appended| {
+                    json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created})
+                };
+                for event in events {
+                    match recorder.try_record(event.clone()) {
+                        Ok(f) => pending.push(Box::pin(f)),
+                        Err(RecordError::Full { .. }) => {
+                            for p in pending.drain(..) {
+                                acks.push(ack_json(p.await.map_err(record_err)?));
+                            }
+                            pending.push(Box::pin(recorder.record_owned(event)));
+                        }
+                        Err(e) => return Err(record_err(e)),
+                    }
+                }
                 for p in pending {
-                    let a = p.await.map_err(record_err)?;
-                    acks.push(json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created}));
+                    acks.push(ack_json(p.await.map_err(record_err)?));
                 }
                 Ok(Value::Array(acks).to_string())
             })

@@ -83,7 +83,9 @@ class Log:
         return json.loads(self._native.record_json(_event(kind, fields)))
 
     def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        """Records events (dicts with a ``kind``) in order; all are checked before any is stored."""
+        """Records events (dicts with a ``kind``) in order, sharing commits. Every event's fields
+        are checked before any is stored (a bad one stores none); one the scan policy blocks
+        stops the batch there, the ones before it stored."""
         try:
             text = json.dumps(events, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as e:
