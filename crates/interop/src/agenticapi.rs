@@ -93,6 +93,37 @@ pub fn import(path: &Path) -> Result<ImportBatch, ImportError> {
     })
 }
 
+/// The events of one trace given as the row AgenticAPI's `SqliteAuditRecorder` writes
+/// (`columns` with `row`, as its `_trace_to_row` orders them), mapped as [`import`] maps a
+/// stored row, for recorders that get AgenticAPI's traces as they are made (the Python
+/// package's `trail.compat.agenticapi`); `source` names where they came from, `n` the row.
+/// The cells are JSON values as SQLite would hold them: null, integers, reals and text.
+pub fn events_from_row(
+    columns: &[String],
+    row: &[Value],
+    source: &str,
+    n: i64,
+) -> Result<Vec<Event>, ImportError> {
+    let table = common::Table {
+        columns: std::iter::once("rowid".to_owned()).chain(columns.iter().cloned()).collect(),
+        rows: Vec::new(),
+    };
+    let cell = |v: &Value| match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Int(i64::from(*b)),
+        Value::Number(x) => {
+            x.as_i64().map_or_else(|| Cell::Real(x.as_f64().unwrap_or(f64::NAN)), Cell::Int)
+        }
+        Value::String(s) => Cell::Text(s.clone()),
+        other => Cell::Text(other.to_string()),
+    };
+    let row: Vec<Cell> = std::iter::once(Cell::Int(n)).chain(row.iter().map(cell)).collect();
+    let path = Path::new(source);
+    let file = common::file_name(path);
+    let trace = Trace { path, file: &file, table: &table, row: &row, kept: Vec::new() };
+    trace.events(&mut Vec::new())
+}
+
 struct Trace<'a> {
     path: &'a Path,
     file: &'a str,

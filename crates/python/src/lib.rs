@@ -245,6 +245,29 @@ impl NativeLog {
         })
     }
 
+    /// Records one AgenticAPI trace given as the row its `SqliteAuditRecorder` writes (JSON text
+    /// of `{"columns": [...], "row": [...]}`), as the events `trail import --from agenticapi` makes
+    /// of a stored row (intent, code, policy, execution, ...); their acknowledgements as JSON text.
+    fn record_agenticapi_json(
+        &self,
+        py: Python<'_>,
+        row: &str,
+        source: &str,
+        n: i64,
+    ) -> PyResult<String> {
+        let v: Value = serde_json::from_str(row).map_err(|e| EventError::new_err(e.to_string()))?;
+        let columns: Vec<String> = serde_json::from_value(v["columns"].clone())
+            .map_err(|e| EventError::new_err(format!("columns: {e}")))?;
+        let cells = v["row"].as_array().cloned().unwrap_or_default();
+        let events = trail_interop::agenticapi::events_from_row(&columns, &cells, source, n)
+            .map_err(|e| EventError::new_err(e.to_string()))?;
+        let text = Value::Array(
+            events.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
+        )
+        .to_string();
+        self.record_many_json(py, &text)
+    }
+
     /// Waits until everything recorded so far is stored and covered by a signed checkpoint;
     /// returns that checkpoint (signed note text).
     fn flush(&self, py: Python<'_>) -> PyResult<String> {

@@ -278,5 +278,46 @@ class Ag2Test(Temp):
         self.assertEqual(out.returncode, 0, out.stdout)
 
 
+
+class AgenticApiTest(Temp):
+    def test_agenticapis_own_engine_records_into_trail(self):
+        try:
+            from agenticapi.harness.engine import HarnessEngine
+            from agenticapi.harness.audit.trace import ExecutionTrace
+        except ImportError:
+            if os.environ.get("CI"):
+                raise
+            self.skipTest("agentharnessapi==0.1.0 is not installed (Python >= 3.13)")
+        from datetime import datetime, timezone
+        from trail.compat.agenticapi import TrailAuditRecorder
+
+        async def main(log):
+            recorder = TrailAuditRecorder(log)
+            engine = HarnessEngine(audit_recorder=recorder)  # AgenticAPI's own engine, unchanged
+            result = await engine.execute(intent_raw="add two numbers", intent_action="read", intent_domain="math",
+                                          generated_code="result = 1 + 1", endpoint_name="calc")
+            await recorder.record(ExecutionTrace(
+                trace_id="t-manual", endpoint_name="calc", timestamp=datetime.now(tz=timezone.utc),
+                intent_raw="refund order 42", intent_action="write", error="denied by policy",
+                policy_evaluations=[{"policy_name": "no_writes", "allowed": False, "violations": ["write"], "warnings": []}],
+                llm_usage={"input_tokens": 12, "output_tokens": 3}))
+            return result, engine.audit_recorder.get_records(endpoint_name="calc"), await recorder.count()
+
+        with trail.Log.init(self.data, origin="example.com/agenticapi") as log:
+            result, traces, count = asyncio.run(main(log))
+            self.assertEqual(count, 2)
+            self.assertEqual([t.trace_id for t in traces][0], "t-manual", "newest first")
+            manual = traces[0]
+            self.assertEqual(manual.error, "denied by policy")
+            self.assertEqual(manual.policy_evaluations[0]["policy_name"], "no_writes")
+            self.assertEqual(manual.llm_usage, {"input_tokens": 12, "output_tokens": 3})
+            self.assertEqual(traces[1].intent_raw, "add two numbers")
+            ids = [r["record"]["id"] for r in log.query(trace_id="t-manual", limit=100)]
+            self.assertIn("agenticapi:t-manual:intent", ids)
+            log.flush()
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
