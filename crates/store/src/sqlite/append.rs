@@ -146,8 +146,16 @@ pub(super) fn index_chunk(w: &mut Writer, max: usize) -> Result<u64> {
 /// Appends the words of `text` as [`crate::query::words`] cuts and lowercases them, each followed
 /// by a space, without allocating per word (the `ascii` tokenizer then splits exactly at the
 /// spaces).
+/// The longest word the search index holds, in bytes.
+pub(crate) const MAX_INDEXED_WORD: usize = 32 * 1024;
+
 pub(super) fn push_words(text: &str, out: &mut String) {
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    // FTS5 drops tokens over its limit (32 KiB) without a word, so the index and its check
+    // would disagree on them; nobody searches for a word that long, so none is indexed.
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && w.len() <= MAX_INDEXED_WORD)
+    {
         if word.is_ascii() {
             out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
         } else {
