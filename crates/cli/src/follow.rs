@@ -6,7 +6,14 @@
 //! with `--json`. A cursor per file (`import/harness-follow.json` in the data directory: bytes
 //! and lines read, the hash the next line must link to) is saved after the events it covers are
 //! stored, so a restart resumes where the last run stopped. A file that shrinks was rewritten:
-//! that is reported and the file is no longer followed (what was imported stays as it was).
+//! that is reported and the file is no longer followed (what was imported stays as it was); a
+//! file replaced by another (a new inode) is reported and read from its start (lines already
+//! recorded add nothing). A line that cannot be mapped, an id that already names a different
+//! event, a link not checked after an unreadable line: each is reported and following goes on.
+//! Only regular files are read (a symlink or a directory named `audit-*.jsonl` is reported once
+//! and skipped), and a line may be at most 64 MiB. Editing lines the follower already read is not
+//! seen here: what it recorded is signed in trail, and `trail verify --format harness` on the file
+//! shows the edit.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -23,6 +30,9 @@ use crate::commands::open_recorder;
 use crate::datadir::DataDir;
 use crate::output::red;
 
+/// The longest line read: a Harness event is a few KiB; past this the file is abandoned.
+const MAX_LINE: u64 = 64 << 20;
+
 /// The cursors, by file name.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursors {
@@ -34,6 +44,9 @@ struct Cursors {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct FileState {
     cursor: FollowCursor,
+    /// The file's inode when it was first read: another one means the file was replaced.
+    #[serde(default)]
+    inode: u64,
     /// Set when the file shrank: it is not followed any more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     abandoned: Option<String>,
@@ -79,10 +92,22 @@ pub async fn follow_harness(
         folder.display(),
         cursor_path.display()
     );
-    let stop = crate::serve::shutdown_signal();
-    tokio::pin!(stop);
+    // Listening for the signal from the start, so a stop during a long first pass ends cleanly
+    // (the events so far stored, a final checkpoint signed) between two lines.
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, mut stop) = tokio::sync::watch::channel(false);
+    {
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            crate::serve::shutdown_signal().await;
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = tx.send(true);
+        });
+    }
+    let is_stopped = || stopped.load(std::sync::atomic::Ordering::SeqCst);
     let mut problems_seen = 0u64;
-    loop {
+    let mut skipped: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    'poll: loop {
         let mut names: Vec<String> = std::fs::read_dir(&folder)
             .with_context(|| format!("cannot list {}", folder.display()))?
             .flatten()
@@ -93,14 +118,46 @@ pub async fn follow_harness(
         let mut changed = false;
         for name in names {
             let path = folder.join(&name);
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            if !meta.file_type().is_file() {
+                if skipped.insert(name.clone()) {
+                    report(
+                        json_out,
+                        &name,
+                        0,
+                        "not_a_file",
+                        &format!(
+                            "{name} is not a regular file (a symlink or a directory); not read"
+                        ),
+                    );
+                    problems_seen += 1;
+                }
+                continue;
+            }
             let state = cursors.files.entry(name.clone()).or_default();
             if state.abandoned.is_some() {
                 continue;
             }
-            let len = match std::fs::metadata(&path) {
-                Ok(m) => m.len(),
-                Err(_) => continue,
-            };
+            let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+            if state.inode != 0 && state.inode != inode {
+                report(
+                    json_out,
+                    &name,
+                    state.cursor.line,
+                    "file_replaced",
+                    &format!(
+                        "{name} was replaced by another file (Harness only appends); reading the new one from its start"
+                    ),
+                );
+                problems_seen += 1;
+                *state = FileState::default();
+                changed = true;
+            }
+            state.inode = inode;
+            let len = meta.len();
             if len < state.cursor.offset {
                 let why = format!(
                     "{name} shrank from {} to {len} bytes: Harness only appends, so it was rewritten or cut; \
@@ -120,21 +177,74 @@ pub async fn follow_harness(
                 .with_context(|| format!("cannot read {}", path.display()))?;
             f.seek(SeekFrom::Start(state.cursor.offset))?;
             let mut bytes = Vec::new();
-            f.take(len - state.cursor.offset).read_to_end(&mut bytes)?;
+            // At most a line's limit per look.
+            f.take((len - state.cursor.offset).min(MAX_LINE))
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             // Complete lines only: Harness may be mid-write on the last one.
-            let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else { continue };
+            let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
+                if bytes.len() as u64 >= MAX_LINE {
+                    let why = format!(
+                        "{name} line {} is over {} MiB without an end: not a Harness event; the file is no longer followed",
+                        state.cursor.line + 1,
+                        MAX_LINE >> 20
+                    );
+                    report(json_out, &name, state.cursor.line + 1, "line_too_long", &why);
+                    problems_seen += 1;
+                    state.abandoned = Some(why);
+                    changed = true;
+                }
+                continue;
+            };
             for raw in bytes[..=end].split_inclusive(|&b| b == b'\n') {
+                if is_stopped() {
+                    save(&cursor_path, &cursors)?;
+                    break 'poll;
+                }
                 let read = follow_line(&path, &mut state.cursor, raw);
                 for p in &read.problems {
                     report(json_out, &name, p.line, p.code, &p.message);
                     problems_seen += 1;
                 }
-                if let Some(event) = read.event {
-                    let event = event.map_err(|e| anyhow!("{e}"))?;
-                    recorder
-                        .record_owned(event)
-                        .await
-                        .map_err(|e| anyhow!("{name} line {}: {e}", read.line))?;
+                for n in &read.notes {
+                    report(json_out, &name, read.line, "link_unchecked", n);
+                    problems_seen += 1;
+                }
+                match read.event {
+                    Some(Ok(event)) => {
+                        let clash = crate::interop::clashing_ids(
+                            recorder.store().as_ref(),
+                            std::slice::from_ref(&event),
+                        )?;
+                        if let Some(id) = clash.first() {
+                            report(
+                                json_out,
+                                &name,
+                                read.line,
+                                "id_clash",
+                                &format!(
+                                    "id {id} already names a different event in this log; this line was not recorded"
+                                ),
+                            );
+                            problems_seen += 1;
+                        } else {
+                            recorder
+                                .record_owned(event)
+                                .await
+                                .map_err(|e| anyhow!("{name} line {}: {e}", read.line))?;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        report(
+                            json_out,
+                            &name,
+                            read.line,
+                            "unmappable",
+                            &format!("{e}; the line was not recorded"),
+                        );
+                        problems_seen += 1;
+                    }
+                    None => {}
                 }
                 changed = true;
             }
@@ -146,7 +256,7 @@ pub async fn follow_harness(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(poll_ms.max(10))) => {}
-            _ = &mut stop => break,
+            _ = stop.changed() => break,
         }
     }
     recorder.close().await.map_err(|e| anyhow!("final checkpoint: {e}"))?;

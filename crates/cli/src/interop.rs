@@ -141,7 +141,7 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
 /// Ids of `events` that the log already holds for a different event (other time or record
 /// fields; bodies are not compared, as stored ones may be redacted): re-importing the same source matches exactly, a different source with the same ids
 /// (two denkeeper databases both start at id 1) does not, and must not pass silently.
-fn clashing_ids(store: &dyn Store, events: &[Event]) -> Result<Vec<String>> {
+pub(crate) fn clashing_ids(store: &dyn Store, events: &[Event]) -> Result<Vec<String>> {
     let mut clashes = Vec::new();
     for chunk in events.chunks(500) {
         let ids: Vec<&str> = chunk.iter().filter_map(|e| e.id.as_deref()).collect();

@@ -779,6 +779,27 @@ fn a_harness_folder_is_followed_as_harness_writes_it() {
         "{line}"
     );
     eprintln!("tampered line reported {:?} after it was appended", at - appended);
+    // A line that cannot be an event, and a symlink posing as an audit file: each reported, and
+    // the follower goes on (found by an outside tester: it used to stop for good).
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| {
+            use std::io::Write;
+            writeln!(f, "{{}}")
+        })
+        .unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", audit.join("audit-link.jsonl")).unwrap();
+    let mut codes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(codes.iter().any(|c| c == "unmappable") && codes.iter().any(|c| c == "not_a_file")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (_, line) =
+            rx.recv_timeout(left).expect("the bad line and the symlink were not both reported");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        codes.push(v["problem"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the follower stopped");
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert_eq!(child.wait().unwrap().code(), Some(1), "a reported problem exits 1");
     // A restart resumes from the cursors: a new session's lines land, nothing twice.

@@ -24,13 +24,19 @@ use trail_datadir::writer::{Turn, Writer};
 use trail_ingest::{RecordError, Recorder};
 use trail_store::Query;
 
-create_exception!(_native, TrailError, PyException, "An error from trail, in its own words.");
+// Named in the `trail` package, where they are imported: they pickle (for process pools) and
+// print as `trail.TrailError`.
+create_exception!(trail, TrailError, PyException, "An error from trail, in its own words.");
 create_exception!(
-    _native,
+    trail,
     EventError,
     TrailError,
     "An event trail refuses: the message names the field and what is wrong with it."
 );
+
+/// The data directories this process has open: a second `Log.open` of one would wait for the
+/// writer lock its own first one holds, for ever.
+static OPEN_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// What an open log holds while it is open.
 struct Open {
@@ -67,6 +73,25 @@ fn record_err(e: RecordError) -> PyErr {
 
 impl NativeLog {
     fn start(path: PathBuf, dir: DataDir) -> PyResult<NativeLog> {
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        {
+            let mut open = OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner);
+            if open.contains(&key) {
+                return Err(TrailError::new_err(format!(
+                    "this process has the log in {} open already: share that Log (it is safe across threads) or close it first",
+                    path.display()
+                )));
+            }
+            open.push(key.clone());
+        }
+        let started = NativeLog::open_writer(path, dir);
+        if started.is_err() {
+            OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != key);
+        }
+        started
+    }
+
+    fn open_writer(path: PathBuf, dir: DataDir) -> PyResult<NativeLog> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("trail")
@@ -285,7 +310,9 @@ impl NativeLog {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).take();
         let Some(open) = open else { return Ok(()) };
         let runtime = self.runtime.clone();
-        py.detach(move || runtime.block_on(open.recorder.close()).map_err(err))
+        let closed = py.detach(move || runtime.block_on(open.recorder.close()).map_err(err));
+        self.forget();
+        closed
     }
 
     /// Records matching the filters (JSON text of `trail_store::Query`: kind, agent, session,
@@ -329,11 +356,20 @@ impl NativeLog {
     }
 }
 
+impl NativeLog {
+    /// This process no longer has the log open.
+    fn forget(&self) {
+        let key = self.path.canonicalize().unwrap_or_else(|_| self.path.clone());
+        OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != key);
+    }
+}
+
 impl Drop for NativeLog {
     fn drop(&mut self) {
         // A log dropped without close() still signs its final checkpoint.
         if let Some(open) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = self.runtime.block_on(open.recorder.close());
+            self.forget();
         }
     }
 }

@@ -146,6 +146,64 @@ class LogTest(Temp):
         self.assertEqual(len(opened), 1)
         opened[0].close()
 
+    def test_what_an_outside_tester_found(self):
+        import pickle
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            # A second open in the same process is refused, not a wait for ever.
+            with self.assertRaisesRegex(trail.TrailError, "open already"):
+                trail.Log.open(self.data)
+            # An unknown filter is an error: a typo would otherwise match everything.
+            with self.assertRaisesRegex(trail.EventError, "sesion"):
+                log.query(sesion="s1")
+            # Values Python holds but JSON cannot are EventErrors, not other exceptions.
+            with self.assertRaisesRegex(trail.EventError, "not JSON"):
+                log.record("tool_call", body={"s": "\ud800"})
+            deep = []
+            for _ in range(100000):
+                deep = [deep]
+            with self.assertRaisesRegex(trail.EventError, "not JSON"):
+                log.record("tool_call", body={"d": deep})
+        # Closed, it opens again; errors pickle (process pools) as trail's own.
+        trail.Log.open(self.data).close()
+        e = pickle.loads(pickle.dumps(trail.EventError("field `x`: bad")))
+        self.assertIsInstance(e, trail.EventError)
+        self.assertEqual(type(e).__module__, "trail")
+
+    def test_the_client_never_follows_a_redirect_with_its_key(self):
+        import http.server
+        seen = []
+
+        class Sink(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                seen.append(self.headers.get("Authorization"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.send_response(307)
+                self.send_header("Location", f"http://127.0.0.1:{sink.server_address[1]}/v1/events")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        sink = http.server.HTTPServer(("127.0.0.1", 0), Sink)
+        redirect = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+        for srv in (sink, redirect):
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            client = trail.Client(f"http://127.0.0.1:{redirect.server_address[1]}", api_key="secret-key")
+            with self.assertRaisesRegex(trail.TrailError, "redirected"):
+                client.record("tool_call")
+            self.assertEqual(seen, [], "the key went to the redirect's target")
+        finally:
+            sink.shutdown()
+            redirect.shutdown()
+
 
 class ServeTest(Temp):
     def setUp(self):

@@ -27,24 +27,39 @@ from trail._native import EventError, NativeLog, TrailError
 __all__ = ["Log", "AsyncLog", "Client", "TrailError", "EventError"]
 
 
+def _json(value: Any, what: str) -> str:
+    """JSON text trail can take: no NaN or infinities, no lone surrogates, not too deep."""
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")
+        return text
+    except (TypeError, ValueError, RecursionError) as e:
+        raise EventError(f"{what} is not JSON: {e}") from None
+
+
 def _event(kind: str, fields: Dict[str, Any]) -> str:
     if "kind" in fields:
         raise EventError("kind: give the kind once, as the first argument")
     event = dict(fields)
     event["kind"] = kind
-    try:
-        return json.dumps(event, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as e:
-        raise EventError(f"the event is not JSON: {e}") from None
+    return _json(event, "the event")
+
+
+_FILTERS = {"from", "to", "kind", "category", "action", "status", "agent", "session", "conversation",
+            "actor", "source", "trace_id", "search", "cursor", "limit", "ascending"}
 
 
 def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
-    """Filters as trail names them; ``since``/``until`` stand for ``from``/``to`` (a keyword)."""
+    """Filters as trail names them; ``since``/``until`` stand for ``from``/``to`` (a keyword).
+    An unknown filter is an error, not ignored (a typo would otherwise match everything)."""
     q = dict(filters)
     for alias, name in (("since", "from"), ("until", "to")):
         if alias in q:
             q[name] = q.pop(alias)
-    return q
+    unknown = sorted(set(q) - _FILTERS)
+    if unknown:
+        raise EventError(f"unknown filter {unknown[0]!r} (filters: since, until, {', '.join(sorted(_FILTERS - {'from', 'to'}))})")
+    return {k: v for k, v in q.items() if v is not None}
 
 
 class Log:
@@ -86,11 +101,7 @@ class Log:
         """Records events (dicts with a ``kind``) in order, sharing commits. Every event's fields
         are checked before any is stored (a bad one stores none); one the scan policy blocks
         stops the batch there, the ones before it stored."""
-        try:
-            text = json.dumps(events, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as e:
-            raise EventError(f"the events are not JSON: {e}") from None
-        return json.loads(self._native.record_many_json(text))
+        return json.loads(self._native.record_many_json(_json(events, "the events")))
 
     def flush(self) -> str:
         """Waits until everything recorded is stored and covered by a signed checkpoint; returns
@@ -177,6 +188,16 @@ class AsyncLog:
         await self.close()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: following one would send the API key to wherever it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirected to {newurl}; not followed", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class Client:
     """A ``trail serve`` node over HTTP, with ``Log``'s ``record``, ``record_many``, ``query``
     and ``verify``. ``api_key`` is sent as the bearer key; ``log`` picks a log the node serves
@@ -207,7 +228,7 @@ class Client:
         if self.api_key:
             req.add_header("Authorization", f"Bearer {self.api_key}")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with _OPENER.open(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as e:
             text = e.read().decode("utf-8", "replace")
@@ -219,6 +240,10 @@ class Client:
             raise cls(f"{method} {path}: {e.code}: {message}") from None
         except urllib.error.URLError as e:
             raise TrailError(f"{method} {self.url}{path}: {e.reason}") from None
+        except (TimeoutError, OSError) as e:
+            raise TrailError(f"{method} {self.url}{path}: {e}") from None
+        except ValueError as e:
+            raise TrailError(f"{method} {self.url}{path}: the answer is not JSON: {e}") from None
 
     def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
         """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored."""
@@ -226,10 +251,7 @@ class Client:
         return page["events"][0]
 
     def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        try:
-            text = json.dumps(events, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as e:
-            raise EventError(f"the events are not JSON: {e}") from None
+        text = _json(events, "the events")
         return self._call("POST", "/v1/events", params=self._wait(), body=text)["events"]
 
     def _wait(self) -> Dict[str, Any]:
@@ -243,5 +265,15 @@ class Client:
         return self._call("GET", "/v1/events", params=q)["events"]
 
     def verify(self) -> Dict[str, Any]:
-        """Has the node verify its stored log (``POST /v1/verify``)."""
+        """Has the node verify its stored log (``POST /v1/verify``): ``{"intact", "records",
+        "verified_size", "unsigned_tail", "problems", ...}``."""
         return self._call("POST", "/v1/verify", body="")
+
+    def close(self) -> None:
+        """Nothing to release (each call is its own request); for symmetry with ``Log``."""
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -12,6 +12,7 @@ them, so ``AuditLog.read_all`` works unchanged. Give it to the hub as its store,
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from trail import EventError, Log
@@ -37,11 +38,16 @@ class TrailKnowledgeStore:
         self._lines = sum(1 for _ in log.scan(source="ag2"))
         self._bytes = 0
 
+    @staticmethod
+    def _norm(path: str) -> str:
+        """The path as the store means it (``audit//audit.jsonl`` is the audit log too)."""
+        return posixpath.normpath("/" + path.lstrip("/"))
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     async def append(self, path: str, content: str) -> int:
-        if path != self._audit:
+        if self._norm(path) != self._audit:
             return await self._inner.append(path, content)
         offset = self._bytes
         for line in content.splitlines():
@@ -53,23 +59,23 @@ class TrailKnowledgeStore:
         return offset
 
     async def read(self, path: str):
-        if path != self._audit:
+        if self._norm(path) != self._audit:
             return await self._inner.read(path)
         lines = [json.dumps(r["body"]["ag2"], default=str, sort_keys=True)
                  for r in self._log.scan(source="ag2") if r.get("body")]
         return "".join(line + "\n" for line in lines) if lines else None
 
     async def exists(self, path: str) -> bool:
-        if path != self._audit:
+        if self._norm(path) != self._audit:
             return await self._inner.exists(path)
         return self._lines > 0
 
     async def write(self, path: str, content: str) -> None:
-        if path == self._audit:
+        if self._norm(path) == self._audit:
             raise EventError(f"{path} is a trail log: records are appended, never rewritten")
         await self._inner.write(path, content)
 
     async def delete(self, path: str) -> None:
-        if path == self._audit:
+        if self._norm(path) == self._audit:
             raise EventError(f"{path} is a trail log: records are never deleted (trail prune cuts it behind a signed anchor)")
         await self._inner.delete(path)
