@@ -49,7 +49,7 @@ pub enum WitnessCommand {
         #[command(flatten)]
         json: crate::JsonArg,
     },
-    /// Witness one more log: append a [[logs]] table for its verifier key (the key's name is the
+    /// Witness one more log: append a `[[logs]]` table for its verifier key (the key's name is the
     /// log's origin). A running witness picks it up when restarted.
     Add {
         #[command(flatten)]

@@ -1,6 +1,6 @@
 //! `trail._native`: the in-process recorder behind the `trail` Python package.
 //!
-//! One [`NativeLog`] is one data directory opened for writing, exactly as the `trail` command
+//! One `NativeLog` is one data directory opened for writing, exactly as the `trail` command
 //! opens it (through `trail-datadir`: the same `trail.toml`, keys, store, scan policy, and the
 //! same writer lock, so a Python process and `trail log` take turns on one log). Events cross
 //! as JSON text: the Python side serialises `record(kind, **fields)` with `json.dumps`, and gets
