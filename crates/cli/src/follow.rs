@@ -279,9 +279,6 @@ fn save(path: &Path, cursors: &Cursors) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(cursors)?)
-        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path))
+    crate::output::replace_file(path, &serde_json::to_vec_pretty(cursors)?)
         .with_context(|| format!("cannot save {}", path.display()))
 }

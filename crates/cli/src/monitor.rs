@@ -77,14 +77,7 @@ pub async fn monitor(args: MonitorArgs) -> Result<ExitCode> {
     if keys.iter().any(NoteVerifier::is_cosigner) {
         bail!("--key takes the log's verifier key; a witness's key goes to --witness");
     }
-    let witnesses = crate::witness::cosigner_keys(&args.witness, "--witness")?;
-    let quorum = match args.quorum {
-        Some(k) if k == 0 || k > witnesses.len() => {
-            bail!("--quorum {k}: give a number from 1 to the {} --witness keys", witnesses.len())
-        }
-        Some(k) => k,
-        None => witnesses.len(),
-    };
+    let (witnesses, quorum) = crate::witness::policy(&args.witness, args.quorum)?;
     let submit_keys = crate::witness::cosigner_keys(&args.submit_vkey, "--submit-vkey")?;
     if submit_keys.len() != args.submit.len() {
         bail!("give one --submit-vkey for each --submit URL, in the same order");
@@ -253,10 +246,7 @@ impl Monitor<'_> {
             return Ok((cp, Seen::Skipped(why)));
         }
         if !matches!(seen, Seen::Same) {
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, cp.to_string())
-                .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-                .and_then(|()| std::fs::rename(&tmp, &path))
+            crate::output::replace_file(&path, cp.to_string().as_bytes())
                 .with_context(|| format!("cannot keep the checkpoint in {}", path.display()))?;
         }
         Ok((cp, seen))

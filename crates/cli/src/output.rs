@@ -132,6 +132,15 @@ pub fn fit(s: &str, w: usize) -> String {
 
 pub use trail_datadir::writer::duration;
 
+/// Replaces `path` with `bytes` so a crash leaves the old file or the new one, whole: a
+/// temporary file beside it, synced, then renamed over it (cursors and kept state).
+pub fn replace_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// A range of seqs, inclusive, written one way everywhere: `seq 4`, `seq 0 to 9`.
 pub fn seq_range(first: u64, last: u64) -> String {
     if first == last { format!("seq {first}") } else { format!("seq {first} to {last}") }

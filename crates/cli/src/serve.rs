@@ -1,6 +1,5 @@
 //! `trail serve` and `trail keys`: glue between data directories and `trail_server`.
 
-use std::fs::File;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -140,7 +139,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let node = if advertise.is_empty() { format!("{scheme}://{local}") } else { advertise };
 
     let (stop_tasks, tasks_stop) = tokio::sync::watch::channel(false);
-    let mut locks: Vec<File> = Vec::new();
+    let mut locks: Vec<trail_datadir::datadir::WriterLock> = Vec::new();
     let mut logs: Vec<Arc<LogHandle>> = Vec::new();
     let mut tasks = Vec::new();
     let mut dirs = vec![dir.path.clone()];

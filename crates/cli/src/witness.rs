@@ -261,6 +261,20 @@ async fn serve(dir: &Path, listen: Option<String>, json_out: bool) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// A witness policy from `--witness` and `--quorum`: the witnesses' keys, and how many of them
+/// must have cosigned a checkpoint (default: all of them).
+pub fn policy(witness: &[String], quorum: Option<usize>) -> Result<(Vec<NoteVerifier>, usize)> {
+    let keys = cosigner_keys(witness, "--witness")?;
+    let k = match quorum {
+        Some(k) if k == 0 || k > keys.len() => {
+            bail!("--quorum {k}: give a number from 1 to the {} --witness keys", keys.len())
+        }
+        Some(k) => k,
+        None => keys.len(),
+    };
+    Ok((keys, k))
+}
+
 /// Witnesses' keys from flags: each the key itself or a file holding it; each once.
 pub fn cosigner_keys(args: &[String], flag: &str) -> Result<Vec<NoteVerifier>> {
     let keys = crate::commands::load_keys(args, flag)?;

@@ -210,6 +210,32 @@ impl AuditConfig {
 }
 
 /// An opened data directory.
+/// The data directories whose writer lock this process holds: the lock is per open file, so a
+/// second taker in the same process would wait for the first for ever.
+static HELD_LOCKS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A held writer lock, released (and forgotten by this process) when dropped.
+pub struct WriterLock {
+    _file: File,
+    key: PathBuf,
+}
+
+impl WriterLock {
+    fn held(file: File, key: PathBuf) -> WriterLock {
+        HELD_LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(key.clone());
+        WriterLock { _file: file, key }
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        HELD_LOCKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|k| *k != self.key);
+    }
+}
+
 pub struct DataDir {
     pub path: PathBuf,
     pub config: Config,
@@ -379,16 +405,17 @@ impl DataDir {
     }
 
     /// Takes the writer lock: one writer per log, others wait for it (saying who holds it).
-    pub fn lock_writer(&self) -> Result<File> {
+    pub fn lock_writer(&self) -> Result<WriterLock> {
         self.lock_writer_as(&format!("a trail command (pid {})", std::process::id()))
     }
 
     /// [`DataDir::lock_writer`], leaving `holder` in the lock file for others to name: a
     /// `trail serve` node leaves its URL there, so a writer that finds it can send it events.
-    pub fn lock_writer_as(&self, holder: &str) -> Result<File> {
+    pub fn lock_writer_as(&self, holder: &str) -> Result<WriterLock> {
         match self.try_lock_writer_as(holder)? {
             Ok(f) => Ok(f),
             Err(current) => {
+                let key = self.not_held_here()?;
                 eprintln!(
                     "trail: {} is writing to this log; waiting for it to finish",
                     describe_holder(&current)
@@ -398,20 +425,38 @@ impl DataDir {
                     format!("cannot lock {}", self.path.join(LOCK_FILE).display())
                 })?;
                 write_holder(&f, holder);
-                Ok(f)
+                Ok(WriterLock::held(f, key))
             }
         }
     }
 
-    /// The writer lock if it is free; otherwise who holds it (as the holder wrote it).
-    pub fn try_lock_writer_as(&self, holder: &str) -> Result<std::result::Result<File, String>> {
+    /// The writer lock if it is free; otherwise who holds it (as the holder wrote it). A lock
+    /// this process holds already is an error, not a wait: it would wait for itself for ever.
+    pub fn try_lock_writer_as(
+        &self,
+        holder: &str,
+    ) -> Result<std::result::Result<WriterLock, String>> {
+        let key = self.not_held_here()?;
         let f = self.open_lock()?;
         if f.try_lock().is_err() {
             let current = fs::read_to_string(self.path.join(LOCK_FILE)).unwrap_or_default();
             return Ok(Err(current.trim().to_owned()));
         }
         write_holder(&f, holder);
-        Ok(Ok(f))
+        Ok(Ok(WriterLock::held(f, key)))
+    }
+
+    /// This data directory's key among the locks this process holds, if it holds none of it.
+    fn not_held_here(&self) -> Result<PathBuf> {
+        let key = self.path.canonicalize().unwrap_or_else(|_| self.path.clone());
+        if HELD_LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&key) {
+            bail!(
+                "this process has the log in {} open already: share the writer it has (it is safe \
+                 across threads) or close it first",
+                self.path.display()
+            );
+        }
+        Ok(key)
     }
 
     fn open_lock(&self) -> Result<File> {

@@ -5,7 +5,6 @@
 //! that finds the lock or the lease held waits for it, saying who holds it; `trail log` can
 //! instead send its events to the `trail serve` node that holds either ([`Turn::Served`]).
 
-use std::fs::File;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
@@ -15,7 +14,7 @@ use anyhow::Result;
 use trail_store::Store;
 use trail_store::postgres::{LeaseToken, PostgresStore};
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, WriterLock};
 
 /// How long a command's lease lasts unless renewed; renewed every quarter of it. A command that
 /// dies leaves the log to others after at most this long.
@@ -50,7 +49,7 @@ pub enum Turn {
 pub struct Writer {
     pub store: Arc<dyn Store>,
     lease: Option<LeaseKeeper>,
-    _lock: File,
+    _lock: WriterLock,
 }
 
 impl Writer {

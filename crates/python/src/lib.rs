@@ -34,10 +34,6 @@ create_exception!(
     "An event trail refuses: the message names the field and what is wrong with it."
 );
 
-/// The data directories this process has open: a second `Log.open` of one would wait for the
-/// writer lock its own first one holds, for ever.
-static OPEN_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
 /// What an open log holds while it is open.
 struct Open {
     recorder: Recorder,
@@ -64,6 +60,11 @@ fn anyhow_err(e: &anyhow::Error) -> PyErr {
     TrailError::new_err(format!("{e:#}"))
 }
 
+/// An acknowledgement as the Python side reads it: `{seq, id, hash, created}`.
+fn ack_json(a: trail_ingest::Appended) -> Value {
+    json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created})
+}
+
 fn record_err(e: RecordError) -> PyErr {
     match e {
         RecordError::Invalid(_) | RecordError::Blocked(_) => EventError::new_err(e.to_string()),
@@ -73,25 +74,6 @@ fn record_err(e: RecordError) -> PyErr {
 
 impl NativeLog {
     fn start(path: PathBuf, dir: DataDir) -> PyResult<NativeLog> {
-        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
-        {
-            let mut open = OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner);
-            if open.contains(&key) {
-                return Err(TrailError::new_err(format!(
-                    "this process has the log in {} open already: share that Log (it is safe across threads) or close it first",
-                    path.display()
-                )));
-            }
-            open.push(key.clone());
-        }
-        let started = NativeLog::open_writer(path, dir);
-        if started.is_err() {
-            OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != key);
-        }
-        started
-    }
-
-    fn open_writer(path: PathBuf, dir: DataDir) -> PyResult<NativeLog> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("trail")
@@ -119,6 +101,16 @@ impl NativeLog {
             runtime: Arc::new(runtime),
             open: Mutex::new(Some(Open { recorder, _writer: writer })),
             ag2_seen: Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// Records one event, the GIL released until it is stored; its acknowledgement as JSON text.
+    fn record_event(&self, py: Python<'_>, event: Event) -> PyResult<String> {
+        let recorder = self.recorder()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
+            Ok(ack_json(ack).to_string())
         })
     }
 
@@ -177,14 +169,9 @@ impl NativeLog {
     /// Records one event (JSON text of an object); returns its acknowledgement as JSON text once
     /// it is stored as the log's durability says.
     fn record_json(&self, py: Python<'_>, event: &str) -> PyResult<String> {
-        let recorder = self.recorder()?;
         let event =
             Event::from_slice(event.as_bytes()).map_err(|e| EventError::new_err(e.to_string()))?;
-        let runtime = self.runtime.clone();
-        py.detach(move || {
-            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
-            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
-        })
+        self.record_event(py, event)
     }
 
     /// Records events (JSON text of an array of objects) in order, queued together so they share
@@ -207,13 +194,14 @@ impl NativeLog {
                 // Queued at once, so the sequencer commits them together; when the queue is
                 // full, what is queued is awaited first and the event waits for room.
                 type Ack = std::pin::Pin<
-                    Box<dyn std::future::Future<Output = Result<trail_ingest::Appended, RecordError>> + Send>,
+                    Box<
+                        dyn std::future::Future<
+                                Output = Result<trail_ingest::Appended, RecordError>,
+                            > + Send,
+                    >,
                 >;
                 let mut pending: Vec<Ack> = Vec::with_capacity(events.len());
                 let mut acks = Vec::with_capacity(events.len());
-                let ack_json = |a: trail_ingest::Appended| {
-                    json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created})
-                };
                 for event in events {
                     match recorder.try_record(event.clone()) {
                         Ok(f) => pending.push(Box::pin(f)),
@@ -240,12 +228,7 @@ impl NativeLog {
     fn record_harness_json(&self, py: Python<'_>, line: &str, source: &str) -> PyResult<String> {
         let event = trail_interop::harness::event_from_line(line, source)
             .map_err(|e| EventError::new_err(e.to_string()))?;
-        let recorder = self.recorder()?;
-        let runtime = self.runtime.clone();
-        py.detach(move || {
-            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
-            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
-        })
+        self.record_event(py, event)
     }
 
     /// Records one line AG2's hub `AuditLog` appended, mapped as `trail import --from ag2` maps
@@ -262,12 +245,7 @@ impl NativeLog {
             trail_interop::ag2::event_from_line(line, source, n, &mut seen)
                 .map_err(|e| EventError::new_err(e.to_string()))?
         };
-        let recorder = self.recorder()?;
-        let runtime = self.runtime.clone();
-        py.detach(move || {
-            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
-            Ok(json!({"seq": ack.seq, "id": ack.id, "hash": ack.hash.to_string(), "created": ack.created}).to_string())
-        })
+        self.record_event(py, event)
     }
 
     /// Records one AgenticAPI trace given as the row its `SqliteAuditRecorder` writes (JSON text
@@ -310,9 +288,7 @@ impl NativeLog {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).take();
         let Some(open) = open else { return Ok(()) };
         let runtime = self.runtime.clone();
-        let closed = py.detach(move || runtime.block_on(open.recorder.close()).map_err(err));
-        self.forget();
-        closed
+        py.detach(move || runtime.block_on(open.recorder.close()).map_err(err))
     }
 
     /// Records matching the filters (JSON text of `trail_store::Query`: kind, agent, session,
@@ -356,20 +332,11 @@ impl NativeLog {
     }
 }
 
-impl NativeLog {
-    /// This process no longer has the log open.
-    fn forget(&self) {
-        let key = self.path.canonicalize().unwrap_or_else(|_| self.path.clone());
-        OPEN_DIRS.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != key);
-    }
-}
-
 impl Drop for NativeLog {
     fn drop(&mut self) {
         // A log dropped without close() still signs its final checkpoint.
         if let Some(open) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = self.runtime.block_on(open.recorder.close());
-            self.forget();
         }
     }
 }

@@ -16,40 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "common/server.rs"]
+mod server;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use trail_core::NoteSigner;
-use trail_ingest::{Recorder, RecorderConfig, ScanConfig, Scanner};
-use trail_server::{AppState, KeyFile, KeyRing, Limits, LogHandle};
-use trail_store::Store;
-use trail_store::sqlite::SqliteStore;
-
-struct Server {
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-fn start(rt: &tokio::runtime::Runtime) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let base = rt.block_on(async {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::create(&dir.path().join("trail.db"), "bench/http").unwrap());
-        let signer = NoteSigner::from_seed("bench/http", [1; 32]).unwrap();
-        let scanner = Arc::new(Scanner::new(&ScanConfig::default()).unwrap());
-        let config = RecorderConfig::default();
-        let recorder = Recorder::open(store, signer, scanner, config.clone()).unwrap();
-        let handle = Arc::new(LogHandle::new(recorder, &config));
-        let state = AppState::new(
-            vec![handle],
-            KeyRing::fixed(KeyFile::default(), true),
-            Limits { max_in_flight: 4096, ..Limits::default() },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(trail_server::serve(listener, state, std::future::pending()));
-        format!("http://{addr}")
-    });
-    Server { base, _dir: dir }
-}
+use trail_ingest::RecorderConfig;
 
 fn event(i: u64) -> String {
     format!(
@@ -103,7 +74,7 @@ async fn drive(
 fn ingest(c: &mut Criterion) {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = start(&rt);
+    let server = server::start(&rt, "bench/http", RecorderConfig::default());
     let client = trail_server::listen::client_builder().build().unwrap();
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10).measurement_time(Duration::from_secs(8));

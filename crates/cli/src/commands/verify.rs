@@ -93,14 +93,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
             k.name()
         );
     }
-    let witnesses = crate::witness::cosigner_keys(&args.witness, "--witness")?;
-    let quorum = match args.quorum {
-        Some(k) if k == 0 || k > witnesses.len() => {
-            bail!("--quorum {k}: give a number from 1 to the {} --witness keys", witnesses.len())
-        }
-        Some(k) => k,
-        None => witnesses.len(),
-    };
+    let (witnesses, quorum) = crate::witness::policy(&args.witness, args.quorum)?;
     let policy =
         |opts: VerifyOptions| VerifyOptions { witnesses: witnesses.clone(), quorum, ..opts };
     if let Some(path) = &args.receipt {
