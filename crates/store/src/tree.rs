@@ -9,14 +9,14 @@ use crate::{Result, StoreError};
 
 /// Checks that `batch` continues a log of `size` records ending in `last_hash` with `origin`,
 /// and feeds each leaf into `range`, calling `node` for every perfect-subtree node completed.
-pub(crate) fn check_batch(
+pub(crate) fn check_batch<'a>(
     origin: &str,
     size: u64,
     last_hash: Hash,
-    batch: &[Sealed],
+    batch: impl IntoIterator<Item = &'a Sealed> + Clone,
 ) -> Result<()> {
     let mut prev = last_hash;
-    for (expected_seq, s) in (size..).zip(batch) {
+    for (expected_seq, s) in (size..).zip(batch.clone()) {
         if s.record.seq != expected_seq {
             return Err(StoreError::OutOfOrder { size: expected_seq, seq: s.record.seq });
         }
@@ -36,7 +36,7 @@ pub(crate) fn check_batch(
         }
         prev = s.hash;
     }
-    let mut ids: Vec<&str> = batch.iter().map(|s| s.record.id.as_str()).collect();
+    let mut ids: Vec<&str> = batch.into_iter().map(|s| s.record.id.as_str()).collect();
     ids.sort_unstable();
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
         return Err(StoreError::Invalid(format!("id {:?} appears twice in one batch", w[0])));

@@ -1,5 +1,5 @@
 //! Fault injection at the storage layer: a torn write at every byte offset of the last record
-//! of a file log, and a torn SQLite write-ahead log. After each, nothing half-written is taken
+//! of a file log, a torn SQLite write-ahead log, and a torn append journal. After each, nothing half-written is taken
 //! for valid, nothing acknowledged before the torn write is lost, and the log verifies.
 
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
@@ -68,6 +68,7 @@ fn a_torn_last_record_of_a_file_log_is_refused_at_every_byte_offset() {
 }
 
 fn copy_db(from: &Path, to: &Path, wal_len: Option<usize>) {
+    // Not the append journal: each test says what the crash left in it.
     std::fs::copy(from, to).unwrap();
     let wal = from.with_extension("db-wal");
     if wal.exists() {
@@ -87,6 +88,8 @@ fn a_torn_sqlite_wal_keeps_a_verifiable_prefix_of_whole_batches() {
     let mut batch_ends = vec![0u64];
     for b in 0..6 {
         store.append(&seal(&store, &events(b * 20, 20))).unwrap();
+        // Each batch its own database transaction (they would otherwise be committed together).
+        store.commit_journal().unwrap();
         batch_ends.push(store.state().unwrap().size);
     }
     // Copy the files while the store is open, as a crash would leave them (no checkpoint of
@@ -106,9 +109,90 @@ fn a_torn_sqlite_wal_keeps_a_verifiable_prefix_of_whole_batches() {
         assert_eq!(verify_store(&reopened), size);
         seen_sizes.insert(size);
         drop(reopened);
-        for ext in ["db", "db-wal", "db-shm"] {
+        for ext in ["db", "db-wal", "db-shm", "db-appends"] {
             let _ = std::fs::remove_file(copy.with_extension(ext));
         }
     }
     assert!(seen_sizes.len() > 2, "tearing the WAL should expose several prefixes: {seen_sizes:?}");
+}
+
+/// A crash while acknowledged batches are in the append journal and not yet in the database:
+/// the journal as the crash left it, torn at every frame boundary and inside frames. Reopening
+/// commits exactly the whole frames that continue the database; every acknowledged batch whose
+/// frame is whole survives, nothing half-written is taken, and the log verifies.
+#[test]
+fn a_torn_append_journal_keeps_every_whole_batch_and_no_part_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let store = SqliteStore::create(&path, ORIGIN).unwrap();
+    store.append(&seal(&store, &events(0, 10))).unwrap();
+    store.commit_journal().unwrap();
+    store.pause_drainer(true);
+    let mut batch_ends = vec![10u64];
+    let mut frame_ends = vec![];
+    for b in 1..6 {
+        store.append(&seal(&store, &events(b * 10, 10))).unwrap();
+        batch_ends.push(store.state().unwrap().size);
+        // Frames are written back to back; find where this one ended.
+        let bytes = std::fs::read(path.with_extension("db-appends")).unwrap();
+        frame_ends.push(frame_end(&bytes));
+    }
+    let journal = std::fs::read(path.with_extension("db-appends")).unwrap();
+    let last = *frame_ends.last().unwrap();
+    let mut cuts: Vec<usize> = frame_ends.clone();
+    cuts.extend((0..last).step_by(97));
+    for cut in cuts {
+        let copy = dir.path().join(format!("copy-{cut}.db"));
+        copy_db(&path, &copy, None);
+        let mut torn = journal.clone();
+        torn[cut..].fill(0);
+        std::fs::write(copy.with_extension("db-appends"), &torn).unwrap();
+        let reopened = SqliteStore::open(&copy).unwrap();
+        let size = reopened.state().unwrap().size;
+        let whole = frame_ends.iter().filter(|&&e| e <= cut).count();
+        assert_eq!(size, batch_ends[whole], "cut {cut}: the whole frames and nothing else");
+        assert_eq!(verify_store(&reopened), size);
+        drop(reopened);
+        // Recovered records are in the database itself: the journal is not needed again.
+        std::fs::remove_file(copy.with_extension("db-appends")).unwrap();
+        let again = SqliteStore::open(&copy).unwrap();
+        assert_eq!(again.state().unwrap().size, size, "cut {cut}: recovery was committed");
+        drop(again);
+        for ext in ["db", "db-wal", "db-shm", "db-appends"] {
+            let _ = std::fs::remove_file(copy.with_extension(ext));
+        }
+    }
+    store.pause_drainer(false);
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(verify_store(&reopened), 60);
+}
+
+/// The end of the last frame in a journal (frames are `TRJ1`, a u32 length, a CRC, the payload).
+fn frame_end(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while bytes.get(at..at + 4) == Some(b"TRJ1".as_slice()) {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        at += 12 + len;
+    }
+    at
+}
+
+/// Two stores on one database: the second (another process, as far as the lock can tell) reads
+/// but refuses to append, so it can never fork the log under the first one's journal.
+#[test]
+fn a_second_store_on_one_database_reads_and_refuses_to_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let first = SqliteStore::create(&path, ORIGIN).unwrap();
+    first.append(&seal(&first, &events(0, 3))).unwrap();
+    first.commit_journal().unwrap();
+    let second = SqliteStore::open(&path).unwrap();
+    assert_eq!(second.state().unwrap().size, 3);
+    let err = second.append(&seal(&second, &events(3, 1))).unwrap_err().to_string();
+    assert!(err.contains("another process is appending"), "{err}");
+    first.append(&seal(&first, &events(3, 1))).unwrap();
+    drop(first);
+    drop(second);
+    assert_eq!(SqliteStore::open(&path).unwrap().state().unwrap().size, 4);
 }

@@ -1,99 +1,310 @@
-//! Appending: one transaction per batch (records, bodies, tree nodes and rollups), and the
-//! search index caught up behind it.
+//! Appending: a small batch through the append journal (see `journal.rs`), committed to the
+//! database behind the acknowledgement in one transaction per many records; a large one in its
+//! own transaction (records, bodies, tree nodes and rollups); and the search index caught up
+//! behind both.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use trail_core::Sealed;
 
-use super::{SqliteStore, Writer, set_synchronous};
+use super::journal::{self, Journal};
+use super::{
+    DRAIN_AT, DRAIN_LINGER, Head, HeadLock, SqliteStore, Writer, lock_writer, set_synchronous,
+};
 use crate::derived::Rollup;
 use crate::sql::{int, session_ints};
 use crate::tree::check_batch;
-use crate::{Result, StoreError, TreeState};
+use crate::{Durability, Result, StoreError, TreeState};
 
 impl SqliteStore {
-    /// Appends a batch in one transaction, under the writer's lock.
-    pub(super) fn append_locked(&self, w: &mut Writer, batch: &[Sealed]) -> Result<()> {
-        let size = w.range.size();
-        check_batch(&self.origin, size, w.last_hash, batch)?;
-        let mut range = w.range.clone();
-        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process appending to the same file would fork our view of the log.
-        let stored_size: Option<i64> =
-            tx.prepare_cached("SELECT max(seq) FROM records")?.query_row([], |r| r.get(0))?;
-        if let Some(max) = stored_size
-            && max as u64 + 1 != size
-        {
-            return Err(StoreError::OutOfOrder { size: max as u64 + 1, seq: batch[0].record.seq });
+    /// Appends a batch: through the journal when it is small and this store holds one, else in
+    /// one database transaction after every journaled record.
+    pub(super) fn append_batch(&self, batch: &[Sealed]) -> Result<()> {
+        let mut h = self.head.lock();
+        if let Some(reason) = &h.refused {
+            return Err(StoreError::Invalid(reason.clone()));
         }
-        {
-            let mut insert_record = tx.prepare_cached(
-                "INSERT INTO records (seq, id, time, kind, category, action, status, agent, session, \
-                 conversation, actor, source, trace_id, input_tokens, output_tokens, cost_usd, tree, canonical) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )?;
-            let mut insert_body =
-                tx.prepare_cached("INSERT INTO bodies (seq, salt, body) VALUES (?1, ?2, ?3)")?;
-            let mut tree = Vec::with_capacity(32 * 65);
-            let mut rollup = Rollup::default();
-            for s in batch {
-                rollup.add(&s.record);
-                let r = &s.record;
-                let f = &r.fields;
-                tree.clear();
-                for (_, _, h) in range.append(s.hash) {
-                    tree.extend_from_slice(h.as_bytes());
-                }
-                let usage = f.usage.as_ref();
-                let inserted = insert_record.execute(params![
-                    int(r.seq),
-                    r.id,
-                    r.time.unix_nanos(),
-                    f.kind,
-                    f.category,
-                    f.action,
-                    f.status,
-                    f.agent,
-                    f.session,
-                    f.conversation,
-                    f.actor,
-                    f.source,
-                    f.trace_id,
-                    usage.and_then(|u| u.input_tokens).map(int),
-                    usage.and_then(|u| u.output_tokens).map(int),
-                    usage.and_then(|u| u.cost_usd),
-                    tree,
-                    s.canonical,
-                ]);
-                if let Err(e) = inserted {
-                    if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
-                        let existing: Option<i64> = tx
-                            .query_row("SELECT seq FROM records WHERE id = ?1", [&r.id], |row| {
-                                row.get(0)
-                            })
-                            .optional()?;
-                        if let Some(seq) = existing {
-                            return Err(StoreError::DuplicateId {
-                                id: r.id.clone(),
-                                seq: seq as u64,
-                            });
-                        }
-                    }
-                    return Err(e.into());
-                }
-                if let Some(b) = &s.body {
-                    insert_body.execute(params![int(r.seq), b.salt, b.canonical])?;
-                }
+        check_batch(&self.origin, h.range.size(), h.last_hash, batch)?;
+        let sync = h.durability == Durability::Commit;
+        if h.journal.is_some() && journal::journaled(batch) {
+            self.check_new_ids(&h, batch)?;
+            let fits = h.journal.as_ref().is_some_and(|j| j.fits(batch));
+            if !fits {
+                drain_locked(&self.origin, &mut h, &self.writer, &self.head)?;
             }
-            rollup.write_sqlite(&tx)?;
+            let Some(j) = h.journal.as_mut() else { unreachable!("checked above") };
+            if let Err(e) = j.write(batch, sync) {
+                // What reached the file is unknown: a later frame must not follow it.
+                h.refused = Some(format!(
+                    "writing the append journal failed ({e}); reopen the log to recover what it holds"
+                ));
+                return Err(e);
+            }
+            let was_empty = h.pending.is_empty();
+            for s in batch {
+                h.range.append(s.hash);
+                h.pending_ids.insert(s.record.id.clone(), s.record.seq);
+                h.pending.push(Arc::new(s.clone()));
+            }
+            h.last_hash = batch[batch.len() - 1].hash;
+            let n = h.pending.len();
+            self.head.pending.store(n, Ordering::Release);
+            if was_empty || n >= DRAIN_AT {
+                self.head.wake.notify_one();
+            }
+        } else {
+            drain_locked(&self.origin, &mut h, &self.writer, &self.head)?;
+            let mut w = lock_writer(&self.writer);
+            insert(&self.origin, &mut w, batch.iter(), sync)?;
+            h.range = w.range.clone();
+            h.last_hash = w.last_hash;
         }
-        tx.commit()?;
-        let last_hash = batch[batch.len() - 1].hash;
-        let state = TreeState { size: range.size(), last_hash, root: range.root() };
-        w.range = range;
-        w.last_hash = last_hash;
+        let state = TreeState { size: h.range.size(), last_hash: h.last_hash, root: h.range.root() };
         self.set_shared(|s| s.state = state);
         Ok(())
     }
+
+    /// Refuses a batch whose id is journaled or in the database already (the database's unique
+    /// index would refuse it only when the journaled record is committed, after it was
+    /// acknowledged).
+    fn check_new_ids(&self, h: &Head, batch: &[Sealed]) -> Result<()> {
+        for s in batch {
+            if let Some(&seq) = h.pending_ids.get(&s.record.id) {
+                return Err(StoreError::DuplicateId { id: s.record.id.clone(), seq });
+            }
+        }
+        // A record leaves `pending_ids` only after its commit, under the head's lock that the
+        // caller holds, so every id is in one of the two.
+        let found = self.read_database(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT seq FROM records WHERE id = ?1")?;
+            for s in batch {
+                let seq: Option<i64> =
+                    stmt.query_row([&s.record.id], |r| r.get(0)).optional()?;
+                if let Some(seq) = seq {
+                    return Ok(Some((s.record.id.clone(), seq as u64)));
+                }
+            }
+            Ok(None)
+        })?;
+        match found {
+            Some((id, seq)) => Err(StoreError::DuplicateId { id, seq }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Commits every journaled record to the database (the caller does not hold the head's lock).
+pub(super) fn drain(origin: &str, head: &HeadLock, writer: &Mutex<Writer>) -> Result<()> {
+    let snapshot: Vec<Arc<Sealed>> = head.lock().pending.clone();
+    if snapshot.is_empty() {
+        return Ok(());
+    }
+    let committed = commit_pending(origin, writer, &snapshot)?;
+    let mut h = head.lock();
+    forget_committed(&mut h, head, committed);
+    Ok(())
+}
+
+/// [`drain`] by a caller that holds the head's lock: nothing is journaled meanwhile.
+fn drain_locked(
+    origin: &str,
+    h: &mut Head,
+    writer: &Mutex<Writer>,
+    head: &HeadLock,
+) -> Result<()> {
+    if h.pending.is_empty() {
+        return Ok(());
+    }
+    let committed = commit_pending(origin, writer, &h.pending)?;
+    forget_committed(h, head, committed);
+    Ok(())
+}
+
+/// Commits the records of `pending` the database does not hold yet, synced; returns the
+/// database's size after.
+fn commit_pending(origin: &str, writer: &Mutex<Writer>, pending: &[Arc<Sealed>]) -> Result<u64> {
+    let mut w = lock_writer(writer);
+    let size = w.range.size();
+    let todo = pending.iter().map(|s| &**s).filter(|s| s.record.seq >= size);
+    if todo.clone().next().is_some() {
+        insert(origin, &mut w, todo, true)?;
+    }
+    Ok(w.range.size())
+}
+
+/// Drops the journaled records below `committed` from the head; with none left, the journal
+/// starts again from its beginning.
+fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64) {
+    let n = h.pending.iter().take_while(|s| s.record.seq < committed).count();
+    for s in h.pending.drain(..n) {
+        h.pending_ids.remove(&s.record.id);
+    }
+    if h.pending.is_empty()
+        && let Some(j) = h.journal.as_mut()
+    {
+        j.reset();
+    }
+    head.pending.store(h.pending.len(), Ordering::Release);
+}
+
+/// The drainer: commits journaled records once [`DRAIN_AT`] wait or the oldest has waited
+/// [`DRAIN_LINGER`], until the store stops it. A failed commit is tried again one linger later;
+/// an append that needs room in the journal meets the error itself.
+pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<Writer>) {
+    loop {
+        {
+            let mut h = head.lock();
+            loop {
+                if h.stop {
+                    return;
+                }
+                if h.pending.len() >= DRAIN_AT && !h.paused {
+                    break;
+                }
+                if h.pending.is_empty() || h.paused {
+                    h = head.wake.wait(h).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                h = head.wake.wait_timeout(h, DRAIN_LINGER).unwrap_or_else(PoisonError::into_inner).0;
+                if h.stop {
+                    return;
+                }
+                if !h.pending.is_empty() && !h.paused {
+                    break;
+                }
+            }
+        }
+        if drain(origin, head, writer).is_err() {
+            std::thread::sleep(DRAIN_LINGER);
+        }
+    }
+}
+
+/// Commits the journaled records that continue the database, and empties the journal.
+pub(super) fn recover(origin: &str, w: &mut Writer, journal: &mut Journal) -> Result<()> {
+    let records = journal.read_frames()?;
+    let size = w.range.size();
+    let todo: Vec<&Sealed> = records.iter().filter(|s| s.record.seq >= size).collect();
+    if let Some(first) = todo.first() {
+        if first.record.seq != size {
+            return Err(StoreError::Invalid(format!(
+                "the append journal holds records from seq {} but the database ends at {size}: \
+                 the database is older than its journal (restored from a backup?); move the \
+                 journal away to open the database as it is",
+                first.record.seq
+            )));
+        }
+        insert(origin, w, todo.iter().copied(), true).map_err(|e| {
+            StoreError::Invalid(format!("the append journal's records do not continue the log: {e}"))
+        })?;
+    }
+    journal.reset();
+    Ok(())
+}
+
+/// Inserts `batch` in one transaction after what the database holds, synced when `sync`.
+fn insert<'a>(
+    origin: &str,
+    w: &mut Writer,
+    batch: impl Iterator<Item = &'a Sealed> + Clone,
+    sync: bool,
+) -> Result<()> {
+    if !sync {
+        // Synced by the next synced commit: syncing the write-ahead log covers every frame
+        // before it. NORMAL still commits atomically; a power failure can only roll back whole
+        // transactions after the last sync.
+        set_synchronous(&w.conn, false)?;
+    }
+    let out = insert_in_transaction(origin, w, batch);
+    if !sync {
+        set_synchronous(&w.conn, true)?;
+    }
+    out
+}
+
+fn insert_in_transaction<'a>(
+    origin: &str,
+    w: &mut Writer,
+    batch: impl Iterator<Item = &'a Sealed> + Clone,
+) -> Result<()> {
+    let size = w.range.size();
+    check_batch(origin, size, w.last_hash, batch.clone())?;
+    let mut range = w.range.clone();
+    let mut last_hash = w.last_hash;
+    let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process appending to the same file would fork our view of the log.
+    let stored_size: Option<i64> =
+        tx.prepare_cached("SELECT max(seq) FROM records")?.query_row([], |r| r.get(0))?;
+    if let Some(max) = stored_size
+        && max as u64 + 1 != size
+    {
+        return Err(StoreError::OutOfOrder { size: max as u64 + 1, seq: size });
+    }
+    {
+        let mut insert_record = tx.prepare_cached(
+            "INSERT INTO records (seq, id, time, kind, category, action, status, agent, session, \
+             conversation, actor, source, trace_id, input_tokens, output_tokens, cost_usd, tree, canonical) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?;
+        let mut insert_body =
+            tx.prepare_cached("INSERT INTO bodies (seq, salt, body) VALUES (?1, ?2, ?3)")?;
+        let mut tree = Vec::with_capacity(32 * 65);
+        let mut rollup = Rollup::default();
+        for s in batch {
+            rollup.add(&s.record);
+            let r = &s.record;
+            let f = &r.fields;
+            tree.clear();
+            for (_, _, h) in range.append(s.hash) {
+                tree.extend_from_slice(h.as_bytes());
+            }
+            last_hash = s.hash;
+            let usage = f.usage.as_ref();
+            let inserted = insert_record.execute(params![
+                int(r.seq),
+                r.id,
+                r.time.unix_nanos(),
+                f.kind,
+                f.category,
+                f.action,
+                f.status,
+                f.agent,
+                f.session,
+                f.conversation,
+                f.actor,
+                f.source,
+                f.trace_id,
+                usage.and_then(|u| u.input_tokens).map(int),
+                usage.and_then(|u| u.output_tokens).map(int),
+                usage.and_then(|u| u.cost_usd),
+                tree,
+                s.canonical,
+            ]);
+            if let Err(e) = inserted {
+                if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                    let existing: Option<i64> = tx
+                        .query_row("SELECT seq FROM records WHERE id = ?1", [&r.id], |row| {
+                            row.get(0)
+                        })
+                        .optional()?;
+                    if let Some(seq) = existing {
+                        return Err(StoreError::DuplicateId { id: r.id.clone(), seq: seq as u64 });
+                    }
+                }
+                return Err(e.into());
+            }
+            if let Some(b) = &s.body {
+                insert_body.execute(params![int(r.seq), b.salt, b.canonical])?;
+            }
+        }
+        rollup.write_sqlite(&tx)?;
+    }
+    tx.commit()?;
+    w.range = range;
+    w.last_hash = last_hash;
+    Ok(())
 }
 
 /// Indexes the bodies of up to `max` records from the FTS cursor on; returns how many records

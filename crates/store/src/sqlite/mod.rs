@@ -34,10 +34,13 @@
 //! before it; a power failure rolls back whole transactions after the last sync, never part of one.
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use trail_core::Sealed;
 use trail_core::verify::Anchor;
 use trail_merkle::{CompactRange, Hash, NodeReader};
 
@@ -45,8 +48,10 @@ use crate::sql::{Where, parse_anchor};
 use crate::{Durability, Query, Result, StoreError, TreeState};
 
 mod append;
-use append::index_chunk;
+use append::{drain, drain_in_background, index_chunk, recover};
 mod check;
+mod journal;
+use journal::Journal;
 mod read;
 mod store;
 
@@ -137,21 +142,57 @@ pub struct SqliteStore {
     origin: String,
     /// The database file; `None` in memory.
     path: Option<PathBuf>,
-    writer: Mutex<Writer>,
+    /// The database's writer: what is committed to the database.
+    writer: Arc<Mutex<Writer>>,
+    /// The log's head: what is appended, journaled or committed.
+    head: Arc<HeadLock>,
     /// Idle read-only connections (file databases only; in memory, reads use the writer).
     readers: Mutex<Vec<Connection>>,
     shared: RwLock<Shared>,
+    /// The thread that commits journaled records to the database.
+    drainer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// What the writer knows about the log.
+/// What the database's writer knows: its connection and the tree of the records it holds.
 struct Writer {
     conn: Connection,
     range: CompactRange,
     last_hash: Hash,
     /// First seq not yet in the search index.
     fts_next: u64,
+}
+
+/// The log's head, ahead of the database by the journaled records not yet committed to it.
+pub(super) struct Head {
+    range: CompactRange,
+    last_hash: Hash,
     /// When appends are synced; everything else commits with FULL.
     durability: Durability,
+    /// The append journal, when this store holds it (file databases).
+    journal: Option<Journal>,
+    /// Why this store does not append (another process holds the journal, or writing it failed).
+    refused: Option<String>,
+    /// Journaled records not yet committed to the database, in order.
+    pending: Vec<Arc<Sealed>>,
+    pending_ids: HashMap<String, u64>,
+    /// Whether the drainer stops.
+    stop: bool,
+    /// Whether the drainer waits (a test's way to hold records in the journal).
+    paused: bool,
+}
+
+/// The head under its lock, the drainer's wake-up, and how many records wait for the database
+/// (read without the lock).
+pub(super) struct HeadLock {
+    head: Mutex<Head>,
+    wake: Condvar,
+    pending: AtomicUsize,
+}
+
+impl HeadLock {
+    fn lock(&self) -> MutexGuard<'_, Head> {
+        self.head.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What readers need without taking the writer's lock.
@@ -161,6 +202,13 @@ struct Shared {
     start: u64,
     anchor: Option<Anchor>,
 }
+
+/// Journaled records at which the drainer commits them without waiting for its linger.
+const DRAIN_AT: usize = 512;
+
+/// How long journaled records wait for more before the drainer commits them, so that other
+/// processes reading the database see them soon.
+const DRAIN_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl SqliteStore {
     /// Creates a new log database at `path` (which must not exist) for `origin`.
@@ -210,7 +258,7 @@ impl SqliteStore {
     /// covered (0 when the index is complete). The recorder calls this when idle so that
     /// searching never has much to catch up on.
     pub fn index_pending(&self, max: usize) -> Result<u64> {
-        let mut w = self.writer();
+        let mut w = self.writer()?;
         index_chunk(&mut w, max.max(1))
     }
 
@@ -221,6 +269,7 @@ impl SqliteStore {
     }
 
     fn load(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
+        let mut refused = None;
         let version: i64 = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
             .optional()?
@@ -259,26 +308,98 @@ impl SqliteStore {
             };
             (range, last_hash)
         };
+        let journal = match &path {
+            Some(p) => match Journal::open(p)? {
+                Some(j) => Some(j),
+                None => {
+                    refused = Some(format!(
+                        "another process is appending to this log (it holds {}); this one only \
+                         reads it",
+                        journal::journal_path(p).display()
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut writer = Writer { conn, range, last_hash, fts_next: fts_next as u64 };
+        let journal = match journal {
+            Some(mut j) => {
+                recover(&origin, &mut writer, &mut j)?;
+                Some(j)
+            }
+            None => None,
+        };
+        let (size, range, last_hash) = (writer.range.size(), writer.range.clone(), writer.last_hash);
         let state = TreeState { size, last_hash, root: range.root() };
+        let has_journal = journal.is_some();
+        let head = Arc::new(HeadLock {
+            head: Mutex::new(Head {
+                range,
+                last_hash,
+                durability: Durability::Commit,
+                journal,
+                refused,
+                pending: Vec::new(),
+                pending_ids: HashMap::new(),
+                stop: false,
+                paused: false,
+            }),
+            wake: Condvar::new(),
+            pending: AtomicUsize::new(0),
+        });
+        let writer = Arc::new(Mutex::new(writer));
+        let drainer = if has_journal {
+            let (head, writer, origin) = (head.clone(), writer.clone(), origin.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("trail-sqlite-drain".into())
+                    .spawn(move || drain_in_background(&origin, &head, &writer))
+                    .map_err(|source| StoreError::Io {
+                        path: path.clone().unwrap_or_default(),
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
         Ok(SqliteStore {
             origin,
             path,
-            writer: Mutex::new(Writer {
-                conn,
-                range,
-                last_hash,
-                fts_next: fts_next as u64,
-                durability: Durability::Commit,
-            }),
+            writer,
+            head,
             readers: Mutex::new(Vec::new()),
             shared: RwLock::new(Shared { state, start, anchor }),
+            drainer,
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Writer> {
-        // Every write is one transaction that rolls back when dropped, and the cached state
-        // changes only after a commit, so a panic elsewhere leaves the writer usable.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Commits every journaled record to the database file, so that other processes reading it
+    /// see them (they do within about 10 ms anyway).
+    pub fn commit_journal(&self) -> Result<()> {
+        self.drain()
+    }
+
+    /// Stops or restarts the drainer: while it is paused, journaled records reach the database
+    /// only when this store reads or the journal is full. For crash tests.
+    #[doc(hidden)]
+    pub fn pause_drainer(&self, paused: bool) {
+        self.head.lock().paused = paused;
+        self.head.wake.notify_all();
+    }
+
+    /// Commits every journaled record to the database.
+    fn drain(&self) -> Result<()> {
+        if self.head.pending.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        drain(&self.origin, &self.head, &self.writer)
+    }
+
+    /// The database's writer, once every journaled record is committed to it.
+    fn writer(&self) -> Result<MutexGuard<'_, Writer>> {
+        self.drain()?;
+        Ok(lock_writer(&self.writer))
     }
 
     fn shared(&self) -> Shared {
@@ -292,8 +413,15 @@ impl SqliteStore {
     /// Runs `f` on a read-only connection (the writer's, in memory). `f` must not call back into
     /// the store.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.drain()?;
+        self.read_database(f)
+    }
+
+    /// Runs `f` on a read-only connection without committing journaled records first: it sees
+    /// the database, not the journal.
+    fn read_database<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let Some(path) = &self.path else {
-            let w = self.writer();
+            let w = lock_writer(&self.writer);
             return f(&w.conn);
         };
         let idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
@@ -382,6 +510,24 @@ fn read_anchor(conn: &Connection) -> Result<Option<Anchor>> {
     let json: Option<String> =
         conn.query_row("SELECT json FROM anchor WHERE id = 0", [], |r| r.get(0)).optional()?;
     json.map(|j| parse_anchor(&j)).transpose()
+}
+
+/// The database's writer. Every write is one transaction that rolls back when dropped, and the
+/// cached state changes only after a commit, so a panic elsewhere leaves the writer usable.
+fn lock_writer(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+    writer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Drop for SqliteStore {
+    /// Stops the drainer and commits what it left, so the database alone holds the whole log.
+    fn drop(&mut self) {
+        if let Some(drainer) = self.drainer.take() {
+            self.head.lock().stop = true;
+            self.head.wake.notify_all();
+            let _ = drainer.join();
+            let _ = self.drain();
+        }
+    }
 }
 
 fn wal_path(path: &Path) -> PathBuf {

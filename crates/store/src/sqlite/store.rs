@@ -8,7 +8,8 @@ use trail_merkle::{Hash, NodeReader};
 
 use super::check::check_derived_in;
 use super::read::{conn_nodes, read_records, values, with_search};
-use super::{SCAN_CHUNK, SqliteStore, set_synchronous, wal_path};
+use super::journal::journal_path;
+use super::{SCAN_CHUNK, SqliteStore, wal_path};
 use crate::derived::Mismatch;
 use crate::sql::{
     Param, RECORD_COLUMNS, RECORD_FROM, SQLITE, StatsFold, Where, int, parse_checkpoint,
@@ -37,21 +38,11 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut w = self.writer();
-        if w.durability == Durability::Commit {
-            return self.append_locked(&mut w, batch);
-        }
-        // Synced by the next checkpoint's FULL commit: syncing the write-ahead log covers every
-        // frame before it. NORMAL still commits atomically; a power failure can only roll back
-        // whole transactions after the last sync.
-        set_synchronous(&w.conn, false)?;
-        let out = self.append_locked(&mut w, batch);
-        set_synchronous(&w.conn, true)?;
-        out
+        self.append_batch(batch)
     }
 
     fn durability(&self) -> Durability {
-        self.writer().durability
+        self.head.lock().durability
     }
 
     fn quick_appends(&self) -> bool {
@@ -59,7 +50,7 @@ impl Store for SqliteStore {
     }
 
     fn set_durability(&self, durability: Durability) -> Result<()> {
-        self.writer().durability = durability;
+        self.head.lock().durability = durability;
         Ok(())
     }
 
@@ -223,7 +214,7 @@ impl Store for SqliteStore {
     }
 
     fn put_checkpoint(&self, expected_latest: Option<u64>, cp: &SignedCheckpoint) -> Result<()> {
-        let mut w = self.writer();
+        let mut w = self.writer()?;
         let shared = self.shared();
         let size = w.range.size();
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -248,7 +239,7 @@ impl Store for SqliteStore {
     }
 
     fn add_cosignatures(&self, size: u64, root: &Hash, sigs: &[NoteSignature]) -> Result<usize> {
-        let mut w = self.writer();
+        let mut w = self.writer()?;
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored: Option<String> = tx
             .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")?
@@ -264,7 +255,7 @@ impl Store for SqliteStore {
     }
 
     fn erase(&self, seqs: &[u64]) -> Result<u64> {
-        let mut w = self.writer();
+        let mut w = self.writer()?;
         let fts_next = w.fts_next;
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut erased = 0;
@@ -285,6 +276,7 @@ impl Store for SqliteStore {
     }
 
     fn check_derived(&self, found: &mut dyn FnMut(Mismatch)) -> Result<()> {
+        self.drain()?;
         let mut check = |conn: &Connection| {
             // One read transaction: the records and the rollups as of one moment.
             conn.execute_batch("BEGIN")?;
@@ -302,12 +294,12 @@ impl Store for SqliteStore {
                 conn.pragma_update(None, "busy_timeout", 5_000)?;
                 check(&conn)
             }
-            None => check(&self.writer().conn),
+            None => check(&self.writer()?.conn),
         }
     }
 
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
-        let mut w = self.writer();
+        let mut w = self.writer()?;
         let shared = self.shared();
         let size = w.range.size();
         if !prune_cuts(anchor, shared.start, size)? {
@@ -354,7 +346,7 @@ impl Store for SqliteStore {
     fn disk_bytes(&self) -> Result<u64> {
         let Some(path) = &self.path else { return Ok(0) };
         let mut total = 0;
-        for p in [path.clone(), wal_path(path)] {
+        for p in [path.clone(), wal_path(path), journal_path(path)] {
             match std::fs::metadata(&p) {
                 Ok(m) => total += m.len(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,0 +1,254 @@
+//! The append journal: where a small batch becomes durable with one write and one `fdatasync`,
+//! before the database holds it.
+//!
+//! A one-event SQLite commit writes about ten pages (the record, its four indexes, the body, two
+//! rollups and an index of one) and syncs them, which costs several times one `fdatasync`. The
+//! journal turns that into one short write at the journal's current offset: the batch's records
+//! (their canonical bytes, leaf hash and body) in one frame, followed by one `fdatasync` when
+//! durability is `commit`. The records are then applied to the database in larger transactions
+//! behind the acknowledgement (see `SqliteStore`'s drain), so the pages are written once per many
+//! records.
+//!
+//! The file (`<database>-appends`) is written full of zeros when it is created and then only
+//! overwritten in place, never grown, so a sync flushes the data and no file size or extent
+//! (measured on this machine's ext4: 7.5 k overwriting syncs a second against 4.6 k appending).
+//! It is reset to offset 0 once every record in it is committed to the database with a synced
+//! commit. A frame is `TRJ1`, its payload's length (u32, little endian), the payload's CRC-32,
+//! then the payload: the number of records, and per record its canonical bytes (length first),
+//! its leaf hash, and its body (a flag, the salt and the canonical body, length first).
+//!
+//! Recovery (on open) reads frames from offset 0 and stops at the first that is not whole (a torn
+//! write, or the zeros after the last frame). Frames left over from before a reset hold records
+//! the database already has (a reset happens only once they are all committed), so the records
+//! that continue the database are exactly the acknowledged ones that did not reach it. Every
+//! recovered record is checked: its leaf hash is recomputed and the chain (`seq`, `prev`) must
+//! continue the database's.
+//!
+//! Only one process uses a journal: the store that opens it takes an exclusive lock on the file
+//! for its lifetime. A store that cannot take the lock (another process appends to this log)
+//! reads the database and refuses to append.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use trail_core::{Body, Record, Sealed};
+use trail_merkle::{Hash, leaf_hash};
+
+use crate::{Result, StoreError};
+
+/// The journal's size. Frames that do not fit after the current offset wait for a reset; a batch
+/// larger than a quarter of it is committed to the database directly.
+pub(super) const JOURNAL_BYTES: u64 = 4 << 20;
+
+const MAGIC: &[u8; 4] = b"TRJ1";
+const HEADER: usize = 12;
+
+/// An open, locked journal.
+pub(super) struct Journal {
+    file: File,
+    path: PathBuf,
+    /// Where the next frame goes.
+    offset: u64,
+    /// The frame being encoded, reused.
+    buf: Vec<u8>,
+}
+
+/// The journal's path beside the database at `db`.
+pub(super) fn journal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-appends");
+    PathBuf::from(p)
+}
+
+impl Journal {
+    /// Opens the journal of the database at `db`, creating it if needed, and locks it. `None`
+    /// when another process (or another store in this one) holds it.
+    pub(super) fn open(db: &Path) -> Result<Option<Journal>> {
+        let path = journal_path(db);
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        if file.try_lock().is_err() {
+            return Ok(None);
+        }
+        let len = file.metadata().map_err(io)?.len();
+        if len < JOURNAL_BYTES {
+            // Written, not just allocated: syncing a write into an unwritten extent also
+            // writes the extent tree. Frames are only written once the file is whole, so a
+            // crash here leaves a journal with no frame in it.
+            let zeros = vec![0u8; 1 << 20];
+            let mut at = len;
+            while at < JOURNAL_BYTES {
+                let n = zeros.len().min((JOURNAL_BYTES - at) as usize);
+                file.write_all_at(&zeros[..n], at).map_err(io)?;
+                at += n as u64;
+            }
+            file.sync_all().map_err(io)?;
+            if let Some(dir) = path.parent() {
+                let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+        }
+        Ok(Some(Journal { file, path, offset: 0, buf: Vec::new() }))
+    }
+
+    /// Every whole frame from offset 0, in order, decoded. The caller keeps the records that
+    /// continue the database.
+    pub(super) fn read_frames(&mut self) -> Result<Vec<Sealed>> {
+        let mut bytes = Vec::with_capacity(JOURNAL_BYTES as usize);
+        let mut f = &self.file;
+        f.read_to_end(&mut bytes).map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        while let Some(frame) = frame_at(&bytes, at) {
+            let records = decode(frame).map_err(|reason| {
+                StoreError::Invalid(format!(
+                    "append journal {} at byte {at}: {reason}",
+                    self.path.display()
+                ))
+            })?;
+            out.extend(records);
+            at += HEADER + frame.len();
+        }
+        Ok(out)
+    }
+
+    /// Whether a frame of `records` fits after the current offset.
+    pub(super) fn fits(&self, records: &[Sealed]) -> bool {
+        self.offset + frame_len(records) as u64 <= JOURNAL_BYTES
+    }
+
+    /// Writes `records` as one frame at the current offset, and syncs it when `sync`.
+    pub(super) fn write(&mut self, records: &[Sealed], sync: bool) -> Result<()> {
+        encode(records, &mut self.buf);
+        let io = |source| StoreError::Io { path: self.path.clone(), source };
+        self.file.write_all_at(&self.buf, self.offset).map_err(io)?;
+        if sync {
+            self.file.sync_data().map_err(io)?;
+        }
+        self.offset += self.buf.len() as u64;
+        Ok(())
+    }
+
+    /// Starts again at offset 0: every record in the journal is committed to the database.
+    pub(super) fn reset(&mut self) {
+        self.offset = 0;
+    }
+}
+
+/// Whether a batch is small enough to go through the journal.
+pub(super) fn journaled(records: &[Sealed]) -> bool {
+    (frame_len(records) as u64) <= JOURNAL_BYTES / 4
+}
+
+fn record_len(s: &Sealed) -> usize {
+    4 + s.canonical.len() + 32 + 1 + s.body.as_ref().map_or(0, |b| 32 + 4 + b.canonical.len())
+}
+
+fn frame_len(records: &[Sealed]) -> usize {
+    HEADER + 4 + records.iter().map(record_len).sum::<usize>()
+}
+
+fn encode(records: &[Sealed], buf: &mut Vec<u8>) {
+    buf.clear();
+    buf.reserve(frame_len(records));
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&[0; 8]);
+    buf.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    for s in records {
+        buf.extend_from_slice(&(s.canonical.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&s.canonical);
+        buf.extend_from_slice(s.hash.as_bytes());
+        match &s.body {
+            Some(b) => {
+                buf.push(1);
+                buf.extend_from_slice(&b.salt);
+                buf.extend_from_slice(&(b.canonical.len() as u32).to_le_bytes());
+                buf.extend_from_slice(&b.canonical);
+            }
+            None => buf.push(0),
+        }
+    }
+    let payload_len = (buf.len() - HEADER) as u32;
+    let crc = crc32fast::hash(&buf[HEADER..]);
+    buf[4..8].copy_from_slice(&payload_len.to_le_bytes());
+    buf[8..12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The payload of the whole frame at `at`, if one is there.
+fn frame_at(bytes: &[u8], at: usize) -> Option<&[u8]> {
+    let header = bytes.get(at..at + HEADER)?;
+    if &header[..4] != MAGIC {
+        return None;
+    }
+    let len = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(header[8..12].try_into().ok()?);
+    let payload = bytes.get(at + HEADER..(at + HEADER).checked_add(len)?)?;
+    (crc32fast::hash(payload) == crc).then_some(payload)
+}
+
+fn decode(mut p: &[u8]) -> std::result::Result<Vec<Sealed>, String> {
+    fn take<'a>(p: &mut &'a [u8], n: usize) -> std::result::Result<&'a [u8], String> {
+        if p.len() < n {
+            return Err("a frame ends inside a record".into());
+        }
+        let (head, rest) = p.split_at(n);
+        *p = rest;
+        Ok(head)
+    }
+    fn u32_of(p: &mut &[u8]) -> std::result::Result<usize, String> {
+        let b = take(p, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+    let count = u32_of(&mut p)?;
+    let mut out = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let n = u32_of(&mut p)?;
+        let canonical = take(&mut p, n)?.to_vec();
+        let hash = Hash::from_slice(take(&mut p, 32)?).map_err(|e| e.to_string())?;
+        if leaf_hash(&canonical) != hash {
+            return Err("a record's leaf hash does not match its bytes".into());
+        }
+        let record = Record::from_canonical(&canonical).map_err(|e| e.to_string())?;
+        let body = match take(&mut p, 1)?[0] {
+            0 => None,
+            1 => {
+                let salt: [u8; 32] = take(&mut p, 32)?.try_into().map_err(|_| "short salt")?;
+                let n = u32_of(&mut p)?;
+                Some(Body { salt, canonical: take(&mut p, n)?.to_vec() })
+            }
+            other => return Err(format!("unknown body flag {other}")),
+        };
+        out.push(Sealed { record, canonical, hash, body });
+    }
+    if !p.is_empty() {
+        return Err("bytes after the last record of a frame".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_or_altered_frame_is_not_read() {
+        let mut buf = Vec::new();
+        encode(&[], &mut buf);
+        assert!(frame_at(&buf, 0).is_some());
+        for cut in 0..buf.len() {
+            assert!(frame_at(&buf[..cut], 0).is_none(), "a frame cut at {cut} is not whole");
+        }
+        let mut altered = buf.clone();
+        *altered.last_mut().expect("payload") ^= 1;
+        assert!(frame_at(&altered, 0).is_none(), "the CRC catches a changed byte");
+        assert!(frame_at(&[0u8; 64], 0).is_none(), "zeros are no frame");
+    }
+}
