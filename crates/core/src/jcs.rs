@@ -34,6 +34,36 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>, JcsError> {
     Ok(out)
 }
 
+/// Checks that `value` has canonical bytes (every number a safe integer or a finite double)
+/// without writing them: validation does this, and the bytes are written once, after the scan.
+pub fn check(value: &Value) -> Result<(), JcsError> {
+    fn numbers_ok(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => number_ok(n),
+            Value::Array(a) => a.iter().all(numbers_ok),
+            Value::Object(m) => m.values().all(numbers_ok),
+            _ => true,
+        }
+    }
+    if numbers_ok(value) {
+        Ok(())
+    } else {
+        // Rare: write it to find the number's path for the error.
+        to_vec(value).map(drop)
+    }
+}
+
+#[expect(clippy::cast_precision_loss, reason = "the rounding is what is checked")]
+fn number_ok(n: &Number) -> bool {
+    if let Some(u) = n.as_u64() {
+        u <= MAX_SAFE_INTEGER || format_f64(u as f64) == u.to_string()
+    } else if let Some(i) = n.as_i64() {
+        i.unsigned_abs() <= MAX_SAFE_INTEGER || format_f64(i as f64) == i.to_string()
+    } else {
+        n.as_f64().is_some_and(f64::is_finite)
+    }
+}
+
 /// Appends the canonical bytes of `value` to `out`.
 pub fn write(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
     write_value(out, value, &mut String::new())
@@ -203,6 +233,25 @@ mod tests {
 
     /// The word-at-a-time skip finds every byte that needs an escape, wherever it sits, and
     /// writes what serde_json writes for a string (the same escapes as RFC 8785).
+    /// `check` accepts exactly what `to_vec` can write, and names the same number.
+    #[test]
+    fn check_agrees_with_writing() {
+        for text in [
+            r#"{"a":[1,2.5,-3,9007199254740992,1e308]}"#,
+            r#"{"a":{"b":[9007199254740993]}}"#,
+            r#"[-9007199254740993]"#,
+            r#"{"x":18446744073709551615}"#,
+            r#""plain""#,
+        ] {
+            let v: Value = serde_json::from_str(text).expect("json");
+            assert_eq!(
+                super::check(&v).map_err(|e| e.to_string()),
+                to_vec(&v).map(drop).map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn strings_escape_every_special_byte_at_every_position() {
         let mut specials: Vec<char> = (0u8..0x20).map(char::from).collect();

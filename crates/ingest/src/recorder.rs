@@ -29,6 +29,16 @@ pub struct Appended {
     pub created: bool,
 }
 
+/// Where [`Recorder::append_here`] left an event.
+enum Here {
+    /// Appended and acknowledged.
+    Done,
+    /// To append on a blocking thread, under the sequencer's lock.
+    Blocking(tokio::sync::OwnedMutexGuard<Sequencer>, Job),
+    /// To queue.
+    Queue(Job),
+}
+
 /// A handle to one log's recorder. Cheap to clone; the sequencer stops when every handle is
 /// closed or dropped.
 #[derive(Clone)]
@@ -114,39 +124,65 @@ impl Recorder {
 
     /// Records one event, waiting while the queue is full; returns once it is durable.
     ///
-    /// When the store's appends are quick (a local store that does not sync them:
-    /// [`Store::quick_appends`]) and no event is queued or being committed, the event is sealed
-    /// and appended right here, on the caller's task: such an append takes microseconds, less
-    /// than handing the event to the sequencer's task and waking this one again (on a
-    /// multi-thread runtime each hand-off can wake a parked thread).
+    /// When no event is queued or being committed, the event is sealed and appended without the
+    /// queue: right here, on the caller's task, when the store's appends are quick (a local store
+    /// that does not sync them: [`Store::quick_appends`]), since such an append takes
+    /// microseconds, less than handing the event to the sequencer's task and waking this one
+    /// again (on a multi-thread runtime each hand-off can wake a parked thread); otherwise on a
+    /// blocking thread, one hand-off where the queue takes three.
     /// Anything the fast way cannot finish (a store error, a known id) goes the usual way, whose
     /// recovery handles it.
     pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
         let (job, rx) = self.prepare(event)?;
-        if let Some(job) = self.append_here(job) {
-            self.unacknowledged.fetch_add(1, Ordering::AcqRel);
-            if self.queue.send(Msg::Event(Box::new(job))).await.is_err() {
-                self.unacknowledged.fetch_sub(1, Ordering::AcqRel);
-                return Err(RecordError::Closed);
+        let job = match self.append_here(job) {
+            Here::Done => return rx.await.map_err(|_| RecordError::Closed)?,
+            Here::Blocking(sequencer, job) => {
+                let sign_wake = self.sign_wake.clone();
+                let back = tokio::task::spawn_blocking(move || {
+                    let mut sequencer = sequencer;
+                    sequencer.append_one(job, &sign_wake)
+                })
+                .await
+                .map_err(|e| RecordError::Store(e.to_string()))?;
+                match back {
+                    None => return rx.await.map_err(|_| RecordError::Closed)?,
+                    Some(job) => job,
+                }
             }
+            Here::Queue(job) => job,
+        };
+        self.unacknowledged.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(Msg::Event(Box::new(job))).await.is_err() {
+            self.unacknowledged.fetch_sub(1, Ordering::AcqRel);
+            return Err(RecordError::Closed);
         }
         rx.await.map_err(|_| RecordError::Closed)?
     }
 
-    /// Appends a lone event on this task when nothing is queued or committing and the store does
-    /// not sync appends; gives the job back otherwise. Never waits: the lock is only tried, and
-    /// the store call holds no await, so a caller that gives up cannot leave it half done.
-    fn append_here(&self, job: Job) -> Option<Job> {
+    /// Appends a lone event without the queue when nothing is queued or committing: on this
+    /// task when the store does not sync appends, or on a blocking thread (one hand-off, instead
+    /// of the queue's three) when it does. Gives the job back otherwise. Never waits: the lock
+    /// is only tried, and the store call holds no await, so a caller that gives up cannot leave
+    /// it half done.
+    fn append_here(&self, job: Job) -> Here {
         if self.unacknowledged.load(Ordering::Acquire) != 0 {
-            return Some(job);
+            return Here::Queue(job);
         }
-        let Ok(mut sequencer) = self.sequencer.try_lock() else { return Some(job) };
+        let Ok(mut sequencer) = self.sequencer.clone().try_lock_owned() else {
+            return Here::Queue(job);
+        };
         // Checked again under the lock: every event sent before this one is acknowledged, so
         // one caller's events stay in the order it sent them.
-        if !sequencer.unsynced || self.unacknowledged.load(Ordering::Acquire) != 0 {
-            return Some(job);
+        if self.unacknowledged.load(Ordering::Acquire) != 0 {
+            return Here::Queue(job);
         }
-        sequencer.append_one(job, &self.sign_wake)
+        if !sequencer.unsynced {
+            return Here::Blocking(sequencer, job);
+        }
+        match sequencer.append_one(job, &self.sign_wake) {
+            None => Here::Done,
+            Some(job) => Here::Queue(job),
+        }
     }
 
     /// Like [`Recorder::record`], as a future that owns what it needs.

@@ -19,13 +19,14 @@ const DEMO_EVENTS: u64 = 6;
 
 /// What the demo writes into its directory, and so all it may remove when run again.
 const DEMO_RECEIPT: &str = "receipt-3.tlog-proof";
-const DEMO_FILES: [&str; 8] = [
+const DEMO_FILES: [&str; 9] = [
     crate::datadir::CONFIG_FILE,
     crate::datadir::KEY_FILE,
     crate::datadir::VKEY_FILE,
     crate::datadir::SQLITE_FILE,
     "trail.db-wal",
     "trail.db-shm",
+    "trail.db-appends",
     crate::datadir::LOCK_FILE,
     DEMO_RECEIPT,
 ];

@@ -128,7 +128,7 @@ impl Event {
         }
         self.fields.validate()?;
         if let Some(body) = &self.body {
-            jcs::to_vec(body)?;
+            jcs::check(body)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! own transaction (records, bodies, tree nodes and rollups); and the search index caught up
 //! behind both.
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -32,7 +33,7 @@ impl SqliteStore {
             self.check_new_ids(&h, batch)?;
             let fits = h.journal.as_ref().is_some_and(|j| j.fits(batch));
             if !fits {
-                drain_locked(&self.origin, &mut h, &self.writer, &self.head)?;
+                drain_locked(&self.origin, &mut h, &self.writer, &self.head, self.wal.as_deref())?;
             }
             let Some(j) = h.journal.as_mut() else { unreachable!("checked above") };
             if let Err(e) = j.write(batch, sync) {
@@ -55,13 +56,14 @@ impl SqliteStore {
                 self.head.wake.notify_one();
             }
         } else {
-            drain_locked(&self.origin, &mut h, &self.writer, &self.head)?;
+            drain_locked(&self.origin, &mut h, &self.writer, &self.head, self.wal.as_deref())?;
             let mut w = lock_writer(&self.writer);
             insert(&self.origin, &mut w, batch.iter(), sync)?;
             h.range = w.range.clone();
             h.last_hash = w.last_hash;
         }
-        let state = TreeState { size: h.range.size(), last_hash: h.last_hash, root: h.range.root() };
+        let state =
+            TreeState { size: h.range.size(), last_hash: h.last_hash, root: h.range.root() };
         self.set_shared(|s| s.state = state);
         Ok(())
     }
@@ -80,8 +82,7 @@ impl SqliteStore {
         let found = self.read_database(|conn| {
             let mut stmt = conn.prepare_cached("SELECT seq FROM records WHERE id = ?1")?;
             for s in batch {
-                let seq: Option<i64> =
-                    stmt.query_row([&s.record.id], |r| r.get(0)).optional()?;
+                let seq: Option<i64> = stmt.query_row([&s.record.id], |r| r.get(0)).optional()?;
                 if let Some(seq) = seq {
                     return Ok(Some((s.record.id.clone(), seq as u64)));
                 }
@@ -96,52 +97,82 @@ impl SqliteStore {
 }
 
 /// Commits every journaled record to the database (the caller does not hold the head's lock).
-pub(super) fn drain(origin: &str, head: &HeadLock, writer: &Mutex<Writer>) -> Result<()> {
+/// With `sync` (`wal`: the database's write-ahead log) the database is synced after, so the
+/// journal may start again once nothing more was journaled meanwhile; without, the records are
+/// visible to readers and still held by the journal.
+pub(super) fn drain(
+    origin: &str,
+    head: &HeadLock,
+    writer: &Mutex<Writer>,
+    sync: Option<&Path>,
+) -> Result<()> {
     let snapshot: Vec<Arc<Sealed>> = head.lock().pending.clone();
     if snapshot.is_empty() {
         return Ok(());
     }
-    let committed = commit_pending(origin, writer, &snapshot)?;
+    let committed = commit_pending(origin, writer, &snapshot, sync)?;
     let mut h = head.lock();
-    forget_committed(&mut h, head, committed);
+    forget_committed(&mut h, head, committed, sync.is_some());
     Ok(())
 }
 
-/// [`drain`] by a caller that holds the head's lock: nothing is journaled meanwhile.
+/// A synced [`drain`] by a caller that holds the head's lock: nothing is journaled meanwhile, so
+/// the journal starts again from its beginning.
 fn drain_locked(
     origin: &str,
     h: &mut Head,
     writer: &Mutex<Writer>,
     head: &HeadLock,
+    wal: Option<&Path>,
 ) -> Result<()> {
-    if h.pending.is_empty() {
+    if h.journal.as_ref().is_none_or(|j| j.is_empty()) {
         return Ok(());
     }
-    let committed = commit_pending(origin, writer, &h.pending)?;
-    forget_committed(h, head, committed);
+    let committed = commit_pending(origin, writer, &h.pending, wal)?;
+    forget_committed(h, head, committed, true);
     Ok(())
 }
 
-/// Commits the records of `pending` the database does not hold yet, synced; returns the
-/// database's size after.
-fn commit_pending(origin: &str, writer: &Mutex<Writer>, pending: &[Arc<Sealed>]) -> Result<u64> {
+/// Commits the records of `pending` the database does not hold yet; returns the database's size
+/// after. With `wal`, the database is synced: by the commit, or (when the records were all
+/// committed before without a sync) by syncing its write-ahead log, which holds every commit
+/// since the last synced one.
+fn commit_pending(
+    origin: &str,
+    writer: &Mutex<Writer>,
+    pending: &[Arc<Sealed>],
+    wal: Option<&Path>,
+) -> Result<u64> {
     let mut w = lock_writer(writer);
     let size = w.range.size();
     let todo = pending.iter().map(|s| &**s).filter(|s| s.record.seq >= size);
     if todo.clone().next().is_some() {
-        insert(origin, &mut w, todo, true)?;
+        insert(origin, &mut w, todo, wal.is_some())?;
+    } else if let Some(wal) = wal {
+        sync_file(wal)?;
     }
     Ok(w.range.size())
 }
 
-/// Drops the journaled records below `committed` from the head; with none left, the journal
-/// starts again from its beginning.
-fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64) {
+/// Syncs the file at `path` (a write-ahead log that SQLite may have removed: then its commits
+/// are in the database file, synced by the checkpoint that folded them in).
+fn sync_file(path: &Path) -> Result<()> {
+    match std::fs::File::open(path) {
+        Ok(f) => f.sync_data().map_err(|source| StoreError::Io { path: path.to_owned(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::Io { path: path.to_owned(), source }),
+    }
+}
+
+/// Drops the journaled records below `committed` from the head; with none left and the database
+/// `synced`, the journal starts again from its beginning.
+fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool) {
     let n = h.pending.iter().take_while(|s| s.record.seq < committed).count();
     for s in h.pending.drain(..n) {
         h.pending_ids.remove(&s.record.id);
     }
-    if h.pending.is_empty()
+    if synced
+        && h.pending.is_empty()
         && let Some(j) = h.journal.as_mut()
     {
         j.reset();
@@ -167,7 +198,11 @@ pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<
                     h = head.wake.wait(h).unwrap_or_else(PoisonError::into_inner);
                     continue;
                 }
-                h = head.wake.wait_timeout(h, DRAIN_LINGER).unwrap_or_else(PoisonError::into_inner).0;
+                h = head
+                    .wake
+                    .wait_timeout(h, DRAIN_LINGER)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
                 if h.stop {
                     return;
                 }
@@ -176,7 +211,9 @@ pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<
                 }
             }
         }
-        if drain(origin, head, writer).is_err() {
+        // Not synced: the records stay in the journal until an append finds it full or the
+        // store's next synced write (a checkpoint), so the drainer adds no sync of its own.
+        if drain(origin, head, writer, None).is_err() {
             std::thread::sleep(DRAIN_LINGER);
         }
     }
@@ -197,7 +234,9 @@ pub(super) fn recover(origin: &str, w: &mut Writer, journal: &mut Journal) -> Re
             )));
         }
         insert(origin, w, todo.iter().copied(), true).map_err(|e| {
-            StoreError::Invalid(format!("the append journal's records do not continue the log: {e}"))
+            StoreError::Invalid(format!(
+                "the append journal's records do not continue the log: {e}"
+            ))
         })?;
     }
     journal.reset();

@@ -12,8 +12,10 @@
 //! The file (`<database>-appends`) is written full of zeros when it is created and then only
 //! overwritten in place, never grown, so a sync flushes the data and no file size or extent
 //! (measured on this machine's ext4: 7.5 k overwriting syncs a second against 4.6 k appending).
-//! It is reset to offset 0 once every record in it is committed to the database with a synced
-//! commit. A frame is `TRJ1`, its payload's length (u32, little endian), the payload's CRC-32,
+//! The drainer commits journaled records to the database without a sync (readers see them
+//! within about 10 ms); the journal is reset to offset 0 only when every record in it is
+//! committed and the database is synced: by a checkpoint, or by an append that finds the
+//! journal full, which syncs the database first. A frame is `TRJ1`, its payload's length (u32, little endian), the payload's CRC-32,
 //! then the payload: the number of records, and per record its canonical bytes (length first),
 //! its leaf hash, and its body (a flag, the salt and the canonical body, length first).
 //!
@@ -26,11 +28,13 @@
 //!
 //! Only one process uses a journal: the store that opens it takes an exclusive lock on the file
 //! for its lifetime. A store that cannot take the lock (another process appends to this log)
-//! reads the database and refuses to append.
+//! reads the database and refuses to append. A store that cannot make or write the journal (a
+//! read-only or full disk) appends straight to the database, as it would a large batch, unless
+//! the journal holds acknowledged records the database lacks: then it refuses to open.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use trail_core::{Body, Record, Sealed};
@@ -39,7 +43,7 @@ use trail_merkle::{Hash, leaf_hash};
 use crate::{Result, StoreError};
 
 /// The journal's size. Frames that do not fit after the current offset wait for a reset; a batch
-/// larger than a quarter of it is committed to the database directly.
+/// larger than a sixteenth of it (256 KiB) is committed to the database directly.
 pub(super) const JOURNAL_BYTES: u64 = 4 << 20;
 
 const MAGIC: &[u8; 4] = b"TRJ1";
@@ -68,11 +72,13 @@ impl Journal {
     pub(super) fn open(db: &Path) -> Result<Option<Journal>> {
         let path = journal_path(db);
         let io = |source| StoreError::Io { path: path.clone(), source };
+        // It holds bodies until they reach the database: its owner's alone, like the database.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(io)?;
         if file.try_lock().is_err() {
@@ -102,22 +108,7 @@ impl Journal {
     /// Every whole frame from offset 0, in order, decoded. The caller keeps the records that
     /// continue the database.
     pub(super) fn read_frames(&mut self) -> Result<Vec<Sealed>> {
-        let mut bytes = Vec::with_capacity(JOURNAL_BYTES as usize);
-        let mut f = &self.file;
-        f.read_to_end(&mut bytes).map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
-        let mut out = Vec::new();
-        let mut at = 0usize;
-        while let Some(frame) = frame_at(&bytes, at) {
-            let records = decode(frame).map_err(|reason| {
-                StoreError::Invalid(format!(
-                    "append journal {} at byte {at}: {reason}",
-                    self.path.display()
-                ))
-            })?;
-            out.extend(records);
-            at += HEADER + frame.len();
-        }
-        Ok(out)
+        read_frames(&self.file, &self.path)
     }
 
     /// Whether a frame of `records` fits after the current offset.
@@ -137,15 +128,48 @@ impl Journal {
         Ok(())
     }
 
+    /// Whether nothing was written since the last reset.
+    pub(super) fn is_empty(&self) -> bool {
+        self.offset == 0
+    }
+
     /// Starts again at offset 0: every record in the journal is committed to the database.
     pub(super) fn reset(&mut self) {
         self.offset = 0;
     }
 }
 
+/// The records in the journal of the database at `db` from `seq` on, read without taking it
+/// (none when there is no journal): a store that cannot open the journal for writing must not
+/// read a database that lacks acknowledged records.
+pub(super) fn records_from(db: &Path, seq: u64) -> Result<usize> {
+    let path = journal_path(db);
+    match File::open(&path) {
+        Ok(f) => Ok(read_frames(&f, &path)?.iter().filter(|s| s.record.seq >= seq).count()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+fn read_frames(mut file: &File, path: &Path) -> Result<Vec<Sealed>> {
+    let mut bytes = Vec::with_capacity(JOURNAL_BYTES as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while let Some(frame) = frame_at(&bytes, at) {
+        let records = decode(frame).map_err(|reason| {
+            StoreError::Invalid(format!("append journal {} at byte {at}: {reason}", path.display()))
+        })?;
+        out.extend(records);
+        at += HEADER + frame.len();
+    }
+    Ok(out)
+}
+
 /// Whether a batch is small enough to go through the journal.
 pub(super) fn journaled(records: &[Sealed]) -> bool {
-    (frame_len(records) as u64) <= JOURNAL_BYTES / 4
+    (frame_len(records) as u64) <= JOURNAL_BYTES / 16
 }
 
 fn record_len(s: &Sealed) -> usize {

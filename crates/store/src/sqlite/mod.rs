@@ -27,11 +27,15 @@
 //! - `checkpoints` (compare and swap inside a transaction), `anchor` (after a prune) and `meta`
 //!   (origin, schema version, FTS cursor).
 //!
-//! Durability: `synchronous = FULL` in WAL mode, so an append returns only after its one
-//! transaction (records, bodies and nodes together) is on disk; a crash never leaves half a batch.
-//! With [`Durability::Checkpoint`] appends commit with `synchronous = NORMAL` (written to the WAL,
-//! not synced) and the next checkpoint's FULL commit syncs the WAL, and with it every append
-//! before it; a power failure rolls back whole transactions after the last sync, never part of one.
+//! Durability: a small batch is durable once its frame is in the append journal (`journal.rs`:
+//! one in-place write and one `fdatasync`), and a drainer thread commits journaled records to the
+//! database behind the acknowledgement; a large batch commits with `synchronous = FULL` in WAL
+//! mode, in one transaction (records, bodies and nodes together), so a crash never leaves half a
+//! batch. With [`Durability::Checkpoint`] neither is synced when it is written, and the next
+//! checkpoint syncs everything before it (it commits the journaled records to the database with
+//! FULL first). Every read, checkpoint, erase and prune commits the journaled records first, so
+//! this store's readers see every acknowledged record; other processes see them once drained
+//! (within [`DRAIN_LINGER`]).
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
 use std::collections::HashMap;
@@ -142,6 +146,8 @@ pub struct SqliteStore {
     origin: String,
     /// The database file; `None` in memory.
     path: Option<PathBuf>,
+    /// Its write-ahead log.
+    wal: Option<PathBuf>,
     /// The database's writer: what is committed to the database.
     writer: Arc<Mutex<Writer>>,
     /// The log's head: what is appended, journaled or committed.
@@ -208,7 +214,7 @@ const DRAIN_AT: usize = 512;
 
 /// How long journaled records wait for more before the drainer commits them, so that other
 /// processes reading the database see them soon.
-const DRAIN_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
+const DRAIN_LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl SqliteStore {
     /// Creates a new log database at `path` (which must not exist) for `origin`.
@@ -309,9 +315,22 @@ impl SqliteStore {
             (range, last_hash)
         };
         let journal = match &path {
-            Some(p) => match Journal::open(p)? {
-                Some(j) => Some(j),
-                None => {
+            Some(p) => match Journal::open(p) {
+                Ok(Some(j)) => Some(j),
+                Err(e) => {
+                    // A read-only or full disk: append straight to the database, unless the
+                    // journal holds acknowledged records the database lacks.
+                    let held = journal::records_from(p, size)?;
+                    if held > 0 {
+                        return Err(StoreError::Invalid(format!(
+                            "the append journal holds {held} acknowledged records that are not \
+                             yet in the database, and it cannot be opened for writing ({e}): \
+                             open the log once where it is writable"
+                        )));
+                    }
+                    None
+                }
+                Ok(None) => {
                     refused = Some(format!(
                         "another process is appending to this log (it holds {}); this one only \
                          reads it",
@@ -330,7 +349,8 @@ impl SqliteStore {
             }
             None => None,
         };
-        let (size, range, last_hash) = (writer.range.size(), writer.range.clone(), writer.last_hash);
+        let (size, range, last_hash) =
+            (writer.range.size(), writer.range.clone(), writer.last_hash);
         let state = TreeState { size, last_hash, root: range.root() };
         let has_journal = journal.is_some();
         let head = Arc::new(HeadLock {
@@ -365,6 +385,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             origin,
+            wal: path.as_deref().map(wal_path),
             path,
             writer,
             head,
@@ -377,7 +398,7 @@ impl SqliteStore {
     /// Commits every journaled record to the database file, so that other processes reading it
     /// see them (they do within about 10 ms anyway).
     pub fn commit_journal(&self) -> Result<()> {
-        self.drain()
+        self.drain(true)
     }
 
     /// Stops or restarts the drainer: while it is paused, journaled records reach the database
@@ -388,17 +409,18 @@ impl SqliteStore {
         self.head.wake.notify_all();
     }
 
-    /// Commits every journaled record to the database.
-    fn drain(&self) -> Result<()> {
+    /// Commits every journaled record to the database, synced when `sync` (then the journal
+    /// can start again).
+    fn drain(&self, sync: bool) -> Result<()> {
         if self.head.pending.load(Ordering::Acquire) == 0 {
             return Ok(());
         }
-        drain(&self.origin, &self.head, &self.writer)
+        drain(&self.origin, &self.head, &self.writer, self.wal.as_deref().filter(|_| sync))
     }
 
     /// The database's writer, once every journaled record is committed to it.
     fn writer(&self) -> Result<MutexGuard<'_, Writer>> {
-        self.drain()?;
+        self.drain(true)?;
         Ok(lock_writer(&self.writer))
     }
 
@@ -413,7 +435,7 @@ impl SqliteStore {
     /// Runs `f` on a read-only connection (the writer's, in memory). `f` must not call back into
     /// the store.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.drain()?;
+        self.drain(false)?;
         self.read_database(f)
     }
 
@@ -525,7 +547,7 @@ impl Drop for SqliteStore {
             self.head.lock().stop = true;
             self.head.wake.notify_all();
             let _ = drainer.join();
-            let _ = self.drain();
+            let _ = self.drain(true);
         }
     }
 }

@@ -7,8 +7,8 @@ use trail_core::{Sealed, SignedCheckpoint};
 use trail_merkle::{Hash, NodeReader};
 
 use super::check::check_derived_in;
-use super::read::{conn_nodes, read_records, values, with_search};
 use super::journal::journal_path;
+use super::read::{conn_nodes, read_records, values, with_search};
 use super::{SCAN_CHUNK, SqliteStore, wal_path};
 use crate::derived::Mismatch;
 use crate::sql::{
@@ -276,7 +276,7 @@ impl Store for SqliteStore {
     }
 
     fn check_derived(&self, found: &mut dyn FnMut(Mismatch)) -> Result<()> {
-        self.drain()?;
+        self.drain(false)?;
         let mut check = |conn: &Connection| {
             // One read transaction: the records and the rollups as of one moment.
             conn.execute_batch("BEGIN")?;
