@@ -56,12 +56,19 @@ fn inexact_integers(bytes: &[u8]) -> Result<(), serde_json::Error> {
     while i < bytes.len() {
         let b = bytes[i];
         if in_string {
-            match b {
-                b'\\' => i += 1,
-                b'"' => in_string = false,
-                _ => {}
+            // Most of a body is string contents: jump to the next quote or backslash.
+            match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                None => break,
+                Some(k) => {
+                    i += k;
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                    } else {
+                        in_string = false;
+                        i += 1;
+                    }
+                }
             }
-            i += 1;
             continue;
         }
         if b == b'"' {

@@ -126,6 +126,44 @@ fn append(c: &mut Criterion) {
     g.finish();
 }
 
+/// One event per append, durable (through the append journal), beside the machine's limit for
+/// it measured in the same run: a 4 KiB write overwriting a file in place, then `fdatasync`.
+/// The ratio of the two `thrpt` figures is the store's share of the limit.
+fn append_one(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::create(&dir.path().join("one.db"), ORIGIN).expect("create");
+    let vocab = vocabulary();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut g = c.benchmark_group("sqlite_one");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("append_1_durable", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let one = batch(&store, 1, &mut rng, &vocab);
+                let t = Instant::now();
+                store.append(&one).expect("append");
+                spent += t.elapsed();
+            }
+            spent
+        });
+    });
+    let path = dir.path().join("limit");
+    let mut f = std::fs::File::create(&path).expect("limit file");
+    std::io::Write::write_all(&mut f, &vec![0u8; 8 << 20]).expect("fill");
+    f.sync_all().expect("sync");
+    let block = vec![7u8; 4096];
+    let mut at = 0u64;
+    g.bench_function("limit_fdatasync_4k_overwrite", |b| {
+        b.iter(|| {
+            std::os::unix::fs::FileExt::write_all_at(&f, &block, at % (8 << 20)).expect("write");
+            f.sync_data().expect("sync");
+            at += 4096;
+        });
+    });
+    g.finish();
+}
+
 fn queries(c: &mut Criterion) {
     let n: u64 =
         std::env::var("TRAIL_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -200,5 +238,5 @@ fn queries(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, queries);
+criterion_group!(benches, append, append_one, queries);
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! Verifying a log through its store: the anchor, then the records in order with every
 //! checkpoint placed after the last record it covers, then everything the store derives from
-//! the records ([`Store::check_derived`]). The one routine `trail verify --data` and the
+//! the records ([`Store::check_derived`]). The records are read and parsed on one thread and
+//! checked on another. The one routine `trail verify --data` and the
 //! dashboard's "verify now" both run.
 
 use trail_core::verify::{BodyInput, Location, Report, Verifier, VerifyOptions};

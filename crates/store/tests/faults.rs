@@ -168,14 +168,16 @@ fn a_torn_append_journal_keeps_every_whole_batch_and_no_part_of_one() {
     assert_eq!(verify_store(&reopened), 60);
 }
 
-/// The end of the last frame in a journal (frames are `TRJ1`, a u32 length, a CRC, the payload).
+/// The end of the last frame in a journal (frames are `TRJ1`, a u32 length, a CRC, the payload,
+/// each starting on a 4 KiB boundary).
 fn frame_end(bytes: &[u8]) -> usize {
-    let mut at = 0;
+    let (mut at, mut end) = (0, 0);
     while bytes.get(at..at + 4) == Some(b"TRJ1".as_slice()) {
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-        at += 12 + len;
+        end = at + 12 + len;
+        at = end.div_ceil(4096) * 4096;
     }
-    at
+    end
 }
 
 /// Two stores on one database: the second (another process, as far as the lock can tell) reads
