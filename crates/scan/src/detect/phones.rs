@@ -145,15 +145,11 @@ fn phone_shape(val: &[u8], ctx: bool) -> Option<f32> {
         return None;
     }
     if val[0] == b'+' {
-        let (cc_len, lo, hi) = country(d)?;
-        let nsn = n - cc_len;
-        if nsn < lo || nsn > hi {
-            return None;
-        }
-        if cc_len == 1 && d[0] == 1 && (d[1] < 2 || d[4] < 2) {
-            return None;
-        }
-        return Some(0.9);
+        return international_valid(d).then_some(0.9);
+    }
+    // `00` is the international prefix of most countries: `0049 30 901820`.
+    if n >= 10 && d[0] == 0 && d[1] == 0 && d[2] != 0 && international_valid(&d[2..]) {
+        return Some(0.85);
     }
     if !(8..=12).contains(&n) {
         return None;
@@ -201,42 +197,17 @@ fn phone_shape(val: &[u8], ctx: bool) -> Option<f32> {
     None
 }
 
-/// Country calling code at the start of `d`, with the national number length range.
-fn country(d: &[u8]) -> Option<(usize, usize, usize)> {
-    let p = |k: usize| d.iter().take(k).fold(0u32, |a, &x| a * 10 + u32::from(x));
-    let three = [(972, 8, 9), (966, 8, 9)];
-    for (cc, lo, hi) in three {
-        if p(3) == cc {
-            return Some((3, lo, hi));
-        }
+/// Whether `digits` (country calling code first) are a valid number of the country whose code
+/// they start with, by libphonenumber's metadata (the `phonenumber` crate): the code, the
+/// national number's length and its leading digits, for every country the library knows.
+fn international_valid(digits: &[u8]) -> bool {
+    if !(8..=17).contains(&digits.len()) {
+        return false;
     }
-    let two = [
-        (44, 9, 10),
-        (49, 6, 13),
-        (33, 9, 9),
-        (34, 9, 9),
-        (39, 6, 11),
-        (55, 10, 11),
-        (31, 9, 9),
-        (48, 9, 9),
-        (90, 10, 10),
-        (30, 10, 10),
-        (91, 10, 10),
-        (81, 9, 10),
-        (86, 10, 11),
-        (82, 8, 10),
-        (84, 9, 10),
-    ];
-    for (cc, lo, hi) in two {
-        if p(2) == cc {
-            return Some((2, lo, hi));
-        }
-    }
-    match d.first() {
-        Some(1) => Some((1, 10, 10)),
-        Some(7) => Some((1, 10, 10)),
-        _ => None,
-    }
+    let mut text = String::with_capacity(digits.len() + 1);
+    text.push('+');
+    text.extend(digits.iter().map(|&d| char::from(b'0' + d)));
+    phonenumber::parse(None, &text).is_ok_and(|p| phonenumber::is_valid(&p))
 }
 
 #[cfg(test)]
@@ -250,5 +221,12 @@ mod tests {
         assert!(phone_shape(b"2025-01-24", false).is_none());
         assert!(phone_shape(b"1732312345", false).is_none());
         assert!(phone_shape(b"727-74-1648", false).is_none());
+        // Countries the development corpus never had, by libphonenumber's rules.
+        for valid in ["+61 2 9374 4000", "+41 44 668 18 00", "+52 55 5080 2000", "+27 21 480 7911"] {
+            assert!(phone_shape(valid.as_bytes(), false).is_some(), "{valid}");
+        }
+        // A valid country code with a national number of the wrong length.
+        assert!(phone_shape(b"+61 2 9374 40", false).is_none());
+        assert!(phone_shape(b"0041 44 668 18 00", false).is_some());
     }
 }
