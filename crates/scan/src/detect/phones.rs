@@ -222,7 +222,8 @@ mod tests {
         assert!(phone_shape(b"1732312345", false).is_none());
         assert!(phone_shape(b"727-74-1648", false).is_none());
         // Countries the development corpus never had, by libphonenumber's rules.
-        for valid in ["+61 2 9374 4000", "+41 44 668 18 00", "+52 55 5080 2000", "+27 21 480 7911"] {
+        for valid in ["+61 2 9374 4000", "+41 44 668 18 00", "+52 55 5080 2000", "+27 21 480 7911"]
+        {
             assert!(phone_shape(valid.as_bytes(), false).is_some(), "{valid}");
         }
         // A valid country code with a national number of the wrong length.

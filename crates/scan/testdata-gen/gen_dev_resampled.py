@@ -10,8 +10,8 @@ Negatives get fresh hex identifiers (commit SHAs, trace ids, UUIDs). So the scan
 on values it has never seen, in the contexts the generator uses.
 
     python3 -m venv .venv && .venv/bin/pip install faker phonenumbers
-    .venv/bin/python crates/scan/testdata-gen/gen_heldout.py \
-        testdata/pii/dev.jsonl > crates/scan/testdata/heldout.jsonl
+    .venv/bin/python crates/scan/testdata-gen/gen_dev_resampled.py \
+        testdata/pii/dev.jsonl > crates/scan/testdata/dev-resampled.jsonl
 
 Output is deterministic for a given seed, Faker and phonenumbers version (Faker 40.5.0,
 phonenumbers 9.0.x when the committed file was made).
@@ -545,7 +545,7 @@ def redraw_sample(r, idx):
     if not spans:
         new_text = HEXID.sub(lambda m: redraw(m.group(0), hexonly=True), new_text)
     meta = dict(r["meta"])
-    meta["source"] = meta["source"] if meta["source"] != "synthetic" else "synthetic-heldout"
+    meta["source"] = meta["source"] if meta["source"] != "synthetic" else "synthetic-resampled"
     return {"id": f"h{idx:05d}", "text": new_text, "spans": new_spans, "meta": meta}
 
 
