@@ -25,6 +25,15 @@ impl Credentials {
             (re(r#"redis-cli\b[^\n]*?\s-a\s+['"]?([^\s'"]+)"#)?, Kind::Password),
             (re(r#"curl\b[^\n]*?\s(?:-u|--user)\s+['"]?[^\s:'"]+:([^\s'"]+)"#)?, Kind::Password),
             (re(r#"\blogin\b[^\n]*?\s(?:-p|--password)\s+['"]?([^\s'"]+)"#)?, Kind::GenericSecret),
+            // keytool and jarsigner: -storepass, -keypass, -srcstorepass, -deststorepass,
+            // -new (a `:file` or `:env` suffix names where the password is, not the password).
+            (
+                re(r#"\s-(?:src|dest)?(?:store|key)?pass(?:word)?\s+['"]?([^\s'"]+)"#)?,
+                Kind::Password,
+            ),
+            // openssl: -passin pass:..., -passout pass:..., -pass pass:...
+            (re(r#"\s-pass(?:in|out)?\s+['"]?pass:([^\s'"]+)"#)?, Kind::Password),
+            (re(r#"\s--password(?:=|\s+)['"]?([^\s'"-][^\s'"]*)"#)?, Kind::Password),
         ];
         Ok(Credentials {
             url_cred: re(r"[A-Za-z][A-Za-z0-9+.-]+://[^\s:/@'\x22<>]+:([^\s@'\x22<>/]+)@")?,

@@ -15,6 +15,7 @@ mod birth_dates;
 mod credentials;
 mod cues;
 mod emails;
+mod encoded;
 mod names;
 mod nearby;
 mod network;
@@ -76,8 +77,15 @@ impl Detectors {
         })
     }
 
-    /// Runs every detector the prefilter allows and returns raw candidates.
+    /// Runs every detector the prefilter allows and returns raw candidates, base64 values
+    /// decoded and scanned too.
     pub(crate) fn run(&self, text: &[u8], out: &mut Vec<Cand>) {
+        self.run_plain(text, out);
+        self.decoded(text, out);
+    }
+
+    /// [`Detectors::run`] without decoding (what a decoded value is scanned with).
+    fn run_plain(&self, text: &[u8], out: &mut Vec<Cand>) {
         let grp = self.prefilter.groups(text);
         let mut push = |kind: Kind, start: usize, end: usize, conf: f32| {
             out.push(Cand { kind, start, end, conf });
@@ -111,6 +119,22 @@ impl Detectors {
         }
         if grp & group::TABLE != 0 {
             tables::tables(text, out, &self.birth_dates.date);
+        }
+    }
+
+    /// Secrets inside base64 values ([`encoded`]): each value that decodes to text is scanned
+    /// as that text (one level deep), and what it carries is reported over the encoded span.
+    fn decoded(&self, text: &[u8], out: &mut Vec<Cand>) {
+        if memchr::memchr2(b':', b'=', text).is_none() {
+            return;
+        }
+        for (s, e, decoded) in encoded::values(text) {
+            let mut inner = Vec::new();
+            self.run_plain(decoded.as_bytes(), &mut inner);
+            let auth = encoded::auth_key_before(text, s);
+            if let Some(kind) = encoded::carried(&inner, auth, &decoded) {
+                out.push(Cand { kind, start: s, end: e, conf: 0.9 });
+            }
         }
     }
 }
