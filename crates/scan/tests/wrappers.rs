@@ -33,15 +33,16 @@ fn b64(s: &str) -> String {
 }
 
 #[test]
-fn docker_auth_entries_are_passwords_or_the_token_inside() {
+fn docker_auth_entries_are_passwords_or_the_key_inside() {
     let plain = b64("builder:Tq8#wLm2!vRz");
-    let token = b64("ci:ghp_R2d7Kq9WxT4mNb6Vc8Lz1Pf3Hs5Jy0Ae2Gu7");
+    // A vendor key inside keeps its own type (a Stripe secret key, by its published shape).
+    let token = b64("ci:sk_live_51Hq8ZtLm2Nx7Rb4Wv9Kc3Pd6Fg");
     let text = format!(
         "{{\"auths\": {{\"registry.example.net\": {{\"auth\": \"{plain}\"}},\n\"ghcr.io\": {{\"auth\": \"{token}\"}}}}}}"
     );
     let f = found(&text);
     assert!(f.contains(&(Kind::Password, plain)), "{f:?}");
-    assert!(f.contains(&(Kind::GithubToken, token)), "{f:?}");
+    assert!(f.contains(&(Kind::StripeKey, token)), "{f:?}");
 }
 
 #[test]
