@@ -73,3 +73,13 @@ fn keystore_and_openssl_passwords_on_the_command_line() {
     // keytool reads the password from a file or a variable: that names no password.
     assert!(found("keytool -list -keystore k.jks -storepass:env STORE_PW\n").is_empty());
 }
+
+#[test]
+fn an_address_after_a_colon_outside_a_url_is_an_e_mail() {
+    let f = found("EMAIL;TYPE=work:nadia.rahman@example.org\nmailto:ops@example.net\n");
+    assert!(f.contains(&(Kind::Email, "nadia.rahman@example.org".to_owned())), "{f:?}");
+    assert!(f.contains(&(Kind::Email, "ops@example.net".to_owned())), "{f:?}");
+    // In a URL the part before @ is user:password, not an address.
+    let f = found("redis://cache:Xk29fLq7Wz@redis.internal:6379/0\n");
+    assert!(!f.iter().any(|(k, _)| *k == Kind::Email), "{f:?}");
+}

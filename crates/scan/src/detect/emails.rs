@@ -32,8 +32,9 @@ impl Emails {
             if local.starts_with(b".") || local.ends_with(b".") || prev == b'@' {
                 continue;
             }
-            // user:password@host in URLs is a credential, not an address.
-            if prev == b':'
+            // user:password@host in URLs is a credential, not an address; after a colon
+            // outside a URL (`mailto:`, `EMAIL;TYPE=work:`, `Email:`) it is an address.
+            if prev == b':' && in_url(text, s - 1)
                 || prev == b'/'
                 || (next == b':' && text.get(e + 1).is_some_and(|c| !c.is_ascii_digit()))
             {
@@ -102,4 +103,14 @@ impl Emails {
             push(Kind::Email, s, e, 0.95);
         }
     }
+}
+
+/// Whether the token ending at `at` (back to the previous blank or quote) holds `://`: the
+/// colon at `at` is then a URL's `user:password` separator.
+fn in_url(text: &[u8], at: usize) -> bool {
+    let start = text[..at]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'('))
+        .map_or(0, |p| p + 1);
+    contains(&text[start..at], b"://")
 }

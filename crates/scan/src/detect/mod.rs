@@ -26,6 +26,7 @@ mod secrets;
 mod sweep;
 mod tables;
 mod values;
+mod vcards;
 mod wallets;
 
 use regex::bytes::Regex;
@@ -119,6 +120,11 @@ impl Detectors {
         }
         if grp & group::TABLE != 0 {
             tables::tables(text, out, &self.birth_dates.date);
+        }
+        if memchr::memmem::find(text, b"BEGIN:VCARD").is_some()
+            || memchr::memmem::find(text, b"begin:vcard").is_some()
+        {
+            vcards::vcards(text, out);
         }
     }
 
