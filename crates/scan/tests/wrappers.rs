@@ -3,8 +3,6 @@
 //! openssl. Each finding covers the value as stored (the encoded text), so redacting it removes
 //! the secret. The values here are made up for these tests.
 
-#![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
-
 use trail_scan::{Kind, Scanner};
 
 fn found(text: &str) -> Vec<(Kind, String)> {
