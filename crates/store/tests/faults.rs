@@ -198,3 +198,86 @@ fn a_second_store_on_one_database_reads_and_refuses_to_append() {
     drop(second);
     assert_eq!(SqliteStore::open(&path).unwrap().state().unwrap().size, 4);
 }
+
+/// Found by trying to break the journal: a byte changed inside an early frame made recovery
+/// stop there and silently drop the acknowledged frames after it. Now a whole frame beyond the
+/// damage that holds records the database lacks makes the open fail, naming file and byte.
+#[test]
+fn a_journal_damaged_in_the_middle_is_refused_not_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let store = SqliteStore::create(&path, ORIGIN).unwrap();
+    store.pause_drainer(true);
+    for b in 0..3 {
+        store.append(&seal(&store, &events(b * 5, 5))).unwrap();
+    }
+    let journal = std::fs::read(path.with_extension("db-appends")).unwrap();
+    let copy = dir.path().join("copy.db");
+    // The database as it was before any append (the crash left the records in the journal).
+    let empty = dir.path().join("empty.db");
+    drop(SqliteStore::create(&empty, ORIGIN).unwrap());
+    std::fs::copy(&empty, &copy).unwrap();
+    let mut damaged = journal.clone();
+    damaged[40] ^= 0x01;
+    std::fs::write(copy.with_extension("db-appends"), &damaged).unwrap();
+    let err = SqliteStore::open(&copy).err().expect("a damaged journal is refused").to_string();
+    assert!(err.contains("damaged at byte 0") && err.contains("copy.db-appends"), "{err}");
+    // Undamaged, the same files open with every record.
+    std::fs::write(copy.with_extension("db-appends"), &journal).unwrap();
+    assert_eq!(SqliteStore::open(&copy).unwrap().state().unwrap().size, 15);
+    store.pause_drainer(false);
+}
+
+/// Found by trying to break the journal: an erased body stayed readable in the journal's
+/// frames. Erasing now commits the journal and zeroes it.
+#[test]
+fn an_erased_body_leaves_no_copy_in_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let store = SqliteStore::create(&path, ORIGIN).unwrap();
+    let marker = "UNIQUE-MARKER-medical-record-4471";
+    let ev = serde_json::json!({"kind": "tool_result", "id": "pii", "body": {"note": marker}});
+    store.append(&seal(&store, &[ev])).unwrap();
+    let journal = path.with_extension("db-appends");
+    let holds = |p: &Path| {
+        let bytes = std::fs::read(p).unwrap();
+        bytes.windows(marker.len()).any(|w| w == marker.as_bytes())
+    };
+    assert!(holds(&journal), "the test needs the body in the journal first");
+    assert_eq!(store.erase(&[0]).unwrap(), 1);
+    assert!(!holds(&journal), "the erased body is still in {}", journal.display());
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert!(reopened.get(0).unwrap().unwrap().body.is_none(), "the body stays erased");
+}
+
+/// Found by trying to break the journal: a symlink in its place was followed (even by
+/// `trail verify`, which then wrote 4 MiB into the link's target) and a FIFO hung every
+/// command. Both are refused, naming the file, and nothing outside the directory changes.
+#[test]
+fn a_journal_that_is_not_a_regular_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    drop(SqliteStore::create(&path, ORIGIN).unwrap());
+    let journal = path.with_extension("db-appends");
+    std::fs::remove_file(&journal).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"untouched").unwrap();
+    std::os::unix::fs::symlink(&victim, &journal).unwrap();
+    let err = SqliteStore::open(&path).err().expect("a symlink is refused").to_string();
+    assert!(err.contains("symbolic link") && err.contains("log.db-appends"), "{err}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+    std::fs::remove_file(&journal).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&journal).status().unwrap();
+    assert!(made.success());
+    let err = SqliteStore::open(&path).err().expect("a FIFO is refused").to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(&journal).unwrap();
+    // A journal others can read is made its owner's alone.
+    drop(SqliteStore::open(&path).unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(SqliteStore::open(&path).unwrap());
+    let mode = std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

@@ -68,6 +68,23 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Commits every journaled record to the database (synced), then zeroes the journal: an
+    /// erasure or a prune must leave no copy of a body behind, and the journal held each body
+    /// until it reached the database (and keeps old frames until they are overwritten).
+    pub(super) fn wipe_journal(&self) -> Result<()> {
+        let mut h = self.head.lock();
+        if h.journal.is_none() {
+            return Ok(());
+        }
+        let committed =
+            commit_pending(&self.origin, &self.writer, &h.pending, self.wal.as_deref())?;
+        forget_committed(&mut h, &self.head, committed, true);
+        match h.journal.as_mut() {
+            Some(j) => j.wipe(),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses a batch whose id is journaled or in the database already (the database's unique
     /// index would refuse it only when the journaled record is committed, after it was
     /// acknowledged).
@@ -219,24 +236,44 @@ pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<
     }
 }
 
-/// Commits the journaled records that continue the database, and empties the journal.
+/// Commits the journaled records that continue the database, and empties the journal. A
+/// journal damaged in the middle (a whole frame beyond a broken one holds records the database
+/// lacks) is refused, naming the file and the byte: taking the frames before the damage and
+/// dropping the rest would silently lose acknowledged records.
 pub(super) fn recover(origin: &str, w: &mut Writer, journal: &mut Journal) -> Result<()> {
-    let records = journal.read_frames()?;
+    let frames = journal.read_frames()?;
+    let path = journal.path().display().to_string();
     let size = w.range.size();
-    let todo: Vec<&Sealed> = records.iter().filter(|s| s.record.seq >= size).collect();
+    let todo: Vec<&Sealed> = frames.records.iter().filter(|s| s.record.seq >= size).collect();
+    let next = todo.last().map_or(size, |s| s.record.seq + 1);
+    if let Some((at, lost)) =
+        frames.beyond.iter().find(|(_, records)| records.iter().any(|s| s.record.seq >= next))
+    {
+        let first = lost.iter().map(|s| s.record.seq).filter(|&q| q >= next).min().unwrap_or(next);
+        return Err(StoreError::Invalid(format!(
+            "the append journal {path} is damaged at byte {}: a whole frame at byte {at} holds \
+             records from seq {first} that the database lacks, so acknowledged records would be \
+             lost; restore the data directory from a backup (the database holds records up to \
+             seq {size})",
+            frames.end
+        )));
+    }
     if let Some(first) = todo.first() {
         if first.record.seq != size {
             return Err(StoreError::Invalid(format!(
-                "the append journal holds records from seq {} but the database ends at {size}: \
-                 the database is older than its journal (restored from a backup?); move the \
-                 journal away to open the database as it is",
+                "the append journal {path} holds records from seq {} but the database ends at \
+                 {size}: the database is older than its journal (restored from a backup, or \
+                 copied before its journal?); copy the two together",
                 first.record.seq
             )));
         }
-        insert(origin, w, todo.iter().copied(), true).map_err(|e| {
-            StoreError::Invalid(format!(
-                "the append journal's records do not continue the log: {e}"
-            ))
+        insert(origin, w, todo.iter().copied(), true).map_err(|e| match e {
+            StoreError::OutOfOrder { .. }
+            | StoreError::Fork { .. }
+            | StoreError::WrongOrigin { .. } => StoreError::Invalid(format!(
+                "the append journal {path} holds records that do not continue this log: {e}"
+            )),
+            other => other,
         })?;
     }
     journal.reset();

@@ -34,7 +34,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use trail_core::{Body, Record, Sealed};
@@ -73,29 +73,36 @@ impl Journal {
         let path = journal_path(db);
         let io = |source| StoreError::Io { path: path.clone(), source };
         // It holds bodies until they reach the database: its owner's alone, like the database.
+        // Never through a symlink: the journal is written, and a link could point anywhere.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(io)?;
+            .map_err(|e| not_a_journal(&path, e))?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.file_type().is_file() {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a regular file: the append journal is a file trail makes; move it \
+                 away and open the log again",
+                path.display()
+            )));
+        }
         if file.try_lock().is_err() {
             return Ok(None);
         }
-        let len = file.metadata().map_err(io)?.len();
+        if meta.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+        let len = meta.len();
         if len < JOURNAL_BYTES {
             // Written, not just allocated: syncing a write into an unwritten extent also
             // writes the extent tree. Frames are only written once the file is whole, so a
             // crash here leaves a journal with no frame in it.
-            let zeros = vec![0u8; 1 << 20];
-            let mut at = len;
-            while at < JOURNAL_BYTES {
-                let n = zeros.len().min((JOURNAL_BYTES - at) as usize);
-                file.write_all_at(&zeros[..n], at).map_err(io)?;
-                at += n as u64;
-            }
+            write_zeros(&file, len, JOURNAL_BYTES).map_err(io)?;
             file.sync_all().map_err(io)?;
             if let Some(dir) = path.parent() {
                 let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
@@ -105,10 +112,25 @@ impl Journal {
         Ok(Some(Journal { file, path, offset: 0, buf: Vec::new() }))
     }
 
-    /// Every whole frame from offset 0, in order, decoded. The caller keeps the records that
-    /// continue the database.
-    pub(super) fn read_frames(&mut self) -> Result<Vec<Sealed>> {
+    /// Zeroes the whole journal and syncs it, so that no body it ever held can be read from it
+    /// (an erasure must leave none behind). The caller has committed every record in it.
+    pub(super) fn wipe(&mut self) -> Result<()> {
+        let io = |source| StoreError::Io { path: self.path.clone(), source };
+        write_zeros(&self.file, 0, JOURNAL_BYTES).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.offset = 0;
+        Ok(())
+    }
+
+    /// Every whole frame from offset 0, in order, decoded, and the frames found whole beyond
+    /// the first that is not (see [`Frames`]).
+    pub(super) fn read_frames(&mut self) -> Result<Frames> {
         read_frames(&self.file, &self.path)
+    }
+
+    /// The journal's path.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Whether a frame of `records` fits after the current offset.
@@ -144,27 +166,98 @@ impl Journal {
 /// read a database that lacks acknowledged records.
 pub(super) fn records_from(db: &Path, seq: u64) -> Result<usize> {
     let path = journal_path(db);
-    match File::open(&path) {
-        Ok(f) => Ok(read_frames(&f, &path)?.iter().filter(|s| s.record.seq >= seq).count()),
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path);
+    match file {
+        Ok(f) => {
+            let is_file = f
+                .metadata()
+                .map_err(|source| StoreError::Io { path: path.clone(), source })?
+                .is_file();
+            if !is_file {
+                return Err(StoreError::Invalid(format!(
+                    "{} is not a regular file: the append journal is a file trail makes; move \
+                     it away and open the log again",
+                    path.display()
+                )));
+            }
+            let frames = read_frames(&f, &path)?;
+            Ok(frames
+                .records
+                .iter()
+                .chain(frames.beyond.iter().flat_map(|(_, r)| r))
+                .filter(|s| s.record.seq >= seq)
+                .count())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(source) => Err(StoreError::Io { path, source }),
+        Err(e) => Err(not_a_journal(&path, e)),
     }
 }
 
-fn read_frames(mut file: &File, path: &Path) -> Result<Vec<Sealed>> {
+/// An open error, named: a symlink where the journal should be is refused as one.
+fn not_a_journal(path: &Path, e: std::io::Error) -> StoreError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return StoreError::Invalid(format!(
+            "{} is a symbolic link: the append journal is a file trail makes, never followed \
+             through a link; move it away and open the log again",
+            path.display()
+        ));
+    }
+    StoreError::Io { path: path.to_owned(), source: e }
+}
+
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let n = zeros.len().min((to - at) as usize);
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// What a journal holds: the whole frames from offset 0 up to the first that is not whole,
+/// and whole frames found after that one (at block boundaries, each with its offset). Frames
+/// after a torn write are left from before the journal last started again, and hold records
+/// the database has; one that holds a record the database lacks means the journal was damaged
+/// in the middle, and recovery refuses it.
+pub(super) struct Frames {
+    pub(super) records: Vec<Sealed>,
+    /// Where the whole frames from offset 0 end.
+    pub(super) end: usize,
+    pub(super) beyond: Vec<(usize, Vec<Sealed>)>,
+}
+
+fn read_frames(file: &File, path: &Path) -> Result<Frames> {
     let mut bytes = Vec::with_capacity(JOURNAL_BYTES as usize);
-    file.read_to_end(&mut bytes)
+    // Never more than a journal's size: a file grown by someone else is not read whole.
+    file.take(JOURNAL_BYTES)
+        .read_to_end(&mut bytes)
         .map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
-    let mut out = Vec::new();
+    let decoded = |frame: &[u8], at: usize| {
+        decode(frame).map_err(|reason| {
+            StoreError::Invalid(format!("append journal {} at byte {at}: {reason}", path.display()))
+        })
+    };
+    let mut records = Vec::new();
     let mut at = 0usize;
     while let Some(frame) = frame_at(&bytes, at) {
-        let records = decode(frame).map_err(|reason| {
-            StoreError::Invalid(format!("append journal {} at byte {at}: {reason}", path.display()))
-        })?;
-        out.extend(records);
+        records.extend(decoded(frame, at)?);
         at = align((at + HEADER + frame.len()) as u64) as usize;
     }
-    Ok(out)
+    let end = at;
+    let mut beyond = Vec::new();
+    let mut p = align(end as u64 + 1) as usize;
+    while p + HEADER <= bytes.len() {
+        if let Some(frame) = frame_at(&bytes, p) {
+            // A frame that does not decode here is not one trail wrote whole: skip it.
+            if let Ok(r) = decode(frame) {
+                beyond.push((p, r));
+            }
+        }
+        p += BLOCK as usize;
+    }
+    Ok(Frames { records, end, beyond })
 }
 
 /// Frames start on a block boundary, so a one-event frame is one block for the sync to write

@@ -317,7 +317,7 @@ impl SqliteStore {
         let journal = match &path {
             Some(p) => match Journal::open(p) {
                 Ok(Some(j)) => Some(j),
-                Err(e) => {
+                Err(e @ StoreError::Io { .. }) => {
                     // A read-only or full disk: append straight to the database, unless the
                     // journal holds acknowledged records the database lacks.
                     let held = journal::records_from(p, size)?;
@@ -330,6 +330,7 @@ impl SqliteStore {
                     }
                     None
                 }
+                Err(e) => return Err(e),
                 Ok(None) => {
                     refused = Some(format!(
                         "another process is appending to this log (it holds {}); this one only \

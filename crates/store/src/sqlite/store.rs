@@ -255,6 +255,7 @@ impl Store for SqliteStore {
     }
 
     fn erase(&self, seqs: &[u64]) -> Result<u64> {
+        self.wipe_journal()?;
         let mut w = self.writer()?;
         let fts_next = w.fts_next;
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -299,6 +300,7 @@ impl Store for SqliteStore {
     }
 
     fn prune(&self, anchor: &Anchor) -> Result<u64> {
+        self.wipe_journal()?;
         let mut w = self.writer()?;
         let shared = self.shared();
         let size = w.range.size();
