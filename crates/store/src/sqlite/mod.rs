@@ -35,7 +35,7 @@
 //! checkpoint syncs everything before it (it commits the journaled records to the database with
 //! FULL first). Every read, checkpoint, erase and prune commits the journaled records first, so
 //! this store's readers see every acknowledged record; other processes see them once drained
-//! (within [`DRAIN_LINGER`]).
+//! (within about 100 ms).
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
 use std::collections::HashMap;
