@@ -27,6 +27,15 @@ fn run_after_acks(cmd: &mut Command, first: &str, acks: usize, rest: &str) -> Ou
     use std::io::{BufRead, BufReader, Read};
     let mut child =
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Standard error is drained beside standard output: a run that logs more than a pipe
+    // holds (one line per failed batch on a full disk) would otherwise block on it while this
+    // side waits for the end of standard output.
+    let mut err_pipe = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = err_pipe.read_to_end(&mut bytes);
+        bytes
+    });
     let mut input = child.stdin.take().unwrap();
     input.write_all(first.as_bytes()).unwrap();
     input.flush().unwrap();
@@ -42,8 +51,7 @@ fn run_after_acks(cmd: &mut Command, first: &str, acks: usize, rest: &str) -> Ou
         let _ = input.write_all(rest.as_bytes());
     });
     stdout.read_to_string(&mut seen).unwrap();
-    let mut stderr = Vec::new();
-    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    let stderr = errors.join().unwrap();
     let status = child.wait().unwrap();
     writer.join().unwrap();
     Output { status, stdout: seen.into_bytes(), stderr }
