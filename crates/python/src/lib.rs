@@ -114,6 +114,17 @@ impl NativeLog {
         })
     }
 
+    /// The store reads go to: the recorder's while the log is open (a second store on the
+    /// same database would not see what the recorder's holds in its append journal yet), a
+    /// new one once it is closed.
+    fn store(&self) -> PyResult<std::sync::Arc<dyn trail_store::Store>> {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        match open.as_ref() {
+            Some(o) => Ok(o.recorder.store().clone()),
+            None => self.dir.store().map_err(|e| anyhow_err(&e)),
+        }
+    }
+
     fn recorder(&self) -> PyResult<Recorder> {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         match open.as_ref() {
@@ -297,7 +308,7 @@ impl NativeLog {
     fn query_json(&self, py: Python<'_>, filters: &str) -> PyResult<String> {
         let q: Query = serde_json::from_str(filters)
             .map_err(|e| EventError::new_err(format!("query: {e}")))?;
-        let store = self.dir.store().map_err(|e| anyhow_err(&e))?;
+        let store = self.store()?;
         py.detach(move || {
             let page = store.query(&q).map_err(err)?;
             let records: Vec<Value> = page
@@ -315,7 +326,7 @@ impl NativeLog {
     /// Verifies the log as `trail verify --data` does, against its own verifier key; the report
     /// as JSON text (`verdict`, `intact`, counts, problems).
     fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
-        let store = self.dir.store().map_err(|e| anyhow_err(&e))?;
+        let store = self.store()?;
         let key = self.dir.verifier().map_err(|e| anyhow_err(&e))?;
         let origin = self.dir.origin().to_owned();
         py.detach(move || {
