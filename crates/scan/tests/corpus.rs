@@ -120,36 +120,26 @@ struct Floors {
     other: f64,
 }
 
+/// The floors of the dev corpus and of its resampled values: both are text the scanner was
+/// built on.
+const DEV_FLOORS: Floors = Floors {
+    samples: 0,
+    precision: 0.99,
+    recall: 0.99,
+    cover: 0.99,
+    neg_flag: 0.01,
+    person_address: 0.97,
+    other: 0.98,
+};
+
 #[test]
 fn dev_corpus_quality_floor() {
-    check(
-        "../../testdata/pii/dev.jsonl",
-        Floors {
-            samples: 2000,
-            precision: 0.99,
-            recall: 0.99,
-            cover: 0.99,
-            neg_flag: 0.01,
-            person_address: 0.97,
-            other: 0.98,
-        },
-    );
+    check("../../testdata/pii/dev.jsonl", Floors { samples: 2000, ..DEV_FLOORS });
 }
 
 #[test]
 fn dev_resampled_quality_floor() {
-    check(
-        "testdata/dev-resampled.jsonl",
-        Floors {
-            samples: 1700,
-            precision: 0.99,
-            recall: 0.99,
-            cover: 0.99,
-            neg_flag: 0.01,
-            person_address: 0.97,
-            other: 0.98,
-        },
-    );
+    check("testdata/dev-resampled.jsonl", Floors { samples: 1700, ..DEV_FLOORS });
 }
 
 /// Text the scanner was not built on. Figures of 2026-12-07 (set a / b): precision 0.966 /

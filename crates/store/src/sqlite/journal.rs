@@ -83,14 +83,7 @@ impl Journal {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| not_a_journal(&path, e))?;
-        let meta = file.metadata().map_err(io)?;
-        if !meta.file_type().is_file() {
-            return Err(StoreError::Invalid(format!(
-                "{} is not a regular file: the append journal is a file trail makes; move it \
-                 away and open the log again",
-                path.display()
-            )));
-        }
+        let meta = regular_file(&file, &path)?;
         if file.try_lock().is_err() {
             return Ok(None);
         }
@@ -169,17 +162,7 @@ pub(super) fn records_from(db: &Path, seq: u64) -> Result<usize> {
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path);
     match file {
         Ok(f) => {
-            let is_file = f
-                .metadata()
-                .map_err(|source| StoreError::Io { path: path.clone(), source })?
-                .is_file();
-            if !is_file {
-                return Err(StoreError::Invalid(format!(
-                    "{} is not a regular file: the append journal is a file trail makes; move \
-                     it away and open the log again",
-                    path.display()
-                )));
-            }
+            regular_file(&f, &path)?;
             let frames = read_frames(&f, &path)?;
             Ok(frames
                 .records
@@ -191,6 +174,21 @@ pub(super) fn records_from(db: &Path, seq: u64) -> Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(not_a_journal(&path, e)),
     }
+}
+
+/// The journal's metadata, once it is known to be a regular file (not a FIFO, a device or a
+/// directory, which would hang or exhaust a reader).
+fn regular_file(file: &File, path: &Path) -> Result<std::fs::Metadata> {
+    let meta =
+        file.metadata().map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    if !meta.file_type().is_file() {
+        return Err(StoreError::Invalid(format!(
+            "{} is not a regular file: the append journal is a file trail makes; move it away \
+             and open the log again",
+            path.display()
+        )));
+    }
+    Ok(meta)
 }
 
 /// An open error, named: a symlink where the journal should be is refused as one.
