@@ -115,6 +115,10 @@ impl Detectors {
         if grp & group::PERSON != 0 {
             self.names.run(text, out);
         }
+        if grp & group::DOB != 0 {
+            self.birth_dates.in_sentences(text, out);
+            self.birth_dates.before_birth_word(text, out);
+        }
         if grp & group::ADDRESS != 0 {
             self.addresses.run(text, out);
         }
