@@ -5,7 +5,7 @@ use regex::bytes::Regex;
 
 use super::prefilter::group;
 use super::re;
-use super::values::{generic_value, password_value, placeholder};
+use super::values::{generic_value, password_literal, password_value, placeholder};
 use crate::bytes::contains;
 use crate::kind::Kind;
 use crate::validate;
@@ -24,7 +24,12 @@ impl Credentials {
             (re(r"mysql(?:dump)?\b[^\n]*?\s-p([^\s'\x22-][^\s'\x22]*)")?, Kind::Password),
             (re(r#"redis-cli\b[^\n]*?\s-a\s+['"]?([^\s'"]+)"#)?, Kind::Password),
             (re(r#"curl\b[^\n]*?\s(?:-u|--user)\s+['"]?[^\s:'"]+:([^\s'"]+)"#)?, Kind::Password),
-            (re(r#"\blogin\b[^\n]*?\s(?:-p|--password)\s+['"]?([^\s'"]+)"#)?, Kind::GenericSecret),
+            (re(r#"\blogin\b[^\n]*?\s(?:-p|--password)\s+['"]?([^\s'"]+)"#)?, Kind::Password),
+            // `az login --service-principal -p` takes the application's client secret.
+            (
+                re(r#"\baz\s+login\b[^\n]*?\s(?:-p|--password)\s+['"]?([^\s'"]+)"#)?,
+                Kind::GenericSecret,
+            ),
             // keytool and jarsigner: -storepass, -keypass, -srcstorepass, -deststorepass,
             // -new (a `:file` or `:env` suffix names where the password is, not the password).
             (
@@ -36,7 +41,7 @@ impl Credentials {
             (re(r#"\s--password(?:=|\s+)['"]?([^\s'"-][^\s'"]*)"#)?, Kind::Password),
         ];
         Ok(Credentials {
-            url_cred: re(r"[A-Za-z][A-Za-z0-9+.-]+://[^\s:/@'\x22<>]+:([^\s@'\x22<>/]+)@")?,
+            url_cred: re(r"[A-Za-z][A-Za-z0-9+.-]+://[^\s:/@'\x22<>]*:([^\s@'\x22<>/]+)@")?,
             shell,
             auth_header: re(r"(?i)\b(bearer|basic|token)[ \t]+([A-Za-z0-9._~+/=-]{8,})")?,
         })
@@ -56,17 +61,19 @@ impl Credentials {
         if on(group::URL) {
             for c in self.url_cred.captures_iter(text) {
                 let Some(m) = c.get(1) else { continue };
-                if password_value(m.as_bytes()) {
+                if password_literal(m.as_bytes()) {
                     push(Kind::Password, m.start(), m.end(), 0.9);
                 }
             }
         }
         if on(group::SHELL) {
             for (re, kind) in &self.shell {
+                // The more specific rules come later and win a tie on the same value.
+                let conf = if *kind == Kind::GenericSecret { 0.89 } else { 0.88 };
                 for c in re.captures_iter(text) {
                     let Some(m) = c.get(1) else { continue };
                     if password_value(m.as_bytes()) {
-                        push(kind.clone(), m.start(), m.end(), 0.88);
+                        push(kind.clone(), m.start(), m.end(), conf);
                     }
                 }
             }
@@ -95,10 +102,15 @@ impl Credentials {
             let k = trim_key(&lower);
             let Some((vs, ve)) = value_after(text, after) else { continue };
             let val = &text[vs..ve];
+            // A `Cookie:` header's cookies are judged one by one (formats.rs), by their names.
+            if k == b"cookie" || k == b"set-cookie" {
+                continue;
+            }
             let kind = classify_key(k);
             match kind {
                 KeyClass::Password => {
-                    if password_value(val) {
+                    let quoted = vs > 0 && matches!(text[vs - 1], b'"' | b'\'' | b'`');
+                    if if quoted { password_literal(val) } else { password_value(val) } {
                         push(Kind::Password, vs, ve, 0.85);
                     }
                 }

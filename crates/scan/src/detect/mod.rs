@@ -16,6 +16,7 @@ mod credentials;
 mod cues;
 mod emails;
 mod encoded;
+mod formats;
 mod names;
 mod nearby;
 mod network;
@@ -48,6 +49,7 @@ pub(crate) struct Detectors {
     prefilter: prefilter::Prefilter,
     secrets: secrets::Secrets,
     credentials: credentials::Credentials,
+    formats: formats::Formats,
     emails: emails::Emails,
     network: network::Network,
     numbers: numbers::Numbers,
@@ -68,6 +70,7 @@ impl Detectors {
             prefilter: prefilter::Prefilter::new()?,
             secrets: secrets::Secrets::new()?,
             credentials: credentials::Credentials::new()?,
+            formats: formats::Formats::new()?,
             emails: emails::Emails::new()?,
             network: network::Network::new()?,
             numbers: numbers::Numbers::new()?,
@@ -93,6 +96,7 @@ impl Detectors {
         };
         self.secrets.run(text, grp, &mut push);
         self.credentials.run(text, grp, &mut push);
+        self.formats.run(text, &mut push);
         if grp & group::EMAIL != 0 {
             self.emails.run(text, &mut push);
         }

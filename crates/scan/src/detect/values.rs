@@ -31,6 +31,10 @@ pub(super) fn placeholder(s: &[u8]) -> bool {
 
 /// A plausible password value (not a placeholder, reference or expression).
 pub(super) fn password_value(v: &[u8]) -> bool {
+    password_check(v, false)
+}
+
+fn password_check(v: &[u8], literal: bool) -> bool {
     if v.len() < 4 || v.len() > 128 {
         return false;
     }
@@ -61,7 +65,12 @@ pub(super) fn password_value(v: &[u8]) -> bool {
         b"str",
         b"env",
     ];
-    if WORDS.contains(&l.as_slice()) || placeholder(v) {
+    // Terraform prints `(sensitive value)` and `(known after apply)` in plans.
+    if WORDS.contains(&l.as_slice())
+        || placeholder(v)
+        || l.starts_with(b"(sensitive")
+        || l.starts_with(b"(known")
+    {
         return false;
     }
     if template_ref(v)
@@ -82,10 +91,16 @@ pub(super) fn password_value(v: &[u8]) -> bool {
         return false;
     }
     // Identifiers in code (`password=password_input`) are not values.
-    if v.iter().all(|c| c.is_ascii_lowercase() || *c == b'_') && v.contains(&b'_') {
+    if !literal && v.iter().all(|c| c.is_ascii_lowercase() || *c == b'_') && v.contains(&b'_') {
         return false;
     }
     true
+}
+
+/// [`password_value`] for a value that can only be a literal (in a URL, or quoted): a
+/// `snake_case` word there is a passphrase, not the name of a variable.
+pub(super) fn password_literal(v: &[u8]) -> bool {
+    password_check(v, true)
 }
 
 /// A reference or template instead of a value: `${DB_PASSWORD}`, `$DB_PASS`, `$(cat f)`,
@@ -117,9 +132,12 @@ pub(super) fn generic_value(v: &[u8]) -> bool {
             c.is_ascii_graphic()
                 && !matches!(
                     c,
-                    b'"' | b'\'' | b'`' | b'<' | b'>' | b'{' | b'}' | b'[' | b']' | b'$'
+                    b'"' | b'\'' | b'`' | b'<' | b'>' | b'{' | b'}' | b'[' | b']'
                 )
         })
+        // A `$` starts a variable reference; inside a value it is one more symbol.
+        || v[0] == b'$'
+        || memchr::memmem::find(v, b"$(").is_some()
         || placeholder(v)
     {
         return false;
