@@ -43,7 +43,7 @@ impl Credentials {
         Ok(Credentials {
             url_cred: re(r"[A-Za-z][A-Za-z0-9+.-]+://[^\s:/@'\x22<>]*:([^\s@'\x22<>/]+)@")?,
             shell,
-            auth_header: re(r"(?i)\b(bearer|basic|token)[ \t]+([A-Za-z0-9._~+/=-]{8,})")?,
+            auth_header: re(r#"(?i)\b(bearer|basic|token)[ \t]+([^\s'"<>\\]{8,})"#)?,
         })
     }
 
@@ -72,7 +72,8 @@ impl Credentials {
                 let conf = if *kind == Kind::GenericSecret { 0.89 } else { 0.88 };
                 for c in re.captures_iter(text) {
                     let Some(m) = c.get(1) else { continue };
-                    if password_value(m.as_bytes()) {
+                    // A command's argument is a literal: a snake_case word is a passphrase.
+                    if password_literal(m.as_bytes()) {
                         push(kind.clone(), m.start(), m.end(), conf);
                     }
                 }
@@ -110,7 +111,11 @@ impl Credentials {
             match kind {
                 KeyClass::Password => {
                     let quoted = vs > 0 && matches!(text[vs - 1], b'"' | b'\'' | b'`');
-                    if if quoted { password_literal(val) } else { password_value(val) } {
+                    if if quoted || whole_line(text, ks, ve) {
+                        password_literal(val)
+                    } else {
+                        password_value(val)
+                    } {
                         push(Kind::Password, vs, ve, 0.85);
                     }
                 }
@@ -125,7 +130,10 @@ impl Credentials {
                     }
                 }
                 KeyClass::Secret => {
-                    if generic_value(val) {
+                    // Vault and Consul tokens are UUIDs: one quoted under a `token` key is one.
+                    let quoted = vs > 0 && matches!(text[vs - 1], b'"' | b'\'');
+                    let uuid_token = quoted && k.ends_with(b"token") && uuid(val);
+                    if generic_value(val) || uuid_token {
                         push(Kind::GenericSecret, vs, ve, 0.7);
                     }
                 }
@@ -318,6 +326,22 @@ fn classify_key(k: &[u8]) -> KeyClass {
         b"auth",
     ];
     if YES.iter().any(|y| contains(k, y)) { KeyClass::Secret } else { KeyClass::None }
+}
+
+/// A `key=value` line of its own (INI, properties, .env, shell): its value is a literal.
+fn whole_line(text: &[u8], ks: usize, ve: usize) -> bool {
+    let before = &text[..ks];
+    let ls = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    before[ls..].iter().all(|c| matches!(c, b' ' | b'\t'))
+        && text[ve..].iter().take_while(|&&c| c != b'\n').all(|c| c.is_ascii_whitespace())
+}
+
+/// `8-4-4-4-12` hex digits.
+fn uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }
+        })
 }
 
 /// The value after a `key=` / `key: ` / `"key": ` separator: quoted or up to whitespace.

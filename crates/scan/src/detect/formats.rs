@@ -84,6 +84,16 @@ impl Formats {
                 // mysql -p'secret' (quoted, right after -p)
                 (re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p'([^'\n]+)'"#)?, Kind::Password),
                 (re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p"([^"\n]+)""#)?, Kind::Password),
+                // ~/.netrc: `password X` after a `machine` line; redis.conf: `requirepass X`,
+                // `masterauth X`.
+                (re(r"(?m)^[ \t]*(?:machine\s[^\n]*\s)?password[ \t]+([^\s]+)")?, Kind::Password),
+                (
+                    re(r"(?m)^[ \t]*(?:[0-9]+:)?(?:requirepass|masterauth)[ \t]+([^\s]+)")?,
+                    Kind::Password,
+                ),
+                // Hindi and Japanese put the verb after the value: "पासवर्ड X है", "パスワードは X です".
+                (re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
+                (re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
                 // jdbc:oracle:thin:user/password@host
                 (re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
             ],

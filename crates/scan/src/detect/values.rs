@@ -114,7 +114,10 @@ fn template_ref(v: &[u8]) -> bool {
                 || v[1..].iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
         }
         b'<' => closes(b'>'),
-        b'%' => v.get(1).is_some_and(|&c| matches!(c, b'(' | b's' | b'{')) || v.ends_with(b"%"),
+        // `%(name)s`, `%{name}`, `%s` alone, `%NAME%` (not `%sakura2012!`).
+        b'%' => {
+            v.get(1).is_some_and(|&c| matches!(c, b'(' | b'{')) || v == b"%s" || v.ends_with(b"%")
+        }
         b'{' => closes(b'}'),
         b'[' => closes(b']'),
         b'(' => v.ends_with(b")"),
