@@ -198,7 +198,10 @@ impl Scanner {
 }
 
 /// Greedy overlap resolution: highest confidence first, then longest, then earliest.
+/// Overlapping street addresses are first joined into one: the grammar finds the street, a cue
+/// or key the whole value, and the address is all of it.
 fn resolve(mut cands: Vec<detect::Cand>) -> Vec<Finding> {
+    join_addresses(&mut cands);
     cands.sort_by(|a, b| {
         b.conf
             .total_cmp(&a.conf)
@@ -219,6 +222,26 @@ fn resolve(mut cands: Vec<detect::Cand>) -> Vec<Finding> {
         }
     }
     taken.into_values().collect()
+}
+
+/// Joins each run of overlapping street-address candidates into one, at the highest of their
+/// confidences.
+fn join_addresses(cands: &mut Vec<detect::Cand>) {
+    let (mut addresses, rest): (Vec<_>, Vec<_>) =
+        std::mem::take(cands).into_iter().partition(|c| c.kind == kind::Kind::StreetAddress);
+    addresses.sort_by_key(|c| c.start);
+    let mut joined: Vec<detect::Cand> = Vec::with_capacity(addresses.len());
+    for c in addresses {
+        match joined.last_mut() {
+            Some(last) if c.start < last.end => {
+                last.end = last.end.max(c.end);
+                last.conf = last.conf.max(c.conf);
+            }
+            _ => joined.push(c),
+        }
+    }
+    *cands = rest;
+    cands.extend(joined);
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! sensitive outputs and generated passwords, `.pgpass` lines, connection strings, cookies of
 //! sessions, tool commands (`rabbitmqctl add_user`, `openssl enc -k`, JDBC thin URLs), the
 //! value printed after `kubectl get secret -o jsonpath='{.data.PASSWORD}'`, Google OAuth
-//! access tokens, and a password given in a sentence ("the wifi password is ...").
+//! access tokens, and a password given in a sentence ("the wifi password is ..."). They run
+//! when the prefilter saw a secret-ish word (`pass`, `token`, `secret`, `cookie`, ...) or a
+//! tool's name.
 
 use regex::bytes::Regex;
 
@@ -25,7 +27,8 @@ pub(super) struct Formats {
     conn_string: Regex,
     cookie_header: Regex,
     cookie: Regex,
-    tools: Vec<(Regex, Kind)>,
+    /// Each tool's pattern, run only when the text holds its word.
+    tools: Vec<(&'static [u8], Regex, Kind)>,
     jsonpath: Regex,
     google_oauth: Regex,
     said: Regex,
@@ -67,35 +70,42 @@ impl Formats {
             tools: vec![
                 // rabbitmqctl add_user NAME PASSWORD, rabbitmqctl change_password NAME PASSWORD
                 (
+                    &b"rabbitmqctl"[..],
                     re(
                         r#"rabbitmqctl\s+(?:add_user|change_password)\s+['"]?[^\s'"]+['"]?\s+'([^'\n]+)'"#,
                     )?,
                     Kind::Password,
                 ),
                 (
+                    b"rabbitmqctl",
                     re(
                         r#"rabbitmqctl\s+(?:add_user|change_password)\s+['"]?[^\s'"]+['"]?\s+"?([^\s'"]+)"?"#,
                     )?,
                     Kind::Password,
                 ),
                 // openssl enc ... -k PASSWORD
-                (re(r#"openssl\b[^\n]*?\s-k\s+'([^'\n]+)'"#)?, Kind::Password),
-                (re(r#"openssl\b[^\n]*?\s-k\s+"?([^\s'"]+)"?"#)?, Kind::Password),
+                (b"openssl", re(r#"openssl\b[^\n]*?\s-k\s+'([^'\n]+)'"#)?, Kind::Password),
+                (b"openssl", re(r#"openssl\b[^\n]*?\s-k\s+"?([^\s'"]+)"?"#)?, Kind::Password),
                 // mysql -p'secret' (quoted, right after -p)
-                (re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p'([^'\n]+)'"#)?, Kind::Password),
-                (re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p"([^"\n]+)""#)?, Kind::Password),
+                (b"mysql", re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p'([^'\n]+)'"#)?, Kind::Password),
+                (b"mysql", re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p"([^"\n]+)""#)?, Kind::Password),
                 // ~/.netrc: `password X` after a `machine` line; redis.conf: `requirepass X`,
                 // `masterauth X`.
-                (re(r"(?m)^[ \t]*(?:machine\s[^\n]*\s)?password[ \t]+([^\s]+)")?, Kind::Password),
                 (
+                    b"password",
+                    re(r"(?m)^[ \t]*(?:machine\s[^\n]*\s)?password[ \t]+([^\s]+)")?,
+                    Kind::Password,
+                ),
+                (
+                    b"pass",
                     re(r"(?m)^[ \t]*(?:[0-9]+:)?(?:requirepass|masterauth)[ \t]+([^\s]+)")?,
                     Kind::Password,
                 ),
                 // Hindi and Japanese put the verb after the value: "पासवर्ड X है", "パスワードは X です".
-                (re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
-                (re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
+                ("पासवर्ड".as_bytes(), re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
+                ("パスワード".as_bytes(), re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
                 // jdbc:oracle:thin:user/password@host
-                (re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
+                (b"jdbc:oracle", re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
             ],
             jsonpath: re(
                 r#"(?i)jsonpath=['"]?\{\.data\.([a-z0-9_.-]+)\}['"]?[^\n]*\r?\n([^\s$]{1,512})"#,
@@ -132,7 +142,8 @@ impl Formats {
                 }
             }
         }
-        if memchr::memchr(b':', text).is_some() {
+        // `.pgpass` lines show up where the file is named (`cat ~/.pgpass`, `PGPASSFILE`).
+        if has(b"pgpass") || has(b"PGPASS") {
             for c in self.pgpass.captures_iter(text) {
                 if let Some(m) = c.get(1) {
                     literal(Kind::Password, m.start(), m.end(), text, push);
@@ -153,7 +164,10 @@ impl Formats {
         if has(b"ookie") || has(b"OOKIE") {
             self.cookies(text, push);
         }
-        for (re, kind) in &self.tools {
+        for (word, re, kind) in &self.tools {
+            if !has(word) {
+                continue;
+            }
             for c in re.captures_iter(text) {
                 if let Some(m) = c.get(1) {
                     literal(kind.clone(), m.start(), m.end(), text, push);
@@ -392,7 +406,7 @@ mod tests {
 
     #[test]
     fn tools_and_files() {
-        assert_eq!(values("db.internal:5432:orders:app:pa55word\n"), ["pa55word"]);
+        assert_eq!(values("$ cat ~/.pgpass\ndb.internal:5432:orders:app:pa55word\n"), ["pa55word"]);
         assert!(values("12:30:45:99:00\n").is_empty());
         assert_eq!(
             values("Server=sql;Database=x;User Id=app;Password=river_anchor;Encrypt=true"),
@@ -423,5 +437,39 @@ mod tests {
         assert_eq!(values("WLAN-Passwort fürs Gästenetz: kL8#mQ2x"), ["kL8#mQ2x"]);
         assert!(values("Your password is incorrect. Try again.").is_empty());
         assert!(values("password: required").is_empty());
+    }
+
+    /// Through the whole scanner: the rules of `key = value` pairs that these formats changed.
+    fn scanned(text: &str) -> Vec<(String, String)> {
+        crate::Scanner::default()
+            .scan(text)
+            .into_iter()
+            .map(|f| (f.kind.as_str().to_owned(), text[f.start..f.end].to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn config_files_hold_literals() {
+        let netrc = "$ cat ~/.netrc\nmachine api.example.com\n  login app\n  password maple_marble_saffron\n";
+        assert_eq!(scanned(netrc), [("PASSWORD".into(), "maple_marble_saffron".into())]);
+        assert_eq!(
+            scanned("1045:requirepass +byL-oiwZQUU5WxAd\n"),
+            [("PASSWORD".into(), "+byL-oiwZQUU5WxAd".into())]
+        );
+        // A whole `key=value` line is a literal even in snake_case; in code it is a variable.
+        assert_eq!(
+            scanned("[client]\nuser=root\npassword=glacier_fjord_copper\n"),
+            [("PASSWORD".into(), "glacier_fjord_copper".into())]
+        );
+        assert!(scanned("connect(user=u, password=db_password)").is_empty());
+        let vault = "vault {\n  token   = \"50a99f16-7206-4830-b97d-839f865d9ffc\"\n}";
+        assert_eq!(
+            scanned(vault),
+            [("GENERIC_SECRET".into(), "50a99f16-7206-4830-b97d-839f865d9ffc".into())]
+        );
+        assert_eq!(
+            scanned("गेस्ट वाई-फ़ाई का पासवर्ड *Sunshine9* है"),
+            [("PASSWORD".into(), "*Sunshine9*".into())]
+        );
     }
 }

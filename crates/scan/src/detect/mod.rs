@@ -17,6 +17,7 @@ mod cues;
 mod emails;
 mod encoded;
 mod formats;
+mod lexicon;
 mod names;
 mod nearby;
 mod network;
@@ -24,6 +25,7 @@ mod numbers;
 mod phones;
 mod prefilter;
 mod secrets;
+mod streets;
 mod sweep;
 mod tables;
 mod values;
@@ -56,6 +58,7 @@ pub(crate) struct Detectors {
     cues: cues::Cues,
     names: names::Names,
     addresses: addresses::Addresses,
+    streets: streets::Streets,
     birth_dates: birth_dates::BirthDates,
 }
 
@@ -77,6 +80,7 @@ impl Detectors {
             cues: cues::Cues::new()?,
             names: names::Names::new()?,
             addresses: addresses::Addresses::new()?,
+            streets: streets::Streets::new()?,
             birth_dates: birth_dates::BirthDates::new()?,
         })
     }
@@ -96,7 +100,9 @@ impl Detectors {
         };
         self.secrets.run(text, grp, &mut push);
         self.credentials.run(text, grp, &mut push);
-        self.formats.run(text, &mut push);
+        if grp & (group::KV | group::SHELL | group::FORMAT) != 0 {
+            self.formats.run(text, &mut push);
+        }
         if grp & group::EMAIL != 0 {
             self.emails.run(text, &mut push);
         }
@@ -119,6 +125,8 @@ impl Detectors {
         if grp & group::PERSON != 0 {
             self.names.run(text, out);
         }
+        lexicon::names(text, out);
+        self.streets.run(text, out);
         if grp & group::DOB != 0 {
             self.birth_dates.in_sentences(text, out);
             self.birth_dates.before_birth_word(text, out);

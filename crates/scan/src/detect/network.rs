@@ -151,6 +151,10 @@ fn version_context(text: &[u8], s: usize) -> bool {
     contains(&w[w.len().saturating_sub(24)..], b"version")
         || w.ends_with(b"v")
         || contains(&w, b"assembly")
+        // After a path segment ("pkg/1.2.3.4"), not after "://" or " /" (a URL's host, Java's
+        // "/203.0.113.9:443").
         || w.ends_with(b"/")
+            && w.len() >= 2
+            && (w[w.len() - 2].is_ascii_alphanumeric() || b"._-".contains(&w[w.len() - 2]))
         || contains(&w, b"oid")
 }

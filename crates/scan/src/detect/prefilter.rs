@@ -28,6 +28,8 @@ pub(super) mod group {
     pub const SSN_CTX: u32 = 1 << 20;
     pub const CRYPTO: u32 = 1 << 21;
     pub const TABLE: u32 = 1 << 22;
+    /// Credentials in the places file formats and tools keep them (formats.rs).
+    pub const FORMAT: u32 = 1 << 23;
 }
 
 /// Keywords of the prefilter (ASCII case-insensitive), with the groups they switch on.
@@ -83,6 +85,25 @@ const KEYWORDS: &[(&str, u32)] = &[
     ("NRAK-", group::VENDOR),
     ("sntry", group::VENDOR),
     ("pass", group::KV),
+    ("sensitive", group::FORMAT),
+    // "pass " (a shell flag's) is the longest match where these are, so it hides "pass".
+    ("requirepass", group::FORMAT),
+    ("masterauth", group::FORMAT),
+    ("random_password", group::FORMAT),
+    ("rabbitmqctl", group::FORMAT),
+    ("openssl", group::FORMAT),
+    ("mysql", group::FORMAT),
+    ("jdbc:oracle", group::FORMAT),
+    ("jsonpath", group::FORMAT),
+    ("ya29.", group::FORMAT),
+    ("<input", group::FORMAT),
+    ("pwd=", group::FORMAT),
+    ("contraseña", group::FORMAT),
+    ("senha", group::FORMAT),
+    ("wachtwoord", group::FORMAT),
+    ("пароль", group::FORMAT),
+    ("パスワード", group::FORMAT),
+    ("पासवर्ड", group::FORMAT),
     ("pwd", group::KV),
     ("secret", group::KV),
     ("token", group::KV),
