@@ -243,6 +243,10 @@ fn classify_key(k: &[u8]) -> KeyClass {
             || contains(k, b"passthrough")
             || k.ends_with(b"_file")
             || k.ends_with(b"_path")
+            // Helm's `adminPasswordKey: postgres-password` names a key of a Secret.
+            || k.ends_with(b"passwordkey")
+            || k.ends_with(b"password_key")
+            || k.ends_with(b"passwordref")
         {
             return KeyClass::None;
         }

@@ -25,6 +25,7 @@ mod numbers;
 mod phones;
 mod prefilter;
 mod secrets;
+mod senders;
 mod streets;
 mod sweep;
 mod tables;
@@ -57,6 +58,7 @@ pub(crate) struct Detectors {
     numbers: numbers::Numbers,
     cues: cues::Cues,
     names: names::Names,
+    senders: senders::Senders,
     addresses: addresses::Addresses,
     streets: streets::Streets,
     birth_dates: birth_dates::BirthDates,
@@ -79,6 +81,7 @@ impl Detectors {
             numbers: numbers::Numbers::new()?,
             cues: cues::Cues::new()?,
             names: names::Names::new()?,
+            senders: senders::Senders::new()?,
             addresses: addresses::Addresses::new()?,
             streets: streets::Streets::new()?,
             birth_dates: birth_dates::BirthDates::new()?,
@@ -126,6 +129,7 @@ impl Detectors {
             self.names.run(text, out);
         }
         lexicon::names(text, out);
+        self.senders.run(text, grp, out);
         self.streets.run(text, out);
         if grp & group::DOB != 0 {
             self.birth_dates.in_sentences(text, out);

@@ -393,6 +393,13 @@ pub(super) fn looks_like_name(b: &[u8]) -> bool {
         return false;
     }
     let latin = s.chars().filter(|c| c.is_alphabetic()).all(is_latin);
+    // "Thu Mar" (after `Valid from:`) is a date.
+    if let [day, month, ..] = words.as_slice()
+        && WEEKDAYS.contains(&day.trim_end_matches(',').to_lowercase().as_str())
+        && MONTHS.contains(&month.to_lowercase().as_str())
+    {
+        return false;
+    }
     if latin {
         let mut caps = 0;
         for (i, w) in words.iter().enumerate() {
@@ -436,6 +443,10 @@ pub(super) fn looks_like_name(b: &[u8]) -> bool {
         true
     }
 }
+
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const MONTHS: &[&str] =
+    &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 /// Combining marks (Devanagari vowel signs, Hebrew points, Arabic harakat, ...).
 fn is_mark(c: char) -> bool {

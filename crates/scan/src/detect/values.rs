@@ -19,7 +19,7 @@ pub(super) fn placeholder(s: &[u8]) -> bool {
         b'$' => at(i, b"${"),
         b'{' => at(i, b"{{"),
         b'p' => at(i, b"placeholder"),
-        b'r' => at(i, b"redacted"),
+        b'r' => at(i, b"redacted") || at(i, b"replace_me") || at(i, b"replaceme"),
         b'd' => at(i, b"dummy"),
         b'0' => at(i, b"00000000"),
         b'1' => at(i, b"12345678"),
@@ -64,6 +64,8 @@ fn password_check(v: &[u8], literal: bool) -> bool {
         b"string",
         b"str",
         b"env",
+        // RabbitMQ's and many images' default account: documented, not a secret.
+        b"guest",
     ];
     // Terraform prints `(sensitive value)` and `(known after apply)` in plans.
     if WORDS.contains(&l.as_slice())
@@ -92,6 +94,14 @@ fn password_check(v: &[u8], literal: bool) -> bool {
     }
     // Identifiers in code (`password=password_input`) are not values.
     if !literal && v.iter().all(|c| c.is_ascii_lowercase() || *c == b'_') && v.contains(&b'_') {
+        return false;
+    }
+    // Names of environment variables (`passenv = DB_PASSWORD,API_TOKEN`).
+    if v.contains(&b'_')
+        && v[0].is_ascii_uppercase()
+        && v.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'_' | b','))
+    {
         return false;
     }
     true
