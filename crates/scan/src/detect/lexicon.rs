@@ -295,18 +295,32 @@ fn capitalised(w: &str) -> bool {
             || w.chars().any(char::is_lowercase))
 }
 
+/// Bytes that can start a capitalised Latin word: `A`-`Z`, and the lead bytes of Latin-1,
+/// Latin Extended-A and Latin Extended Additional capitals.
+static CAN_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = b'A';
+    while b <= b'Z' {
+        t[b as usize] = true;
+        b += 1;
+    }
+    t[0xc3] = true;
+    t[0xc4] = true;
+    t[0xc5] = true;
+    t[0xe1] = true;
+    t
+};
+
 fn latin(lex: &Lexicon, text: &[u8], out: &mut Vec<Cand>) {
     let mut i = 0;
     while i < text.len() {
-        let b = text[i];
-        let starts = if b.is_ascii_uppercase() {
-            true
-        } else if (0xc3..=0xc5).contains(&b) || b == 0xe1 {
-            char_at(text, i).is_some_and(|c| c.is_uppercase() && latin_letter(c))
-        } else {
-            false
-        };
-        if !starts {
+        // Skip to the next byte that can start a capitalised Latin word.
+        match text[i..].iter().position(|&b| CAN_START[usize::from(b)]) {
+            Some(k) => i += k,
+            None => return,
+        }
+        if text[i] >= 0x80 && !char_at(text, i).is_some_and(|c| c.is_uppercase() && latin_letter(c))
+        {
             i += 1;
             continue;
         }

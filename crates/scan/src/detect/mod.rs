@@ -130,7 +130,7 @@ impl Detectors {
         }
         lexicon::names(text, out);
         self.senders.run(text, grp, out);
-        self.streets.run(text, out);
+        self.streets.run(text, &sweep.short_numbers, out);
         if grp & group::DOB != 0 {
             self.birth_dates.in_sentences(text, out);
             self.birth_dates.before_birth_word(text, out);

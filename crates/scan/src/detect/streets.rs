@@ -183,16 +183,12 @@ impl Streets {
     /// Every address the grammars find. The grammars run anchored, only where a street can
     /// start: at a house number followed by a word, and at a street-type word (or a German
     /// compound) a few words before a number. Run over the whole text, their alternations of
-    /// thousands of street types cost more than every other detector together.
-    pub(super) fn run(&self, text: &[u8], out: &mut Vec<Cand>) {
+    /// thousands of street types cost more than every other detector together. `numbers` are
+    /// where the sweep saw words of up to five digits start.
+    pub(super) fn run(&self, text: &[u8], numbers: &[usize], out: &mut Vec<Cand>) {
         let l = &*LISTS;
         let mut buf = String::new();
-        let mut i = 0;
-        while i < text.len() {
-            if !text[i].is_ascii_digit() || i > 0 && text[i - 1].is_ascii_alphanumeric() {
-                i += 1;
-                continue;
-            }
+        for &i in numbers {
             let mut j = i;
             while j < text.len() && text[j].is_ascii_digit() {
                 j += 1;
@@ -231,7 +227,6 @@ impl Streets {
                     self.number_last(text, i, &mut buf, out);
                 }
             }
-            i = j;
         }
         if text.iter().any(|&b| b >= 0xe0) {
             for m in self.japanese.find_iter(text) {
@@ -423,7 +418,13 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Streets::new().unwrap().run(text.as_bytes(), &mut out);
+        let numbers: Vec<usize> = (0..text.len())
+            .filter(|&i| {
+                text.as_bytes()[i].is_ascii_digit()
+                    && (i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+            })
+            .collect();
+        Streets::new().unwrap().run(text.as_bytes(), &numbers, &mut out);
         // The scanner keeps the longest of overlapping candidates of one confidence.
         out.sort_by_key(|c| std::cmp::Reverse(c.end - c.start));
         let mut kept: Vec<&Cand> = Vec::new();

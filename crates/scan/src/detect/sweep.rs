@@ -16,7 +16,12 @@ impl Detectors {
         text: &[u8],
         push: &mut impl FnMut(Kind, usize, usize, f32),
     ) -> Sweep {
-        let mut sw = Sweep { nums: Vec::new(), max_digits: 0, dotted: Vec::new() };
+        let mut sw = Sweep {
+            nums: Vec::new(),
+            max_digits: 0,
+            dotted: Vec::new(),
+            short_numbers: Vec::new(),
+        };
         let n = text.len();
         let (mut num_end, mut hex_end, mut b64_end) = (0, 0, 0);
         let mut i = 0;
@@ -38,6 +43,13 @@ impl Detectors {
             let e = i;
             let (first_digit, last_digit) =
                 (is(text[s], bytes::DIGIT), is(text[e - 1], bytes::DIGIT));
+            // A short number ("12", "221b"): where a street's house number may stand.
+            if first_digit {
+                let d = text[s..e].iter().take_while(|c| c.is_ascii_digit()).count();
+                if d <= 5 && e - s <= d + 1 {
+                    sw.short_numbers.push(s);
+                }
+            }
             if first_digit || last_digit {
                 // The word's digits at either edge may continue over number separators.
                 let from = if last_digit { e } else { s };
@@ -121,6 +133,8 @@ pub(super) struct Sweep {
     pub(super) max_digits: usize,
     /// Maximal runs of digits and dots with at least three dots: IPv4 candidates.
     pub(super) dotted: Vec<(usize, usize)>,
+    /// Where words of up to five digits (and one letter after them) start: house numbers.
+    pub(super) short_numbers: Vec<usize>,
 }
 
 /// Records the numeric run `text[st..end]` (it starts with a digit, `+` or `(`).
