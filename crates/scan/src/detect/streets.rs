@@ -121,8 +121,14 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
         ]
         .map(str::to_owned),
     );
+    // Dutch writes its street types as compounds too ("Laurenstraat", "Jessedreef").
     let suffixes = types(include_str!("../../data/addresses/street-suffixes-de.txt"))
         .into_iter()
+        .chain(
+            types(include_str!("../../data/addresses/street-types-nl.txt"))
+                .into_iter()
+                .filter(|w| w.chars().count() >= 4),
+        )
         .filter(|w| w.chars().count() >= 3 && !w.contains(' '))
         .collect();
     Lists {
@@ -134,9 +140,10 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
         // prose too; the common short street words are added back, "Via" and "Rua" only
         // capitalised ("via Slack" is not a street).
         romance: format!("(?i:{}|rue|av|avda)|Via|Rua", alternation(romance, 4)),
-        de_suffix: alternation(
-            types(include_str!("../../data/addresses/street-suffixes-de.txt")),
-            3,
+        de_suffix: format!(
+            "{}|{}",
+            alternation(types(include_str!("../../data/addresses/street-suffixes-de.txt")), 3),
+            alternation(types(include_str!("../../data/addresses/street-types-nl.txt")), 4)
         ),
         units: alternation(units, 2),
         prefectures: alternation(types(include_str!("../../data/addresses/jp-prefectures.txt")), 2),
@@ -166,10 +173,7 @@ impl Streets {
                 r"^{CAP}[^\s\d,;:()]*(?i:{suffix})\.?[ \t]+{number}",
                 suffix = l.de_suffix
             ))?,
-            tail: re(&format!(
-                r"^(?:,?[ \t]*(?:(?i:{units})\.?[ \t]*[0-9A-Za-z]{{1,6}}|[0-9]{{1,3}}(?:º|°|ª)[ \t]?[A-Z]?\b))?(?:(?:,[ \t]*|,?[ \t]*\r?\n[ \t]*)(?:[0-9]{{5}}(?:-[0-9]{{3,4}})?|[0-9]{{4}}(?:-[0-9]{{3}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{{2}}|[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9])[ \t]+{word}(?:[ \t-]+(?:(?:sur|sous|près|am|an|der|im|de|la|le|les|en)[ \t-]+)?{word}){{0,3}}|,[ \t]*{word}(?:[ \t]+{word}){{0,3}}(?:,?[ \t]+[A-Z]{{2,3}})?[ \t]+(?:[0-9]{{4,5}}|[A-Z]{{1,2}}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{{2}}|[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9])\b)?",
-                units = l.units
-            ))?,
+            tail: re(&tail(&word, &l.units))?,
             japanese: unicode(&format!(
                 r"(?:〒[0-9]{{3}}-[0-9]{{4}}[ \t　]*)?(?:{pref})[^\s、。,，「」()（）]{{1,30}}?[0-9０-９]{{1,4}}丁目(?:[0-9０-９]{{1,4}}番(?:地)?)?(?:[0-9０-９]{{1,4}}号)?(?:[ 　][^\s、。,，へにをでがはの]{{1,20}}?[0-9]{{1,4}})?",
                 pref = l.prefectures
@@ -200,6 +204,12 @@ impl Streets {
                     && !text.get(k + 1).is_some_and(u8::is_ascii_alphanumeric)
                 {
                     k += 1;
+                }
+                // "53 bis rue ...", "7 ter avenue ...".
+                for x in [&b" bis "[..], b" ter "] {
+                    if text[k..].starts_with(x) {
+                        k += x.len() - 1;
+                    }
                 }
                 if text.get(k) == Some(&b',') {
                     k += 1;
@@ -285,9 +295,30 @@ impl Streets {
             e = trim_end(text, s, e + t.end());
         }
         if e > s {
-            out.push(Cand { kind: Kind::StreetAddress, start: s, end: e, conf: 0.76 });
+            out.push(Cand {
+                kind: Kind::StreetAddress,
+                start: unit_before(text, s),
+                end: e,
+                conf: 0.76,
+            });
         }
     }
+}
+
+/// Where a British unit before a street starts ("Flat 5, 1997 Hayley Dale"), else `s`.
+fn unit_before(text: &[u8], s: usize) -> usize {
+    let from = s.saturating_sub(24);
+    let before = &text[from..s];
+    for unit in [&b"Flat "[..], b"Apartment ", b"Unit ", b"Apt ", b"Apt. ", b"Suite "] {
+        if let Some(p) = memchr::memmem::rfind(before, unit) {
+            let rest = &before[p + unit.len()..];
+            let n = rest.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            if n > 0 && n <= 5 && matches!(&rest[n..], b", " | b" " | b",") {
+                return from + p;
+            }
+        }
+    }
+    s
 }
 
 /// The word before the number at `i` can end a street's name: it is capitalised (or another
@@ -404,6 +435,28 @@ fn unicode(p: &str) -> Result<Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(p).unicode(true).build()
 }
 
+/// What may follow a street: a unit ("Apt. 623", "3º C"), then a postcode and town ("75002
+/// Paris", "1244-881 Sacavém", "SW1A 1AA" after the town), or a town alone, then a region
+/// ("IL 62704", "- RN, 57178-908", ", OAX"); each part after a comma, a line break or `<br>`.
+fn tail(word: &str, units: &str) -> String {
+    let sep = r"(?:,[ \t]*|,?[ \t]*(?:\r?\n|<br\s*/?>)[ \t]*)";
+    let unit = format!(
+        r"(?:,?[ \t]*(?:(?i:{units})\.?[ \t]*[0-9A-Za-z]{{1,6}}|[0-9]{{1,3}}(?:º|°|ª)[ \t]?[A-Z]?\b))"
+    );
+    let code = r"(?:[0-9]{5}(?:-[0-9]{3,4})?|[0-9]{4}(?:-[0-9]{3})?|[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2}|[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9])";
+    // A town's words have a lower-case letter after the capital ("LU28" is a postcode).
+    let _ = word;
+    let town_word = format!(r#"{CAP}(?:[a-z]|[\xC3-\xC5][\x80-\xBF])[^\s\d,;:()\[\]{{}}<>"'/|=]*"#);
+    let one_town = format!(
+        r"{town_word}(?:[ \t-]+(?:(?:sur|sous|près|am|an|der|im|de|del|la|le|les|en|do|da|das|dos)[ \t-]+){{0,2}}{town_word}){{0,3}}"
+    );
+    // Brazilian addresses name the district, then the town ("Penha, Farias do Galho - SP").
+    let town = format!(r"{one_town}(?:,[ \t]*{one_town}){{0,2}}");
+    let region =
+        format!(r"(?:,?[ \t]+-?[ \t]*[A-Z]{{2,4}}\.?(?:[ \t]+[A-Z]{{2,4}})?(?:,?[ \t]+{code})?\b)");
+    format!(r"^{unit}?(?:{sep}{code}[ \t]+{town}{region}?|{sep}{town}{region}?(?:[ \t]+{code})?)?")
+}
+
 /// Drops trailing blanks and punctuation.
 fn trim_end(text: &[u8], s: usize, mut e: usize) -> usize {
     while e > s && matches!(text[e - 1], b' ' | b'\t' | b',' | b'.' | b'\r' | b'\n' | b'-') {
@@ -452,7 +505,7 @@ mod tests {
             found("Vivo en Calle Mayor 15, 28013 Madrid."),
             ["Calle Mayor 15, 28013 Madrid"]
         );
-        assert_eq!(found("Moro na Rua Augusta, 1200, Lisboa"), ["Rua Augusta, 1200"]);
+        assert_eq!(found("Moro na Rua Augusta, 1200, Lisboa"), ["Rua Augusta, 1200, Lisboa"]);
         assert_eq!(
             found("Bitte an Lindenstraße 5\n10117 Berlin schicken"),
             ["Lindenstraße 5\n10117 Berlin"]
