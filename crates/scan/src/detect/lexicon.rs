@@ -30,6 +30,9 @@ struct Lexicon {
     surname: Set,
     /// Given names that are also common words: they need a listed surname after them.
     ambiguous: Set,
+    /// Surnames that are also common words ("Walker", "Moreno"): they count as listed after a
+    /// given name, never alone.
+    ambiguous_surname: Set,
     /// Street types ("rue", "Calle", "Travessa"): a name right after one names a street.
     street_types: Set,
     ja_surname: Set,
@@ -50,6 +53,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
     given: set(&[include_str!("../../data/names/given-latin.txt")]),
     surname: set(&[include_str!("../../data/names/surname-latin.txt")]),
     ambiguous: set(&[include_str!("../../data/names/ambiguous-given-latin.txt")]),
+    ambiguous_surname: set(&[include_str!("../../data/names/ambiguous-surname-latin.txt")]),
     street_types: {
         let mut s = set(&[
             include_str!("../../data/addresses/street-types-en.txt"),
@@ -380,11 +384,21 @@ fn after_street_type(lex: &Lexicon, text: &[u8], i: usize) -> bool {
     false
 }
 
+/// Whether a name's later words are in the lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    No,
+    /// Only as surnames that are also common words.
+    AsWord,
+    Yes,
+}
+
 /// The words of a name after its given name ending at `e`: where the name ends, and whether
 /// one of them is a listed surname or given name. None when no capitalised word follows.
 fn rest_of_name(lex: &Lexicon, text: &[u8], mut e: usize) -> Option<(usize, bool)> {
     let mut end = None;
-    let mut listed = false;
+    let mut listed = Listed::No;
+    let mut words = 0;
     for _ in 0..5 {
         // One space (or a no-break space) between the words.
         let s = match text.get(e..) {
@@ -416,14 +430,27 @@ fn rest_of_name(lex: &Lexicon, text: &[u8], mut e: usize) -> Option<(usize, bool
             break;
         }
         let f = fold(w);
-        listed |= lex.surname.contains(w)
+        if lex.surname.contains(w)
             || lex.given.contains(w)
             || lex.surname.contains(f.as_str())
-            || lex.given.contains(f.as_str());
+            || lex.given.contains(f.as_str())
+        {
+            listed = Listed::Yes;
+        } else if listed == Listed::No
+            && (lex.ambiguous_surname.contains(w) || lex.ambiguous.contains(w))
+        {
+            listed = Listed::AsWord;
+        }
+        words += 1;
         e = we;
         end = Some(e);
     }
-    end.map(|e| (e, listed))
+    // A name of word-like parts ("Rose Gold Watch", "Aurora Desk Lamp") is a product's; one
+    // such surname alone after a given name ("John Walker") is a person's.
+    if listed == Listed::AsWord && words > 1 {
+        listed = Listed::No;
+    }
+    end.map(|e| (e, listed != Listed::No))
 }
 
 /// `w` without the accents of Latin letters ("García" -> "Garcia"): several sources publish
