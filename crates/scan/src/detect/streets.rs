@@ -193,6 +193,16 @@ impl Streets {
         let l = &*LISTS;
         let mut buf = String::new();
         for &i in numbers {
+            // A house number stands after a blank, a line break, a quote, a comma or a
+            // parenthesis: not inside a date ("1980-10-22") or a version.
+            if i > 0
+                && !matches!(
+                    text[i - 1],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b',' | b'(' | b'>' | b';'
+                )
+            {
+                continue;
+            }
             let mut j = i;
             while j < text.len() && text[j].is_ascii_digit() {
                 j += 1;
@@ -214,8 +224,9 @@ impl Streets {
                 if text.get(k) == Some(&b',') {
                     k += 1;
                 }
-                if matches!(text.get(k), Some(b' ' | b'\t')) {
-                    while matches!(text.get(k), Some(b' ' | b'\t')) {
+                // Blanks, not a tab: a tab separates a table's columns.
+                if text.get(k) == Some(&b' ') {
+                    while text.get(k) == Some(&b' ') {
                         k += 1;
                     }
                     let capital = text.get(k).is_some_and(|&b| b.is_ascii_uppercase() || b >= 0xc3);
@@ -529,5 +540,7 @@ mod tests {
         assert!(found("via the API 2 times; rue the day").is_empty());
         assert!(found("We shipped 3 Big Changes today").is_empty());
         assert!(found("version 2.4.1 of the Street library").is_empty());
+        // A table's date column before its address column is not a house number.
+        assert_eq!(found("1980-10-22\tAvenida Central 12\t2023"), ["Avenida Central 12"]);
     }
 }
