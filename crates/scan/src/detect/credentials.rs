@@ -98,6 +98,12 @@ impl Credentials {
     fn key_values(&self, text: &[u8], push: &mut impl FnMut(Kind, usize, usize, f32)) {
         let mut lower = Vec::new();
         for (ks, ke, after) in key_seps(text) {
+            // `PasswordOptions::new`, `token::Paren`: a path, not a key and its value.
+            if memchr::memmem::find(&text[ke..after], b"::").is_some()
+                || text[ke..after].ends_with(b":") && text.get(after) == Some(&b':')
+            {
+                continue;
+            }
             lower.clear();
             lower.extend(text[ks..ke].iter().map(u8::to_ascii_lowercase));
             let k = trim_key(&lower);
@@ -241,6 +247,10 @@ fn classify_key(k: &[u8]) -> KeyClass {
         if contains(k, b"passport")
             || contains(k, b"bypass")
             || contains(k, b"passthrough")
+            || contains(k, b"passes")
+            || contains(k, b"passive")
+            || contains(k, b"passeng")
+            || contains(k, b"compass")
             || k.ends_with(b"_file")
             || k.ends_with(b"_path")
             // Helm's `adminPasswordKey: postgres-password` names a key of a Secret.

@@ -10,7 +10,7 @@
 use regex::bytes::Regex;
 
 use super::re;
-use super::values::{generic_value, placeholder};
+use super::values::{generic_value, password_value, placeholder};
 use crate::kind::Kind;
 
 /// The compiled format patterns.
@@ -191,7 +191,8 @@ impl Formats {
             let Some(m) = c.get(1) else { continue };
             let (s, e) = trim_sentence_end(text, m.start(), m.end());
             let v = &text[s..e];
-            if strong(v) && !placeholder(v) {
+            // In code, `token: proc_macro::TokenStream` is a type, not a value.
+            if strong(v) && !placeholder(v) && password_value(v) {
                 let kind = if generic_value(v) && v.len() >= 24 {
                     Kind::GenericSecret
                 } else {
@@ -327,7 +328,7 @@ fn literal(
 }
 
 /// A value that looks chosen as a password: 6+ characters mixing at least three of lower
-/// case, upper case, digits and symbols, or 16+ mixing two.
+/// case, upper case, digits and symbols, or 16+ mixing two of which digits are one.
 fn strong(v: &[u8]) -> bool {
     let classes = [
         v.iter().any(u8::is_ascii_lowercase),
@@ -338,7 +339,8 @@ fn strong(v: &[u8]) -> bool {
     .iter()
     .filter(|&&b| b)
     .count();
-    v.iter().all(u8::is_ascii_graphic) && (classes >= 3 || classes >= 2 && v.len() >= 16)
+    v.iter().all(u8::is_ascii_graphic)
+        && (classes >= 3 || classes >= 2 && v.len() >= 16 && v.iter().any(u8::is_ascii_digit))
 }
 
 /// Drops a sentence's closing punctuation from a value at its end.
@@ -471,5 +473,28 @@ mod tests {
             scanned("गेस्ट वाई-फ़ाई का पासवर्ड *Sunshine9* है"),
             [("PASSWORD".into(), "*Sunshine9*".into())]
         );
+    }
+
+    /// Lines of published Rust crates (security-framework, syn, proc-macro2, pkcs8, url, cc)
+    /// that the scanner once took for passwords and tokens, scanning crates.io sources.
+    #[test]
+    fn code_is_not_a_secret() {
+        for line in [
+            "pub fn set_generic_password(service: &str, account: &str, password: &[u8]) -> Result<()>",
+            "pub fn from_pkcs8_encrypted_pem(s: &str, password: impl AsRef<[u8]>) -> Result<Self>",
+            "//! # fn f(tokens: proc_macro::TokenStream) -> Result<()>",
+            "    let options = PasswordOptions::new_generic_password(service, account);",
+            "        const APPLICATION_PASSWORD = kSecAccessControlApplicationPassword;",
+            "    pub static kSecClassInternetPassword: CFStringRef;",
+            "            let password = password.map(|s| {",
+            "        let pass = get_generic_password(name, name).expect(\"password\");",
+            "    pub token: token::Paren,",
+            "//! [`TokenStream`]: https://doc.rust-lang.org/proc_macro/struct.TokenStream.html",
+            "    /// Specify whether password is cloud-synchronized, not cloud-synchronized.",
+            "        rustflags.push_str(\" -Cpasses=sancov-module\");",
+            "        password: *mut u8,",
+        ] {
+            assert!(scanned(line).is_empty(), "{line}: {:?}", scanned(line));
+        }
     }
 }

@@ -207,7 +207,7 @@ impl Streets {
             while j < text.len() && text[j].is_ascii_digit() {
                 j += 1;
             }
-            if j - i <= 5 {
+            if j - i <= 5 && !numbered_thing(text, i) {
                 // Number first: "<number>[,] <Word>" or "<number>[,] <street type>".
                 let mut k = j;
                 if text.get(k).is_some_and(u8::is_ascii_alphabetic)
@@ -314,6 +314,40 @@ impl Streets {
             });
         }
     }
+}
+
+/// The number at `i` numbers a document's part or a standard ("Section 3", "BCP 47",
+/// "RFC 6962", "Step 2"), not a house.
+fn numbered_thing(text: &[u8], i: usize) -> bool {
+    let before = &text[i.saturating_sub(12)..i];
+    let before = before.strip_suffix(b" ").unwrap_or(before);
+    let word_start = before.iter().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |k| k + 1);
+    let w = before[word_start..].to_ascii_lowercase();
+    [
+        &b"section"[..],
+        b"chapter",
+        b"figure",
+        b"fig",
+        b"table",
+        b"step",
+        b"part",
+        b"page",
+        b"version",
+        b"rfc",
+        b"bcp",
+        b"iso",
+        b"item",
+        b"line",
+        b"issue",
+        b"phase",
+        b"level",
+        b"appendix",
+        b"article",
+        b"art",
+        b"paragraph",
+        b"no",
+    ]
+    .contains(&w.as_slice())
 }
 
 /// Where a British unit before a street starts ("Flat 5, 1997 Hayley Dale"), else `s`.

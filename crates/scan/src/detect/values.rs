@@ -67,6 +67,27 @@ fn password_check(v: &[u8], literal: bool) -> bool {
         // RabbitMQ's and many images' default account: documented, not a secret.
         b"guest",
     ];
+    // Code: a type (`&[u8]`, `impl AsRef`, `proc_macro::TokenStream`), a path, a call
+    // (`get_password(name`), a link.
+    if v[0] == b'&'
+        || memchr::memmem::find(v, b"::").is_some()
+        || l.starts_with(b"http://")
+        || l.starts_with(b"https://")
+        || matches!(l.as_slice(), b"impl" | b"dyn" | b"mut" | b"self" | b"bytes")
+        || l.starts_with(b"*mut")
+        || l.starts_with(b"*const")
+        || v.iter().position(|&c| c == b'(').is_some_and(|i| {
+            // A call: a lower-case name with `_` or `.` in it, or of five letters or more
+            // (`get_password(name`, `password.map(|s|`, `input(`), and no symbols after.
+            let name = &v[..i];
+            name.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.".contains(c))
+                && (name.iter().any(|c| b"_.".contains(c))
+                    || name.len() >= 5 && name.iter().all(u8::is_ascii_lowercase))
+                && v[i + 1..].iter().all(|c| c.is_ascii_alphanumeric() || b"_.,|&*) ".contains(c))
+        })
+    {
+        return false;
+    }
     // Terraform prints `(sensitive value)` and `(known after apply)` in plans.
     if WORDS.contains(&l.as_slice())
         || placeholder(v)
@@ -94,6 +115,17 @@ fn password_check(v: &[u8], literal: bool) -> bool {
     }
     // Identifiers in code (`password=password_input`) are not values.
     if !literal && v.iter().all(|c| c.is_ascii_lowercase() || *c == b'_') && v.contains(&b'_') {
+        return false;
+    }
+    // An identifier in code (`kSecAccessControlApplicationPassword`, `CFStringRef`): letters
+    // of both cases, no digit or symbol, outside quotes.
+    if !literal
+        && v.len() >= 8
+        && v.iter().all(u8::is_ascii_alphabetic)
+        && v.iter().any(u8::is_ascii_uppercase)
+        && v.iter().any(u8::is_ascii_lowercase)
+        && v[1..].iter().any(u8::is_ascii_uppercase)
+    {
         return false;
     }
     // Names of environment variables (`passenv = DB_PASSWORD,API_TOKEN`).
@@ -150,6 +182,9 @@ pub(super) fn generic_value(v: &[u8]) -> bool {
         })
         // A `$` starts a variable reference; inside a value it is one more symbol.
         || v[0] == b'$'
+        || v.starts_with(b"http://")
+        || v.starts_with(b"https://")
+        || memchr::memmem::find(v, b"::").is_some()
         || memchr::memmem::find(v, b"$(").is_some()
         || placeholder(v)
     {
