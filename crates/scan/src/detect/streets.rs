@@ -207,7 +207,7 @@ impl Streets {
             while j < text.len() && text[j].is_ascii_digit() {
                 j += 1;
             }
-            if j - i <= 5 && !numbered_thing(text, i) {
+            if j - i <= 5 {
                 // Number first: "<number>[,] <Word>" or "<number>[,] <street type>".
                 let mut k = j;
                 if text.get(k).is_some_and(u8::is_ascii_alphabetic)
@@ -235,16 +235,22 @@ impl Streets {
                         text.get(k..k + 3).is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic))
                             && lower_word(text, k, &mut buf)
                             && l.type_words.contains(buf.as_str());
-                    if capital {
-                        self.anchored(&self.number_name_type, text, i, out);
-                    }
-                    if typed {
-                        self.anchored(&self.number_type_name, text, i, out);
+                    if (capital || typed) && !numbered_thing(text, i) {
+                        if capital {
+                            self.anchored(&self.number_name_type, text, i, out);
+                        }
+                        if typed {
+                            self.anchored(&self.number_type_name, text, i, out);
+                        }
                     }
                 }
                 // Number last: a German compound right before it, or a street-type word a few
                 // name words before it ("Calle Norte Riojas 433", "chemin de Mayor 60").
-                if i > 0 && matches!(text[i - 1], b' ' | b'\t' | b'#') && name_before(text, i) {
+                if i > 0
+                    && matches!(text[i - 1], b' ' | b'\t' | b'#')
+                    && name_before(text, i)
+                    && !numbered_thing(text, i)
+                {
                     self.number_last(text, i, &mut buf, out);
                 }
             }
@@ -322,7 +328,7 @@ fn numbered_thing(text: &[u8], i: usize) -> bool {
     let before = &text[i.saturating_sub(12)..i];
     let before = before.strip_suffix(b" ").unwrap_or(before);
     let word_start = before.iter().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |k| k + 1);
-    let w = before[word_start..].to_ascii_lowercase();
+    let w = &before[word_start..];
     [
         &b"section"[..],
         b"chapter",
@@ -347,7 +353,8 @@ fn numbered_thing(text: &[u8], i: usize) -> bool {
         b"paragraph",
         b"no",
     ]
-    .contains(&w.as_slice())
+    .iter()
+    .any(|t| t.eq_ignore_ascii_case(w))
 }
 
 /// Where a British unit before a street starts ("Flat 5, 1997 Hayley Dale"), else `s`.
