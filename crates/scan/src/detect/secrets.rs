@@ -52,7 +52,8 @@ impl Secrets {
             r"gl(?:sa|c)_[A-Za-z0-9_+/=-]{32,}",
             r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}",
             r"NRAK-[A-Z0-9]{27}",
-            r"sntry[us]_[A-Za-z0-9_+/=]{40,}",
+            // Sentry: `sntrys_` + base64 JSON + `_` + a base64url secret (`-` and `_` in it).
+            r"sntry[us]_[A-Za-z0-9_+/=-]{40,}",
         ]
         .join("|");
         Ok(Secrets {
