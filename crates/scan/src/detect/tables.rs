@@ -200,7 +200,12 @@ fn header_cell(n: &[u8]) -> bool {
     !s.is_empty()
         && s.chars().count() <= 40
         && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_alphanumeric() || " _-./\u{3000}".contains(c))
+        && s.chars().all(|c| c.is_alphanumeric() || " _-./\u{3000}".contains(c) || is_mark(c))
+}
+
+/// Combining marks: Devanagari vowel signs and virama ("नाम", "संख्या"), Latin accents.
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36f}' | '\u{900}'..='\u{903}' | '\u{93a}'..='\u{94f}' | '\u{951}'..='\u{957}' | '\u{962}'..='\u{963}')
 }
 
 /// The column names of `COPY table (a, b) FROM stdin;` (a `pg_dump` table's rows follow,
@@ -464,5 +469,13 @@ mod tests {
         assert!(found(products).is_empty(), "{:?}", found(products));
         let people = "name,email\nMaren Holt,maren@example.org\n";
         assert!(found(people).contains(&(Kind::Person, "Maren Holt".into())));
+    }
+
+    /// Devanagari headers have vowel signs and viramas, which are marks, not letters.
+    #[test]
+    fn hindi_headers() {
+        let f = found("नाम\tईमेल\tआधार संख्या\nमीरा झा\tmira@example.in\t8613 8121 0202\n");
+        assert!(f.contains(&(Kind::Person, "मीरा झा".into())), "{f:?}");
+        assert!(f.iter().any(|(k, _)| *k == Kind::NationalId), "{f:?}");
     }
 }
