@@ -17,7 +17,7 @@ impl Names {
     pub(super) fn new() -> Result<Names, regex::Error> {
         Ok(Names {
             json_name: re(
-                r#"(?i)["']?(?:name|full_?name|customer|customer_?name|contact_?name|author|owner|display_?name|recipient|card_?holder|account_?holder|holder_?name|applicant|patient|employee|billing_?name|beneficiary|first_?name|last_?name)["']?\s*[:=]\s*["']((?:[^"'\\\n]|\\u[0-9a-fA-F]{4})+)["']"#,
+                r#"(?i)["']?(?:name|full_?name|customer|customer_?name|contact_?name|author|owner|display_?name|real_?name|recipient|card_?holder|account_?holder|holder_?name|applicant|patient|employee|billing_?name|beneficiary|first_?name|last_?name)["']?\s*[:=]\s*["']((?:[^"'\\\n]|\\u[0-9a-fA-F]{4})+)["']"#,
             )?,
             signature: re(
                 r"(?i)(?:thanks|thank you|regards|best regards|kind regards|best|cheers|sincerely|saludos|grazie|danke|merci|obrigad[oa]|cordialmente|groeten|pozdrawiam|atenciosamente|gracias|cordialement)[,!.]?[ \t]*\r?\n[ \t]*([^\n]+)",

@@ -21,6 +21,9 @@ pub(super) struct Senders {
     assignee: Regex,
     honorific: Regex,
     sign_off: Regex,
+    angle_mail: Regex,
+    field: Regex,
+    windows_home: Regex,
 }
 
 fn unicode(p: &str) -> Result<Regex, regex::Error> {
@@ -46,6 +49,17 @@ impl Senders {
             )?,
             assignee: unicode(r"(?m)^[ \t]*[-*][ \t]+\[[ xX]\][ \t]+([^:\n]{2,48}):")?,
             honorific: unicode(r"(\p{Devanagari}+[ \t]+\p{Devanagari}+)[ \t]+जी\b")?,
+            // `Name <user@host>`: git's authors, committers, trailers and shortlog, mail headers.
+            angle_mail: unicode(r"<[^<>\s@]{1,64}@[^<>\s]{1,255}>")?,
+            // Ticket and commit fields that hold a person.
+            field: unicode(
+                // Starts with its words (a literal prefilter); at a line's start, checked after.
+                r"(?mi)\b(?:reporter|assignee|requester|author|committer|owner|reviewer|reviewed-by|signed-off-by|co-authored-by|suggested-by|reported-by|tested-by|acked-by|helped-by)[ \t]*:[ \t]*([^<>\n:]{2,60}?)[ \t]*(?:<|$)",
+            )?,
+            // A Windows profile folder is named for its user: C:\Users\Ada Lovelace\...
+            windows_home: unicode(
+                r"(?i)[a-z]:\\\\?(?:users|documents and settings)\\\\?([^\\\n]{3,60}?)\\",
+            )?,
             sign_off: unicode(
                 r"(?:सादर|धन्यवाद|भवदीय|भवदीया|よろしくお願いいたします。|敬具)[,،]?[ \t]*\r?\n[ \t]*([^\n]{2,60})",
             )?,
@@ -79,6 +93,17 @@ impl Senders {
                     }
                     _ => false,
                 };
+                // `[18:46] Name: text` (a chat copied with times only).
+                if let [b'[', a, b, rest @ ..] = line
+                    && a.is_ascii_digit()
+                    && (b.is_ascii_digit() || *b == b':')
+                    && let Some(close) = rest.iter().take(10).position(|&c| c == b']')
+                {
+                    let from = 3 + close + 1;
+                    if let Some(colon) = line[from..].iter().take(48).position(|&c| c == b':') {
+                        push(ls + from, ls + from + colon, 0.76);
+                    }
+                }
                 let re = if chat {
                     Some(&self.whatsapp)
                 } else if line.ends_with(b"AM")
@@ -118,6 +143,30 @@ impl Senders {
                 }
             }
         }
+        if memchr::memchr(b'@', text).is_some() {
+            for m in self.angle_mail.find_iter(text) {
+                if let Some((s, e)) = name_before(text, m.start()) {
+                    push(s, e, 0.78);
+                }
+            }
+        }
+        if memchr::memchr(b':', text).is_some() {
+            for c in self.field.captures_iter(text) {
+                let (Some(all), Some(m)) = (c.get(0), c.get(1)) else { continue };
+                let line_start =
+                    text[..all.start()].iter().rposition(|&b| b == b'\n').map_or(0, |k| k + 1);
+                if text[line_start..all.start()].iter().all(|&b| b == b' ' || b == b'\t') {
+                    push(m.start(), m.end(), 0.76);
+                }
+            }
+        }
+        if memchr::memchr(b'\\', text).is_some() {
+            for c in self.windows_home.captures_iter(text) {
+                if let Some(m) = c.get(1) {
+                    push(m.start(), m.end(), 0.74);
+                }
+            }
+        }
         if memchr::memchr(0xe0, text).is_some() || memchr::memchr(0xe6, text).is_some() {
             for re in [&self.honorific, &self.sign_off] {
                 for c in re.captures_iter(text) {
@@ -128,6 +177,39 @@ impl Senders {
             }
         }
     }
+}
+
+/// The words right before `<addr>` on its line (`Ada Lovelace <ada@example.org>`), up to a
+/// label's colon, a tab, a parenthesis, a quote, a comma or a number.
+fn name_before(text: &[u8], lt: usize) -> Option<(usize, usize)> {
+    let mut e = lt;
+    while e > 0 && matches!(text[e - 1], b' ' | b'"' | b'\'') {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > 0
+        && !matches!(
+            text[s - 1],
+            b'\n' | b'\r' | b'\t' | b':' | b'(' | b'"' | b',' | b';' | b'<' | b'>' | b'='
+        )
+        && e - s < 80
+    {
+        s -= 1;
+    }
+    // Past a leading hash or count (`8e76cc5 Name`, `   407\tName`).
+    while s < e && text[s] == b' ' {
+        s += 1;
+    }
+    if let Some(sp) = text[s..e].iter().position(|&c| c == b' ')
+        && sp >= 7
+        && text[s..s + sp].iter().all(u8::is_ascii_hexdigit)
+    {
+        s += sp + 1;
+    }
+    while s < e && (text[s] == b' ' || text[s].is_ascii_digit()) {
+        s += 1;
+    }
+    (e > s).then_some((s, e))
 }
 
 /// A team's or department's name in Hindi ("ग्राहक सेवा", customer service), not a person's.
@@ -155,6 +237,9 @@ mod tests {
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         Senders::new().unwrap().run(text.as_bytes(), u32::MAX, &mut out);
+        // Two contexts may find one name (a `From:` header and its `<addr>`).
+        out.sort_by_key(|c| (c.start, c.end));
+        out.dedup_by_key(|c| (c.start, c.end));
         out.iter().map(|c| &text[c.start..c.end]).collect()
     }
 
@@ -168,6 +253,18 @@ mod tests {
         assert_eq!(found("- [ ] Hedy Lamarr: book the room\n"), ["Hedy Lamarr"]);
         assert_eq!(found("आज सुबह पद्मिनी तमांग जी ने फ़ोन किया"), ["पद्मिनी तमांग"]);
         assert_eq!(found("सादर,\nओम लोबो\n"), ["ओम लोबो"]);
+        assert_eq!(found("   407\tRoman Burri <rburri@example.net>\n"), ["Roman Burri"]);
+        assert_eq!(found("8e76cc5 Silondile Ludonga <s@example.org> feat"), ["Silondile Ludonga"]);
+        assert_eq!(
+            found("Suggested-by: Δαμασκηνός Γκίκας <d@example.org>\n"),
+            ["Δαμασκηνός Γκίκας"]
+        );
+        assert_eq!(found("Reporter: 橋本 裕太\n"), ["橋本 裕太"]);
+        assert_eq!(found("[18:46] Evaline Nkirote: ok, on it\n"), ["Evaline Nkirote"]);
+        assert_eq!(
+            found("  File \"C:\\Users\\Germana Ruffini\\AppData\\x.py\""),
+            ["Germana Ruffini"]
+        );
     }
 
     #[test]
