@@ -284,9 +284,22 @@ fn word_end(text: &[u8], i: usize) -> usize {
                 _ => return j,
             },
             Some(b'\'' | b'-') if text.get(j + 1).is_some_and(u8::is_ascii_alphabetic) => j += 1,
+            // A letter escaped in a JSON string ("Rom\u00e1n").
+            Some(b'\\') if escaped_letter(text, j) => j += 6,
             _ => return j,
         }
     }
+}
+
+/// `\\uXXXX` at `j` encodes a Latin letter.
+fn escaped_letter(text: &[u8], j: usize) -> bool {
+    text.get(j + 1) == Some(&b'u')
+        && text
+            .get(j + 2..j + 6)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32)
+            .is_some_and(|c| latin_letter(c) && !c.is_ascii())
 }
 
 /// A capitalised word: upper-case first letter, and not all capitals when longer than 3
@@ -353,7 +366,12 @@ fn latin(lex: &Lexicon, text: &[u8], out: &mut Vec<Cand>) {
         }
         match rest_of_name(lex, text, e) {
             Some((end, listed)) if listed || !ambiguous => {
-                out.push(Cand { kind: Kind::Person, start: i, end, conf: 0.72 });
+                out.push(Cand {
+                    kind: Kind::Person,
+                    start: listed_before(lex, text, i),
+                    end,
+                    conf: 0.72,
+                });
                 i = end;
             }
             _ => i = e,
@@ -382,6 +400,47 @@ fn after_street_type(lex: &Lexicon, text: &[u8], i: usize) -> bool {
         e = s;
     }
     false
+}
+
+/// Where a name found at `i` starts when the word before it is a listed name too (a first
+/// given name the lists hold only as ambiguous or as a surname: "Maria Helena Dias").
+fn listed_before(lex: &Lexicon, text: &[u8], i: usize) -> usize {
+    if i < 2 || text[i - 1] != b' ' {
+        return i;
+    }
+    let e = i - 1;
+    let mut s = e;
+    while s > 0
+        && !matches!(
+            text[s - 1],
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b'"' | b'\'' | b':' | b'>'
+        )
+    {
+        s -= 1;
+    }
+    let Ok(w) = std::str::from_utf8(&text[s..e]) else { return i };
+    let named = lex.given.contains(w)
+        || lex.ambiguous.contains(w)
+        || lex.surname.contains(w)
+        || lex.ambiguous_surname.contains(w);
+    if named
+        && capitalised(w)
+        && w.chars().any(char::is_lowercase)
+        && !FUNCTION_WORDS.contains(&w)
+        && !after_street_type(lex, text, s)
+    {
+        s
+    } else {
+        i
+    }
+}
+
+/// The word after the blank at `e` is a listed given name.
+fn next_is_given(lex: &Lexicon, text: &[u8], e: usize) -> bool {
+    let s = e + 1;
+    let we = word_end(text, s);
+    std::str::from_utf8(&text[s..we])
+        .is_ok_and(|w| lex.given.contains(w) || lex.ambiguous.contains(w))
 }
 
 /// Whether a name's later words are in the lists.
@@ -418,6 +477,10 @@ fn rest_of_name(lex: &Lexicon, text: &[u8], mut e: usize) -> Option<(usize, bool
             continue;
         }
         if PARTICLES.contains(&w) {
+            // "Pepita Luján y Mia Valentina": "and" before a given name starts another person.
+            if matches!(w, "y" | "e" | "i") && next_is_given(lex, text, we) {
+                break;
+            }
             e = we;
             continue;
         }
@@ -641,6 +704,15 @@ mod tests {
         assert_eq!(found("Yesterday I met Margaret Thompson at the depot."), ["Margaret Thompson"]);
         assert_eq!(found("Ich habe mit Jürgen Weiß telefoniert."), ["Jürgen Weiß"]);
         assert_eq!(found("Hablé con María José de la Fuente ayer."), ["María José de la Fuente"]);
+    }
+
+    #[test]
+    fn names_beside_names() {
+        // Two people joined by "y" are two names.
+        let f = found("Hablé con Pepita Luján y Mia Valentina ayer.");
+        assert!(f.iter().all(|n| !n.contains(" y ")), "{f:?}");
+        // A letter escaped in JSON is part of the word.
+        assert_eq!(found(r#"{"name": "Juan Lara Rom\u00e1n"}"#), [r"Juan Lara Rom\u00e1n"]);
     }
 
     #[test]
