@@ -36,6 +36,10 @@ pub(super) struct Streets {
     tail: Regex,
     japanese: Regex,
     indian: Regex,
+    /// Colombia's grid: "Calle 118P # 43-2 Sur", "Cra. 4ª # 7-31".
+    colombian: Regex,
+    /// "मकान नं. 365, स्टेशन रोड" (house no.), "2/255, मालवीय नगर".
+    hindi: Regex,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -129,6 +133,7 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
                 .into_iter()
                 .filter(|w| w.chars().count() >= 4),
         )
+        .chain(std::iter::once("ring".to_owned()))
         .filter(|w| w.chars().count() >= 3 && !w.contains(' '))
         .collect();
     Lists {
@@ -140,8 +145,9 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
         // prose too; the common short street words are added back, "Via" and "Rua" only
         // capitalised ("via Slack" is not a street).
         romance: format!("(?i:{}|rue|av|avda)|Via|Rua", alternation(romance, 4)),
+        // "-ring" (a ring road, "Sonia-Kitzmann-Ring 7") is in no permissively licensed list.
         de_suffix: format!(
-            "{}|{}",
+            "{}|{}|ring",
             alternation(types(include_str!("../../data/addresses/street-suffixes-de.txt")), 3),
             alternation(types(include_str!("../../data/addresses/street-types-nl.txt")), 4)
         ),
@@ -180,6 +186,14 @@ impl Streets {
             ))?,
             indian: unicode(
                 r"(?:(?:मकान|फ्लैट|H\.?\s?No\.?|Flat|House|Plot)[ \t]*(?:नं\.?|No\.?)?[ \t]*)?[0-9]{1,4}(?:/[0-9]{1,4})?,[ \t]*[^\s,\d]+(?:[ \t]+[^\s,\d]+){0,2}(?:,?[ \t]*\r?\n?[ \t]*[^\s,\d]+(?:[ \t]+[^\s,\d]+){0,2})?[ \t]*-?[ \t]*[1-9][0-9]{5}(?:[^0-9]|$)",
+            )?,
+            colombian: unicode(
+                r"\b(?:Calle|Carrera|Avenida|Diagonal|Transversal|Circular|Cl\.|Cll\.|Cr\.|Cra\.|Kr\.|Av\.|Dg\.|Tv\.)[ \t]+[0-9]{1,3}[A-Z]?(?:ª|º|°)?(?:[ \t]+Bis)?[ \t]*(?:#|No\.?|N°)[ \t]*[0-9]{1,3}[A-Z]?-[0-9]{1,3}(?:[ \t]+(?:Sur|Este|Norte|Oeste))?",
+            )?,
+            // The Hindi words for road, lane, path, town, colony, enclave, garden, lines,
+            // sector, market and square: no package in the registries lists them.
+            hindi: unicode(
+                r"(?:(?:मकान|फ्लैट|प्लॉट|दुकान|कमरा)[ \t]*(?:नं|नंबर|संख्या)\.?[ \t]*[0-9]{1,5}|[0-9]{1,4}/[0-9]{1,4}),[ \t]*(?:\p{Devanagari}+[ \t]+){0,2}(?:रोड|मार्ग|गली|पथ|राजपथ|नगर|कॉलोनी|कालोनी|एन्क्लेव|विहार|बाग़|बाग|लाइंस|लाइन्स|सेक्टर|बाज़ार|बाजार|चौक|पुरम|गंज)",
             )?,
         })
     }
@@ -255,6 +269,15 @@ impl Streets {
                 }
             }
         }
+        if memchr::memchr(b'#', text).is_some() {
+            for m in self.colombian.find_iter(text) {
+                let mut e = m.end();
+                if let Some(t) = self.tail.find(&text[e..(e + 160).min(text.len())]) {
+                    e = trim_end(text, m.start(), e + t.end());
+                }
+                out.push(Cand { kind: Kind::StreetAddress, start: m.start(), end: e, conf: 0.78 });
+            }
+        }
         if text.iter().any(|&b| b >= 0xe0) {
             for m in self.japanese.find_iter(text) {
                 out.push(Cand {
@@ -262,6 +285,14 @@ impl Streets {
                     start: m.start(),
                     end: m.end(),
                     conf: 0.8,
+                });
+            }
+            for m in self.hindi.find_iter(text) {
+                out.push(Cand {
+                    kind: Kind::StreetAddress,
+                    start: m.start(),
+                    end: m.end(),
+                    conf: 0.76,
                 });
             }
             for m in self.indian.find_iter(text) {
@@ -493,7 +524,7 @@ fn unicode(p: &str) -> Result<Regex, regex::Error> {
 fn tail(word: &str, units: &str) -> String {
     let sep = r"(?:,[ \t]*|,?[ \t]*(?:\r?\n|<br\s*/?>)[ \t]*)";
     let unit = format!(
-        r"(?:,?[ \t]*(?:(?i:{units})\.?[ \t]*[0-9A-Za-z]{{1,6}}|[0-9]{{1,3}}(?:º|°|ª)[ \t]?[A-Z]?\b))"
+        r"(?:,?[ \t]*(?:(?i:{units})\.?[ \t]*[A-Za-z]?[0-9][0-9A-Za-z]{{0,5}}|[0-9]{{1,3}}(?:º|°|ª|\\u00b[0a]|\\u00aa)[ \t]?[A-Z]?\b))"
     );
     let code = r"(?:[0-9]{5}(?:-[0-9]{3,4})?|[0-9]{4}(?:-[0-9]{3})?|[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2}|[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9])";
     // A town's words have a lower-case letter after the capital ("LU28" is a postcode).
