@@ -18,6 +18,7 @@
 
 mod bytes;
 mod detect;
+mod invisible;
 pub mod json;
 mod kind;
 mod mask;
@@ -166,10 +167,22 @@ impl Scanner {
     }
 
     /// Findings in `text`: non-overlapping, sorted by start, spans on char boundaries.
+    ///
+    /// Invisible characters (zero-width spaces and joiners, word joiners, byte-order marks, soft
+    /// hyphens) and terminal colour codes are read past: a key with one inside is found, and its
+    /// span covers them.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
         let bytes = text.as_bytes();
         let mut cands = Vec::new();
-        self.detectors.run(bytes, &mut cands);
+        match invisible::visible(bytes) {
+            None => self.detectors.run(bytes, &mut cands),
+            Some((visible, at)) => {
+                self.detectors.run(&visible, &mut cands);
+                for c in &mut cands {
+                    (c.start, c.end) = invisible::original(&at, c.start, c.end);
+                }
+            }
+        }
         for c in &self.custom {
             for caps in c.re.captures_iter(bytes) {
                 let m = caps.name("value").or_else(|| caps.get(1)).or_else(|| caps.get(0));

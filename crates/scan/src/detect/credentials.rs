@@ -344,9 +344,10 @@ fn classify_key(k: &[u8]) -> KeyClass {
 
 /// A `key=value` line of its own (INI, properties, .env, shell): its value is a literal.
 fn whole_line(text: &[u8], ks: usize, ve: usize) -> bool {
-    let before = &text[..ks];
-    let ls = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-    before[ls..].iter().all(|c| matches!(c, b' ' | b'\t'))
+    // Only blanks back to the line's start (stopping at the first other byte: a scan back to
+    // the line's start from every key of a long line was quadratic).
+    let blanks = text[..ks].iter().rev().take_while(|&&c| c == b' ' || c == b'\t').count();
+    (ks == blanks || text[ks - blanks - 1] == b'\n')
         && text[ve..].iter().take_while(|&&c| c != b'\n').all(|c| c.is_ascii_whitespace())
 }
 
@@ -358,12 +359,17 @@ fn uuid(v: &[u8]) -> bool {
         })
 }
 
+/// The longest value a key/value detector reads (`generic_value` keeps up to 4,096 bytes).
+const MAX_VALUE: usize = 4096;
+
 /// The value after a `key=` / `key: ` / `"key": ` separator: quoted or up to whitespace.
 fn value_after(text: &[u8], mut i: usize) -> Option<(usize, usize)> {
     let q = *text.get(i)?;
     if q == b'"' || q == b'\'' || q == b'`' {
         i += 1;
-        let n = text[i..].iter().take_while(|&&c| c != q && c != b'\n').count();
+        // Values longer than any secret the detectors keep are not read to their end (a
+        // line of thousands of `password=` was quadratic).
+        let n = text[i..].iter().take(MAX_VALUE + 1).take_while(|&&c| c != q && c != b'\n').count();
         if text.get(i + n) != Some(&q) || n == 0 {
             return None;
         }
@@ -372,8 +378,12 @@ fn value_after(text: &[u8], mut i: usize) -> Option<(usize, usize)> {
     }
     let n = text[i..]
         .iter()
+        .take(MAX_VALUE + 1)
         .take_while(|&&c| !c.is_ascii_whitespace() && c != b'"' && c != b'\'' && c != b'`')
         .count();
+    if n > MAX_VALUE {
+        return None;
+    }
     let mut e = i + n;
     while e > i && b",;)}]".contains(&text[e - 1]) {
         e -= 1;

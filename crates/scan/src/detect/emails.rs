@@ -82,6 +82,11 @@ impl Emails {
             if local.eq_ignore_ascii_case(b"git") {
                 continue;
             }
+            // After `!`, `$` and the like the "address" is the end of something longer: a URL's
+            // password (`postgres://u:q7Rz!m2Kx@db.example.io`), which the URL rule finds whole.
+            if s > 0 && matches!(text[s - 1], b'!' | b'$') {
+                continue;
+            }
             // Message-ID / In-Reply-To headers and ssh key comments are not addresses.
             let line = line_before(text, s);
             let ll = line.to_ascii_lowercase();

@@ -108,7 +108,7 @@ impl Senders {
                     Some(&self.whatsapp)
                 } else if line.ends_with(b"AM")
                     || line.ends_with(b"PM")
-                    || line.last().is_some_and(u8::is_ascii_digit)
+                    || matches!(line, [.., h, b':', m1, m2] if h.is_ascii_digit() && m1.is_ascii_digit() && m2.is_ascii_digit())
                         && line.windows(2).any(|w| w == b"  ")
                 {
                     Some(&self.slack)

@@ -50,7 +50,10 @@ impl Detectors {
                     sw.short_numbers.push(s);
                 }
             }
-            if first_digit || last_digit {
+            // A word inside the numeric run grown last is part of it already: growing the run
+            // again from every word of a long line of numbers took time quadratic in its length
+            // (500 KB of "1 " took 31 s).
+            if (first_digit || last_digit) && s >= num_end {
                 // The word's digits at either edge may continue over number separators.
                 let from = if last_digit { e } else { s };
                 let mut a = from;

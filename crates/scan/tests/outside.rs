@@ -1,0 +1,59 @@
+//! What an outside tester found on 2026-12-07, given only the README and `trail scan --help`
+//! and told to break the scanner: each finding fixed is kept here. The values are made up.
+
+use std::time::Instant;
+use trail_scan::{Kind, Scanner};
+
+fn found(text: &str) -> Vec<(Kind, String)> {
+    Scanner::default()
+        .scan(text)
+        .into_iter()
+        .map(|f| (f.kind.clone(), text[f.start..f.end].to_owned()))
+        .collect()
+}
+
+/// Long lines of short numeric tokens (a list of PIDs, floats, IPs echoed on one line) took
+/// time quadratic in the line's length: 500 KB of "1 " took 31 s, 1 MB of "1.2.3.4 " 125 s,
+/// 450 KB of "password=" 10 s. Each of these megabytes now takes a fraction of a second
+/// optimised; the bound only catches the quadratic cliff, in a debug build too.
+#[test]
+fn long_lines_of_short_tokens_scan_in_linear_time() {
+    let scanner = Scanner::default();
+    for unit in ["1 ", "0.5 ", "1.2.3.4 ", "1-", "+1 415 555 0134 ", "password=", "token: "] {
+        let text = unit.repeat((1 << 20) / unit.len());
+        let t = Instant::now();
+        let _ = scanner.scan(&text);
+        let secs = t.elapsed().as_secs_f64();
+        assert!(secs < 20.0, "1 MB of {unit:?} took {secs:.1} s");
+    }
+}
+
+/// A URL's password with `!` or `$` in it was reported as an e-mail starting after that
+/// character, leaving the start of the password in clear.
+#[test]
+fn url_passwords_with_symbols_are_passwords() {
+    assert_eq!(
+        found("DATABASE_URL=postgres://app_user:q7Rz!m2Kx9vLw@db.internal.acme.io:5432/orders"),
+        [(Kind::Password, "q7Rz!m2Kx9vLw".into())]
+    );
+    assert_eq!(
+        found("git remote add origin https://jdoe:My$G1tPw@git.acme.io/x"),
+        [(Kind::Password, "My$G1tPw".into())]
+    );
+}
+
+/// Zero-width characters inside a key, and terminal colour codes around or inside one, hid it
+/// completely. The finding covers the invisible bytes too.
+#[test]
+fn invisible_characters_and_colour_codes_hide_nothing() {
+    let key =
+        "sk_live_51NzQp\u{200b}RKt8vLmW2xYcD9fGhJ3kPqRsTuVwXyZaBcDeFgHiJkLmNoPqRsTu00aBcDeFgH";
+    assert_eq!(found(&format!("STRIPE_KEY={key}")), [(Kind::StripeKey, key.into())]);
+    let text = "token: \x1b[32m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\x1b[0m";
+    let f = found(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Kind::GithubToken);
+    assert!(f[0].1.contains("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"));
+    let f = found("\x1b[33mpassword\x1b[0m=\x1b[31mAnsiC0l0r!Pw\x1b[0m");
+    assert!(f.iter().any(|(k, v)| *k == Kind::Password && v.contains("AnsiC0l0r!Pw")), "{f:?}");
+}
