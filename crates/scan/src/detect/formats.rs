@@ -31,6 +31,10 @@ pub(super) struct Formats {
     tools: Vec<(&'static [u8], Regex, Kind)>,
     jsonpath: Regex,
     google_oauth: Regex,
+    /// Telegram bot tokens (`<bot id>:AA<33>`) and Discord webhooks.
+    chat_bots: Regex,
+    /// `{\"password\": \"...\"}`: JSON escaped inside a JSON string (docker logs).
+    escaped_json: Regex,
     said: Regex,
 }
 
@@ -104,6 +108,52 @@ impl Formats {
                 // Hindi and Japanese put the verb after the value: "पासवर्ड X है", "パスワードは X です".
                 ("पासवर्ड".as_bytes(), re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
                 ("パスワード".as_bytes(), re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
+                // SQL: CREATE USER x WITH PASSWORD '...', ALTER USER ... IDENTIFIED BY '...'.
+                (
+                    b"ASSWORD",
+                    re(r"(?i)\bwith\s+(?:encrypted\s+)?password\s+'([^'\n]+)'")?,
+                    Kind::Password,
+                ),
+                (
+                    b"assword",
+                    re(r"(?i)\bwith\s+(?:encrypted\s+)?password\s+'([^'\n]+)'")?,
+                    Kind::Password,
+                ),
+                (
+                    b"IDENTIFIED",
+                    re(r"(?i)\bidentified\s+(?:with\s+\w+\s+)?by\s+'([^'\n]+)'")?,
+                    Kind::Password,
+                ),
+                (
+                    b"identified",
+                    re(r"(?i)\bidentified\s+(?:with\s+\w+\s+)?by\s+'([^'\n]+)'")?,
+                    Kind::Password,
+                ),
+                // PHP: define('DB_PASSWORD', '...').
+                (
+                    b"define(",
+                    re(
+                        r#"define\(\s*['"][A-Za-z0-9_]*(?i:pass|pwd)[A-Za-z0-9_]*['"]\s*,\s*['"]([^'"\n]+)['"]"#,
+                    )?,
+                    Kind::Password,
+                ),
+                // Azure connection strings: AccountKey=..., SharedAccessKey=...
+                (b"AccountKey=", re(r"AccountKey=([A-Za-z0-9+/=]{20,})")?, Kind::GenericSecret),
+                (
+                    b"SharedAccessKey=",
+                    re(r"SharedAccessKey=([A-Za-z0-9+/=]{20,})")?,
+                    Kind::GenericSecret,
+                ),
+                // zip -P PASSWORD, 7z -pPASSWORD, echo PASSWORD | docker login --password-stdin
+                (b"zip ", re(r#"\bzip\b[^\n]*?\s-P\s+['"]?([^\s'"]+)"#)?, Kind::Password),
+                (b"7z ", re(r#"\b7za?\b[^\n]*?\s-p['"]?([^\s'"]+)"#)?, Kind::Password),
+                (
+                    b"password-stdin",
+                    re(
+                        r#"\b(?:echo|printf)\s+(?:-n\s+)?['"]?([^\s'"|]+)['"]?\s*\|\s*(?:sudo\s+)?\w+\s+login\b[^\n]*--password-stdin"#,
+                    )?,
+                    Kind::Password,
+                ),
                 // jdbc:oracle:thin:user/password@host
                 (b"jdbc:oracle", re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
             ],
@@ -111,6 +161,12 @@ impl Formats {
                 r#"(?i)jsonpath=['"]?\{\.data\.([a-z0-9_.-]+)\}['"]?[^\n]*\r?\n([^\s$]{1,512})"#,
             )?,
             google_oauth: re(r"\bya29\.[0-9A-Za-z_-]{30,}")?,
+            chat_bots: re(
+                r"\b[0-9]{8,10}:AA[0-9A-Za-z_-]{33}\b|https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/[0-9A-Za-z_-]{40,}",
+            )?,
+            escaped_json: re(
+                r#"\\"([A-Za-z0-9_.-]*(?i:pass|pwd|secret|token|api_?key|apikey)[A-Za-z0-9_.-]*)\\"\s*:\s*\\"([^"\\]{4,512})\\""#,
+            )?,
             // "the wifi password is X", "mot de passe : X", "WLAN-Passwort: X",
             // "पासवर्ड X है", "token, please rotate after: X"
             said: re(
@@ -179,6 +235,24 @@ impl Formats {
                 let (Some(k), Some(m)) = (c.get(1), c.get(2)) else { continue };
                 if secret_name(k.as_bytes()) {
                     literal(Kind::Password, m.start(), m.end(), text, push);
+                }
+            }
+        }
+        if has(b":AA") || has(b"discord") {
+            for m in self.chat_bots.find_iter(text) {
+                push(Kind::VendorApiKey, m.start(), m.end(), 0.95);
+            }
+        }
+        if has(b"\\\"") {
+            for c in self.escaped_json.captures_iter(text) {
+                let (Some(k), Some(m)) = (c.get(1), c.get(2)) else { continue };
+                let key = k.as_bytes().to_ascii_lowercase();
+                if contains(&key, b"pass") || contains(&key, b"pwd") {
+                    if password_value(m.as_bytes()) {
+                        push(Kind::Password, m.start(), m.end(), 0.85);
+                    }
+                } else if generic_value(m.as_bytes()) {
+                    push(Kind::GenericSecret, m.start(), m.end(), 0.8);
                 }
             }
         }

@@ -10,6 +10,15 @@ use super::sweep::in_runs;
 use crate::kind::Kind;
 
 /// Phones in the numeric runs.
+/// Not a phone number: a decimal fraction (`0.69486747`, `-0.5`: embeddings, weights) or a
+/// run of one-digit groups (`0 1 1 0 2 0 3 1`: an array printed by numpy).
+fn decimal_or_digits(v: &[u8]) -> bool {
+    let v = v.strip_prefix(b"-").unwrap_or(v);
+    let fraction = v.starts_with(b"0.") && v[2..].iter().all(u8::is_ascii_digit);
+    let groups: Vec<&[u8]> = v.split(|&c| c == b' ').collect();
+    fraction || groups.len() >= 6 && groups.iter().all(|g| g.len() == 1)
+}
+
 pub(super) fn phones(
     text: &[u8],
     grp: u32,
@@ -33,6 +42,9 @@ pub(super) fn phones(
             e -= 1;
         }
         if !left_ok(text, s, NUMTOK) || !right_ok(text, e) {
+            continue;
+        }
+        if decimal_or_digits(&text[s..e]) {
             continue;
         }
         let ctx = grp & group::PHONE_CTX != 0 && near_word(text, s, 48, PHONE_WORDS);
