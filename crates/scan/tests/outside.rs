@@ -101,3 +101,22 @@ fn embeddings_are_not_phone_numbers() {
                 weights: 0 1 1 0 2 0 3 1 0 4 2 0 1 5 0";
     assert!(found(text).is_empty(), "{:?}", found(text));
 }
+
+/// A password on the line after its label, and YAML block scalars, were missed.
+#[test]
+fn values_on_the_next_line() {
+    assert_eq!(
+        found("Username: jdoe\nPassword:\nW1nter-Is-C0ming!\n"),
+        [(Kind::Password, "W1nter-Is-C0ming!".into())]
+    );
+    assert_eq!(
+        found(
+            "stringData:\n  password: |\n    Bl0ckSc4lar!Pw\n  token: >-\n    7f3c9a1e5b2d8f4a6c0e9b7d1f3a5c8e\n"
+        ),
+        [
+            (Kind::Password, "Bl0ckSc4lar!Pw".into()),
+            (Kind::GenericSecret, "7f3c9a1e5b2d8f4a6c0e9b7d1f3a5c8e".into())
+        ]
+    );
+    assert!(found("Password:\n\nNext section\n").is_empty());
+}

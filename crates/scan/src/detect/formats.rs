@@ -108,6 +108,36 @@ impl Formats {
                 // Hindi and Japanese put the verb after the value: "पासवर्ड X है", "パスワードは X です".
                 ("पासवर्ड".as_bytes(), re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
                 ("パスワード".as_bytes(), re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
+                // A label on its own line and the value on the next ("Password:\nW1nter-..."),
+                // and YAML block scalars (`password: |` then the value indented).
+                (
+                    b"assword",
+                    re(
+                        r"(?mi)^[ \t]*(?:[a-z_]*password|passwd|pwd)[ \t]*:[ \t]*(?:[|>][-+]?)?[ \t]*\r?\n[ \t]*([^\s:]{6,128})[ \t]*\r?$",
+                    )?,
+                    Kind::Password,
+                ),
+                (
+                    b"ASSWORD",
+                    re(
+                        r"(?mi)^[ \t]*(?:[a-z_]*password|passwd|pwd)[ \t]*:[ \t]*(?:[|>][-+]?)?[ \t]*\r?\n[ \t]*([^\s:]{6,128})[ \t]*\r?$",
+                    )?,
+                    Kind::Password,
+                ),
+                (
+                    b"oken",
+                    re(
+                        r"(?mi)^[ \t]*[a-z_]*(?:token|secret|api_?key)[ \t]*:[ \t]*[|>][-+]?[ \t]*\r?\n[ \t]*([^\s:]{16,512})[ \t]*\r?$",
+                    )?,
+                    Kind::GenericSecret,
+                ),
+                (
+                    b"ecret",
+                    re(
+                        r"(?mi)^[ \t]*[a-z_]*(?:token|secret|api_?key)[ \t]*:[ \t]*[|>][-+]?[ \t]*\r?\n[ \t]*([^\s:]{16,512})[ \t]*\r?$",
+                    )?,
+                    Kind::GenericSecret,
+                ),
                 // SQL: CREATE USER x WITH PASSWORD '...', ALTER USER ... IDENTIFIED BY '...'.
                 (
                     b"ASSWORD",
@@ -170,7 +200,7 @@ impl Formats {
             // "the wifi password is X", "mot de passe : X", "WLAN-Passwort: X",
             // "पासवर्ड X है", "token, please rotate after: X"
             said: re(
-                r#"(?i)(?:password|passwort|passwd|mot de passe|contraseña|senha|wachtwoord|parola d'ordine|пароль|パスワード|पासवर्ड|\btoken|api key|secret)[^\n:"'=_{}<>]{0,48}?(?::|\s(?:is|ist|es|est|é|è|is now|lautet))[ \t]+([^\s"'<>{}\[\]]{6,128})"#,
+                r#"(?i)(?:password|passwort|passwd|\bpw|mot de passe|contraseña|senha|wachtwoord|parola d'ordine|пароль|パスワード|पासवर्ड|\btoken|api key|secret)[^\n:"'=_{}<>]{0,48}?(?::|\s(?:is|ist|es|est|é|è|is now|lautet))[ \t]+([^\s"'<>{}\[\]]{6,128})"#,
             )?,
         })
     }
