@@ -701,7 +701,7 @@ pub async fn apply_retention(
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Files to scan (default: stdin).
+    /// Files to scan (default: stdin); UTF-8, or UTF-16 with a byte-order mark.
     #[arg(conflicts_with = "data")]
     files: Vec<PathBuf>,
     /// Scan the bodies already stored in this log with the current scanner and the log's
@@ -803,6 +803,24 @@ async fn scan_stored(args: &ScanArgs, path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A file's text: UTF-16 with a byte-order mark (what PowerShell's `>` writes) decoded, a
+/// UTF-8 byte-order mark dropped, anything else read as UTF-8 (invalid bytes replaced). Line
+/// and column refer to this text, `--json` offsets to its UTF-8 bytes.
+fn text_of(bytes: &[u8]) -> String {
+    let utf16 = |le: bool| {
+        let units = bytes[2..].chunks_exact(2).map(|c| {
+            if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }
+        });
+        char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+    };
+    match bytes {
+        [0xff, 0xfe, ..] => utf16(true),
+        [0xfe, 0xff, ..] => utf16(false),
+        [0xef, 0xbb, 0xbf, rest @ ..] => String::from_utf8_lossy(rest).into_owned(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 pub async fn scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(path) = &args.data {
         return scan_stored(&args, path).await;
@@ -837,13 +855,13 @@ pub async fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     let mut inputs: Vec<(String, String)> = Vec::new();
     if args.files.is_empty() {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("stdin is not UTF-8 text")?;
-        inputs.push(("-".into(), s));
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+        inputs.push(("-".into(), text_of(&bytes)));
     }
     for p in &args.files {
         let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-        inputs.push((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+        inputs.push((p.display().to_string(), text_of(&bytes)));
     }
     let mut total = 0;
     for (name, text) in &inputs {

@@ -383,6 +383,22 @@ fn scan_jsonl_gives_byte_offsets_and_types() {
     assert!(!text.stdout.contains("AKIAZ7Q3VN4XK2LMB5TP"), "the scanner must not print the value");
 }
 
+/// A UTF-16 file (PowerShell's `>` writes one) gave no findings and exit 0, "clean"
+/// (found by an outside tester).
+#[test]
+fn scan_reads_utf16_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("out.txt");
+    let text = "password=Utf16!Pw2024 email alice.walker@example.org\n";
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&path, bytes).unwrap();
+    let r = trail(&["scan", d(&path)], "");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(":1:10: PASSWORD"), "{}", r.stdout);
+    assert!(r.stdout.contains("EMAIL"), "{}", r.stdout);
+}
+
 #[test]
 fn demo_runs_and_verifies() {
     let tmp = tempfile::tempdir().unwrap();
