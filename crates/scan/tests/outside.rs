@@ -120,3 +120,26 @@ fn values_on_the_next_line() {
     );
     assert!(found("Password:\n\nNext section\n").is_empty());
 }
+
+/// A PuTTY key, a PEM body whose BEGIN line was cut off (`tail`), and password hashes.
+#[test]
+fn keys_and_hashes() {
+    let ppk = "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@acme\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIGRHen1Orpe/yYvPuduBxjUlsfd8bp0tVoTm4jShqMyc\nPrivate-Lines: 1\nAAAAIFZq8vT2mRkL9pWz4nY7cJbH3fG6dS1aE5uI0oKjMnBvCx\nPrivate-MAC: 6f2b8d1e3c5a\n";
+    assert!(
+        found(ppk).contains(&(
+            Kind::PrivateKey,
+            "AAAAIFZq8vT2mRkL9pWz4nY7cJbH3fG6dS1aE5uI0oKjMnBvCx".into()
+        )),
+        "{:?}",
+        found(ppk)
+    );
+    let tail = "key body:\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi6F8x1mpVX3W2Lh4dQ9sYb8pZ2\nkN7wR1xT5vC3mL8qZ0jH4fG6dS1aE5uI0oKjMnBvCxZqWeRtYuIoPaSdFgHjKlZx\n-----END RSA PRIVATE KEY-----\n";
+    let f = found(tail);
+    assert!(f.iter().any(|(k, v)| *k == Kind::PrivateKey && v.starts_with("MIIEpAIB")), "{f:?}");
+    let shadow =
+        "deploy:$6$rounds=5000$saltsalt$Xk3Lq9wZ2vR7mN1pB8cT4yH6jF0sD5aG:19000:0:99999:7:::";
+    assert!(found(shadow).iter().any(|(k, _)| *k == Kind::Password), "{:?}", found(shadow));
+    assert!(
+        found("the grafana admin pw is Adm1n-123!x ok").iter().any(|(k, _)| *k == Kind::Password)
+    );
+}

@@ -31,6 +31,11 @@ pub(super) struct Formats {
     tools: Vec<(&'static [u8], Regex, Kind)>,
     jsonpath: Regex,
     google_oauth: Regex,
+    /// A PuTTY key's private lines, a PEM key's body whose BEGIN line is cut off (`tail`),
+    /// crypt(3) and bcrypt password hashes.
+    putty: Regex,
+    pem_tail: Regex,
+    password_hash: Regex,
     /// Telegram bot tokens (`<bot id>:AA<33>`) and Discord webhooks.
     chat_bots: Regex,
     /// `{\"password\": \"...\"}`: JSON escaped inside a JSON string (docker logs).
@@ -191,6 +196,15 @@ impl Formats {
                 r#"(?i)jsonpath=['"]?\{\.data\.([a-z0-9_.-]+)\}['"]?[^\n]*\r?\n([^\s$]{1,512})"#,
             )?,
             google_oauth: re(r"\bya29\.[0-9A-Za-z_-]{30,}")?,
+            putty: re(
+                r"PuTTY-User-Key-File-[0-9]+:[^\n]*\n(?:[^\n]*\n){0,8}?Private-Lines:[ \t]*[0-9]+\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)",
+            )?,
+            pem_tail: re(
+                r"((?:[A-Za-z0-9+/=]{40,}\r?\n)+)-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
+            )?,
+            password_hash: re(
+                r"\$(?:2[abxy]|1|5|6|apr1|y|gy|argon2id|argon2i|argon2d)\$[./A-Za-z0-9$=,+-]{20,}",
+            )?,
             chat_bots: re(
                 r"\b[0-9]{8,10}:AA[0-9A-Za-z_-]{33}\b|https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/[0-9A-Za-z_-]{40,}",
             )?,
@@ -284,6 +298,28 @@ impl Formats {
                 } else if generic_value(m.as_bytes()) {
                     push(Kind::GenericSecret, m.start(), m.end(), 0.8);
                 }
+            }
+        }
+        if has(b"PuTTY-User-Key-File") {
+            for c in self.putty.captures_iter(text) {
+                if let Some(m) = c.get(1) {
+                    push(Kind::PrivateKey, m.start(), trim_newline(text, m.start(), m.end()), 0.99);
+                }
+            }
+        }
+        if has(b"PRIVATE KEY-----") {
+            for c in self.pem_tail.captures_iter(text) {
+                let (Some(all), Some(m)) = (c.get(0), c.get(1)) else { continue };
+                // A whole block is the PEM detector's; only a body without its BEGIN line.
+                let before = &text[..m.start()];
+                if !before.ends_with(b"-----\n") && !before.ends_with(b"-----\r\n") {
+                    push(Kind::PrivateKey, m.start(), all.end(), 0.98);
+                }
+            }
+        }
+        if has(b"$") {
+            for m in self.password_hash.find_iter(text) {
+                push(Kind::Password, m.start(), m.end(), 0.9);
             }
         }
         if has(b"ya29.") {
@@ -445,6 +481,14 @@ fn strong(v: &[u8]) -> bool {
     .count();
     v.iter().all(u8::is_ascii_graphic)
         && (classes >= 3 || classes >= 2 && v.len() >= 16 && v.iter().any(u8::is_ascii_digit))
+}
+
+/// Drops line breaks at the end of `[s, e)`.
+fn trim_newline(text: &[u8], s: usize, mut e: usize) -> usize {
+    while e > s && matches!(text[e - 1], b'\n' | b'\r') {
+        e -= 1;
+    }
+    e
 }
 
 /// Drops a sentence's closing punctuation from a value at its end.
