@@ -1,6 +1,7 @@
-//! Text as it reads: invisible format characters and terminal colour codes taken out before
-//! detection, with a map back to the original offsets. A zero-width space inside a key, or
-//! ANSI colour codes around a token in captured terminal output, would otherwise hide it.
+//! Text as it reads: invisible format characters, terminal colour codes and shell line
+//! continuations taken out before detection, with a map back to the original offsets. A
+//! zero-width space inside a key, ANSI colour codes around a token in captured terminal output,
+//! or a key split over two lines with `\` would otherwise hide it (or leave half in clear).
 
 /// `text` without invisible characters and ANSI CSI sequences, and for each byte kept its
 /// offset in `text`; None when there is nothing to take out (the common case, one pass).
@@ -37,6 +38,12 @@ fn first_invisible(text: &[u8], from: usize) -> Option<usize> {
     let bom = memchr::memmem::find(&text[from..], "\u{feff}".as_bytes()).map(|k| from + k);
     let mut i = from;
     let mut other = None;
+    // A backslash before a line break (a shell's line continuation).
+    let continuation = memchr::memmem::find(&text[from..], b"\\\n").map(|k| from + k);
+    let bom = match (bom, continuation) {
+        (Some(b), Some(c)) => Some(b.min(c)),
+        (b, c) => b.or(c),
+    };
     while let Some(k) = memchr::memchr3(0x1b, 0xe2, 0xc2, &text[i..]).map(|k| i + k) {
         if bom.is_some_and(|b| b < k) {
             break;
@@ -53,10 +60,12 @@ fn first_invisible(text: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// How many bytes at `i` are invisible: U+200B-U+200D, U+2060, U+FEFF, U+00AD, or an ANSI
-/// CSI sequence (`ESC [ params intermediates final`); 0 otherwise.
+/// How many bytes at `i` are invisible: U+200B-U+200D, U+2060, U+FEFF, U+00AD, an ANSI CSI
+/// sequence (`ESC [ params intermediates final`), or `\` and a line break; 0 otherwise.
 fn invisible_len(text: &[u8], i: usize) -> usize {
     match text[i..] {
+        [b'\\', b'\n', ..] => 2,
+        [b'\\', b'\r', b'\n', ..] => 3,
         [0xe2, 0x80, 0x8b..=0x8d, ..] | [0xe2, 0x81, 0xa0, ..] | [0xef, 0xbb, 0xbf, ..] => 3,
         [0xc2, 0xad, ..] => 2,
         [0x1b, b'[', ..] => {
@@ -84,5 +93,7 @@ mod tests {
         assert!(visible(b"plain text, \xc3\xa9 and \xe2\x82\xac").is_none());
         let (v, _) = visible("\u{feff}x\u{200b}y".as_bytes()).unwrap();
         assert_eq!(v, b"xy");
+        let (v, _) = visible(b"a\\\nb \\ c").unwrap();
+        assert_eq!(v, b"ab \\ c");
     }
 }

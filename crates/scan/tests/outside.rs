@@ -143,3 +143,13 @@ fn keys_and_hashes() {
         found("the grafana admin pw is Adm1n-123!x ok").iter().any(|(k, _)| *k == Kind::Password)
     );
 }
+
+/// A key split over two lines with a shell's `\` continuation was covered only up to the
+/// break, leaving the rest in clear.
+#[test]
+fn a_line_continuation_does_not_split_a_key() {
+    let text = "export STRIPE_KEY=\"sk_live_51NzQpRKt8vLmW2xYcD9fG\\\nhJ3kPqRsTuVwXyZaBcDeFgHiJkLmNoPqRsTu00aBcDeFgH\"";
+    let f = found(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].1.ends_with("aBcDeFgH"), "{f:?}");
+}
