@@ -125,6 +125,11 @@ pub(super) fn looks_like_address(b: &[u8]) -> bool {
         || contains(b, b"0x")
         || b.starts_with(b"{")
         || b.starts_with(b"[")
+        // Code: `address: *mut u32`, `_address: &str, port: u16) -> Socket`.
+        || b.starts_with(b"*")
+        || b.starts_with(b"&")
+        || contains(b, b"->")
+        || contains(b, b"::")
     {
         return false;
     }

@@ -356,6 +356,9 @@ impl Streets {
 /// The number at `i` numbers a document's part or a standard ("Section 3", "BCP 47",
 /// "RFC 6962", "Step 2"), not a house.
 fn numbered_thing(text: &[u8], i: usize) -> bool {
+    if http_status(text, i) {
+        return true;
+    }
     let before = &text[i.saturating_sub(12)..i];
     let before = before.strip_suffix(b" ").unwrap_or(before);
     let word_start = before.iter().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |k| k + 1);
@@ -386,6 +389,79 @@ fn numbered_thing(text: &[u8], i: usize) -> bool {
     ]
     .iter()
     .any(|t| t.eq_ignore_ascii_case(w))
+}
+
+/// The number at `i` is an HTTP status code followed by its reason ("502 Bad Gateway",
+/// "431 Request Header Fields Too Large").
+fn http_status(text: &[u8], i: usize) -> bool {
+    let Some(code) = text.get(i..i + 4) else { return false };
+    if !(code[..3].iter().all(u8::is_ascii_digit)
+        && (b'1'..=b'5').contains(&code[0])
+        && code[3] == b' ')
+    {
+        return false;
+    }
+    let rest = &text[i + 4..];
+    let word = &rest[..rest.iter().position(|c| !c.is_ascii_alphabetic()).unwrap_or(rest.len())];
+    [
+        &b"OK"[..],
+        b"Bad",
+        b"Request",
+        b"Too",
+        b"Not",
+        b"Internal",
+        b"Service",
+        b"Gateway",
+        b"Payload",
+        b"Unprocessable",
+        b"Precondition",
+        b"Method",
+        b"Moved",
+        b"Found",
+        b"See",
+        b"Temporary",
+        b"Permanent",
+        b"Partial",
+        b"Multi",
+        b"Already",
+        b"Range",
+        b"Expectation",
+        b"Upgrade",
+        b"Misdirected",
+        b"Unavailable",
+        b"Network",
+        b"Insufficient",
+        b"Variant",
+        b"Loop",
+        b"Length",
+        b"Unsupported",
+        b"Proxy",
+        b"Unauthorized",
+        b"Payment",
+        b"Forbidden",
+        b"Conflict",
+        b"Gone",
+        b"Locked",
+        b"Failed",
+        b"Continue",
+        b"Switching",
+        b"Processing",
+        b"Early",
+        b"Created",
+        b"Accepted",
+        b"Non",
+        b"No",
+        b"Reset",
+        b"Content",
+        b"Im",
+        b"Use",
+        b"Permanently",
+        b"Misdirected",
+        b"Failed",
+        b"Unavailable",
+        b"HTTP",
+    ]
+    .contains(&word)
 }
 
 /// Where a British unit before a street starts ("Flat 5, 1997 Hayley Dale"), else `s`.
@@ -612,6 +688,9 @@ mod tests {
         assert!(found("via the API 2 times; rue the day").is_empty());
         assert!(found("We shipped 3 Big Changes today").is_empty());
         assert!(found("version 2.4.1 of the Street library").is_empty());
+        assert!(
+            found("HTTP/1.1 502 Bad Gateway\n/// 431 Request Header Fields Too Large").is_empty()
+        );
         // A table's date column before its address column is not a house number.
         assert_eq!(found("1980-10-22\tAvenida Central 12\t2023"), ["Avenida Central 12"]);
     }
