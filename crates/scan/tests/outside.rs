@@ -153,3 +153,16 @@ fn a_line_continuation_does_not_split_a_key() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].1.ends_with("aBcDeFgH"), "{f:?}");
 }
+
+/// URL-encoded credentials and e-mail addresses (a query parameter's value) were missed.
+#[test]
+fn url_encoded_values() {
+    let text = "GET /cb?next=https%3A%2F%2Fdeploy%3AZr8kQ2mXp7vW%40nexus.acme.io%2Frepo HTTP/1.1";
+    let f = found(text);
+    assert!(f.iter().any(|(k, v)| *k == Kind::Password && v.contains("Zr8kQ2mXp7vW")), "{f:?}");
+    assert_eq!(
+        found("POST /subscribe body: email=alice.walker%40example.org&list=news"),
+        [(Kind::Email, "alice.walker%40example.org".into())]
+    );
+    assert!(found("GET /search?q=hello%20world%3A%20ok&page=2").is_empty());
+}

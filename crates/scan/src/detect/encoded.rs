@@ -8,6 +8,58 @@ use super::Cand;
 use crate::kind::Kind;
 use crate::validate;
 
+/// Runs of URL-encoded text holding an escaped `:` `/` or `@` (`https%3A%2F%2Fu%3Apw%40host`,
+/// a query parameter's value), as (start, end, decoded text).
+pub(super) fn percent_values(text: &[u8]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'%', &text[i..]).map(|p| i + p) {
+        let mut s = p;
+        while s > 0 && url_byte(text[s - 1]) {
+            s -= 1;
+        }
+        let mut e = p;
+        while e < text.len() && url_byte(text[e]) && e - s < MAX {
+            e += 1;
+        }
+        i = e.max(p + 1);
+        let run = &text[s..e];
+        let escaped =
+            |x: &[u8]| run.windows(3).any(|w| w[0] == b'%' && w[1..].eq_ignore_ascii_case(x));
+        if run.len() < MIN || !(escaped(b"3A") || escaped(b"40")) {
+            continue;
+        }
+        let mut dec = Vec::with_capacity(run.len());
+        let mut k = 0;
+        while k < run.len() {
+            match (run[k], run.get(k + 1..k + 3)) {
+                (b'%', Some(h)) if h.iter().all(u8::is_ascii_hexdigit) => {
+                    let v =
+                        std::str::from_utf8(h).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                    dec.push(v.unwrap_or(b'%'));
+                    k += 3;
+                }
+                (b'+', _) => {
+                    dec.push(b' ');
+                    k += 1;
+                }
+                (c, _) => {
+                    dec.push(c);
+                    k += 1;
+                }
+            }
+        }
+        if let Ok(d) = String::from_utf8(dec) {
+            out.push((s, e, d));
+        }
+    }
+    out
+}
+
+fn url_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'%' | b'.' | b'_' | b'~' | b'-' | b'+')
+}
+
 /// The shortest encoded value worth decoding (12 bytes of text), and the longest (a PEM key
 /// of several KiB, encoded).
 const MIN: usize = 16;

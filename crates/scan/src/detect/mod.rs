@@ -151,6 +151,23 @@ impl Detectors {
     /// Secrets inside base64 values ([`encoded`]): each value that decodes to text is scanned
     /// as that text (one level deep), and what it carries is reported over the encoded span.
     fn decoded(&self, text: &[u8], out: &mut Vec<Cand>) {
+        // URL-encoded values (a `next=` or `redirect=` parameter holding a URL with its
+        // credentials): scanned decoded, reported over the encoded run.
+        if memchr::memchr(b'%', text).is_some() {
+            for (s, e, decoded) in encoded::percent_values(text) {
+                let mut inner = Vec::new();
+                self.run_plain(decoded.as_bytes(), &mut inner);
+                if let Some(kind) = encoded::carried(&inner, false, &decoded) {
+                    out.push(Cand { kind, start: s, end: e, conf: 0.88 });
+                } else if inner
+                    .iter()
+                    .any(|c| c.kind == Kind::Email && c.start == 0 && c.end == decoded.len())
+                {
+                    // `email=alice%40example.org`: the whole value is the address.
+                    out.push(Cand { kind: Kind::Email, start: s, end: e, conf: 0.9 });
+                }
+            }
+        }
         if memchr::memchr2(b':', b'=', text).is_none() {
             return;
         }
