@@ -13,6 +13,10 @@ use super::re;
 use super::values::{generic_value, password_value, placeholder};
 use crate::kind::Kind;
 
+/// "Password" in Hindi and Japanese, as the gate words of their sentences.
+const PASSWORD_HI: &[u8] = "पासवर्ड".as_bytes();
+const PASSWORD_JA: &[u8] = "パスワード".as_bytes();
+
 /// The compiled format patterns.
 pub(super) struct Formats {
     input_tag: Regex,
@@ -27,8 +31,8 @@ pub(super) struct Formats {
     conn_string: Regex,
     cookie_header: Regex,
     cookie: Regex,
-    /// Each tool's pattern, run only when the text holds its word.
-    tools: Vec<(&'static [u8], Regex, Kind)>,
+    /// Each tool's pattern, run only when the text holds one of its words.
+    tools: Vec<(&'static [&'static [u8]], Regex, Kind)>,
     jsonpath: Regex,
     google_oauth: Regex,
     /// A PuTTY key's private lines, a PEM key's body whose BEGIN line is cut off (`tail`),
@@ -79,65 +83,59 @@ impl Formats {
             tools: vec![
                 // rabbitmqctl add_user NAME PASSWORD, rabbitmqctl change_password NAME PASSWORD
                 (
-                    &b"rabbitmqctl"[..],
+                    &[b"rabbitmqctl"],
                     re(
                         r#"rabbitmqctl\s+(?:add_user|change_password)\s+['"]?[^\s'"]+['"]?\s+'([^'\n]+)'"#,
                     )?,
                     Kind::Password,
                 ),
                 (
-                    b"rabbitmqctl",
+                    &[b"rabbitmqctl"],
                     re(
                         r#"rabbitmqctl\s+(?:add_user|change_password)\s+['"]?[^\s'"]+['"]?\s+"?([^\s'"]+)"?"#,
                     )?,
                     Kind::Password,
                 ),
                 // openssl enc ... -k PASSWORD
-                (b"openssl", re(r#"openssl\b[^\n]*?\s-k\s+'([^'\n]+)'"#)?, Kind::Password),
-                (b"openssl", re(r#"openssl\b[^\n]*?\s-k\s+"?([^\s'"]+)"?"#)?, Kind::Password),
+                (&[b"openssl"], re(r#"openssl\b[^\n]*?\s-k\s+'([^'\n]+)'"#)?, Kind::Password),
+                (&[b"openssl"], re(r#"openssl\b[^\n]*?\s-k\s+"?([^\s'"]+)"?"#)?, Kind::Password),
                 // mysql -p'secret' (quoted, right after -p)
-                (b"mysql", re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p'([^'\n]+)'"#)?, Kind::Password),
-                (b"mysql", re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p"([^"\n]+)""#)?, Kind::Password),
+                (
+                    &[b"mysql"],
+                    re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p'([^'\n]+)'"#)?,
+                    Kind::Password,
+                ),
+                (
+                    &[b"mysql"],
+                    re(r#"mysql(?:dump|admin)?\b[^\n]*?\s-p"([^"\n]+)""#)?,
+                    Kind::Password,
+                ),
                 // ~/.netrc: `password X` after a `machine` line; redis.conf: `requirepass X`,
                 // `masterauth X`.
                 (
-                    b"password",
+                    &[b"password"],
                     re(r"(?m)^[ \t]*(?:machine\s[^\n]*\s)?password[ \t]+([^\s]+)")?,
                     Kind::Password,
                 ),
                 (
-                    b"pass",
+                    &[b"pass"],
                     re(r"(?m)^[ \t]*(?:[0-9]+:)?(?:requirepass|masterauth)[ \t]+([^\s]+)")?,
                     Kind::Password,
                 ),
                 // Hindi and Japanese put the verb after the value: "पासवर्ड X है", "パスワードは X です".
-                ("पासवर्ड".as_bytes(), re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
-                ("パスワード".as_bytes(), re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
+                (&[PASSWORD_HI], re(r"पासवर्ड[ \t]+([^\s]{6,128})[ \t]+है")?, Kind::Password),
+                (&[PASSWORD_JA], re(r"パスワードは[ \t]*([!-~]{6,128})")?, Kind::Password),
                 // A label on its own line and the value on the next ("Password:\nW1nter-..."),
                 // and YAML block scalars (`password: |` then the value indented).
                 (
-                    b"assword",
+                    &[b"assword", b"ASSWORD"],
                     re(
                         r"(?mi)^[ \t]*(?:[a-z_]*password|passwd|pwd)[ \t]*:[ \t]*(?:[|>][-+]?)?[ \t]*\r?\n[ \t]*([^\s:]{6,128})[ \t]*\r?$",
                     )?,
                     Kind::Password,
                 ),
                 (
-                    b"ASSWORD",
-                    re(
-                        r"(?mi)^[ \t]*(?:[a-z_]*password|passwd|pwd)[ \t]*:[ \t]*(?:[|>][-+]?)?[ \t]*\r?\n[ \t]*([^\s:]{6,128})[ \t]*\r?$",
-                    )?,
-                    Kind::Password,
-                ),
-                (
-                    b"oken",
-                    re(
-                        r"(?mi)^[ \t]*[a-z_]*(?:token|secret|api_?key)[ \t]*:[ \t]*[|>][-+]?[ \t]*\r?\n[ \t]*([^\s:]{16,512})[ \t]*\r?$",
-                    )?,
-                    Kind::GenericSecret,
-                ),
-                (
-                    b"ecret",
+                    &[b"oken", b"ecret"],
                     re(
                         r"(?mi)^[ \t]*[a-z_]*(?:token|secret|api_?key)[ \t]*:[ \t]*[|>][-+]?[ \t]*\r?\n[ \t]*([^\s:]{16,512})[ \t]*\r?$",
                     )?,
@@ -145,52 +143,42 @@ impl Formats {
                 ),
                 // SQL: CREATE USER x WITH PASSWORD '...', ALTER USER ... IDENTIFIED BY '...'.
                 (
-                    b"ASSWORD",
+                    &[b"ASSWORD", b"assword"],
                     re(r"(?i)\bwith\s+(?:encrypted\s+)?password\s+'([^'\n]+)'")?,
                     Kind::Password,
                 ),
                 (
-                    b"assword",
-                    re(r"(?i)\bwith\s+(?:encrypted\s+)?password\s+'([^'\n]+)'")?,
-                    Kind::Password,
-                ),
-                (
-                    b"IDENTIFIED",
-                    re(r"(?i)\bidentified\s+(?:with\s+\w+\s+)?by\s+'([^'\n]+)'")?,
-                    Kind::Password,
-                ),
-                (
-                    b"identified",
+                    &[b"IDENTIFIED", b"identified"],
                     re(r"(?i)\bidentified\s+(?:with\s+\w+\s+)?by\s+'([^'\n]+)'")?,
                     Kind::Password,
                 ),
                 // PHP: define('DB_PASSWORD', '...').
                 (
-                    b"define(",
+                    &[b"define("],
                     re(
                         r#"define\(\s*['"][A-Za-z0-9_]*(?i:pass|pwd)[A-Za-z0-9_]*['"]\s*,\s*['"]([^'"\n]+)['"]"#,
                     )?,
                     Kind::Password,
                 ),
                 // Azure connection strings: AccountKey=..., SharedAccessKey=...
-                (b"AccountKey=", re(r"AccountKey=([A-Za-z0-9+/=]{20,})")?, Kind::GenericSecret),
+                (&[b"AccountKey="], re(r"AccountKey=([A-Za-z0-9+/=]{20,})")?, Kind::GenericSecret),
                 (
-                    b"SharedAccessKey=",
+                    &[b"SharedAccessKey="],
                     re(r"SharedAccessKey=([A-Za-z0-9+/=]{20,})")?,
                     Kind::GenericSecret,
                 ),
                 // zip -P PASSWORD, 7z -pPASSWORD, echo PASSWORD | docker login --password-stdin
-                (b"zip ", re(r#"\bzip\b[^\n]*?\s-P\s+['"]?([^\s'"]+)"#)?, Kind::Password),
-                (b"7z ", re(r#"\b7za?\b[^\n]*?\s-p['"]?([^\s'"]+)"#)?, Kind::Password),
+                (&[b"zip "], re(r#"\bzip\b[^\n]*?\s-P\s+['"]?([^\s'"]+)"#)?, Kind::Password),
+                (&[b"7z "], re(r#"\b7za?\b[^\n]*?\s-p['"]?([^\s'"]+)"#)?, Kind::Password),
                 (
-                    b"password-stdin",
+                    &[b"password-stdin"],
                     re(
                         r#"\b(?:echo|printf)\s+(?:-n\s+)?['"]?([^\s'"|]+)['"]?\s*\|\s*(?:sudo\s+)?\w+\s+login\b[^\n]*--password-stdin"#,
                     )?,
                     Kind::Password,
                 ),
                 // jdbc:oracle:thin:user/password@host
-                (b"jdbc:oracle", re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
+                (&[b"jdbc:oracle"], re(r"jdbc:oracle:thin:[^/\s:@]+/([^@\s]+)@")?, Kind::Password),
             ],
             jsonpath: re(
                 r#"(?i)jsonpath=['"]?\{\.data\.([a-z0-9_.-]+)\}['"]?[^\n]*\r?\n([^\s$]{1,512})"#,
@@ -264,8 +252,8 @@ impl Formats {
         if has(b"ookie") || has(b"OOKIE") {
             self.cookies(text, push);
         }
-        for (word, re, kind) in &self.tools {
-            if !has(word) {
+        for (words, re, kind) in &self.tools {
+            if !words.iter().any(|w| has(w)) {
                 continue;
             }
             for c in re.captures_iter(text) {

@@ -69,6 +69,13 @@ fn re(p: &str) -> Result<Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(&format!("(?-u){p}")).unicode(false).build()
 }
 
+/// Compiles a constant pattern with Unicode on, for the few that need classes of non-ASCII
+/// characters (ideographic punctuation, Devanagari words). They use no `\b`, so the lazy DFA
+/// still runs them.
+fn re_unicode(p: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(p).unicode(true).build()
+}
+
 impl Detectors {
     pub(crate) fn new() -> Result<Detectors, regex::Error> {
         Ok(Detectors {

@@ -7,9 +7,9 @@
 
 use regex::bytes::Regex;
 
-use super::Cand;
 use super::names::looks_like_name;
 use super::prefilter::group;
+use super::{Cand, re_unicode as unicode};
 use crate::kind::Kind;
 
 /// The compiled sender contexts.
@@ -24,10 +24,6 @@ pub(super) struct Senders {
     angle_mail: Regex,
     field: Regex,
     windows_home: Regex,
-}
-
-fn unicode(p: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(p).unicode(true).build()
 }
 
 impl Senders {

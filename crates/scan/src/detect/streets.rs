@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::Cand;
+use super::{Cand, re, re_unicode as unicode};
 use crate::kind::Kind;
 
 /// A capital letter (ASCII, or the UTF-8 of an upper-case Latin-1 or Latin Extended-A one).
@@ -576,23 +576,6 @@ const JOIN_WORDS: &[&str] = &[
     "de", "del", "la", "las", "los", "do", "da", "dos", "das", "di", "du", "des", "della", "delle",
     "degli", "le", "les", "el", "d'", "l'", "von", "van", "der", "den", "am", "an", "y", "e",
 ];
-
-/// Compiles a pattern with Unicode off (as `super::re`), with room for the lazy DFA's states:
-/// the street-type alternations hold thousands of words.
-fn re(p: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(&format!("(?-u){p}"))
-        .unicode(false)
-        .size_limit(64 << 20)
-        .dfa_size_limit(64 << 20)
-        .build()
-}
-
-/// Compiles a pattern with Unicode on: the Japanese and Indian grammars need classes of
-/// non-ASCII characters (ideographic punctuation, Devanagari words), and use no `\b`, so the
-/// lazy DFA still runs them.
-fn unicode(p: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(p).unicode(true).build()
-}
 
 /// What may follow a street: a unit ("Apt. 623", "3º C"), then a postcode and town ("75002
 /// Paris", "1244-881 Sacavém", "SW1A 1AA" after the town), or a town alone, then a region

@@ -5,7 +5,7 @@ use regex::bytes::Regex;
 
 use super::Cand;
 use super::addresses::looks_like_address;
-use super::names::looks_like_name;
+use super::names::{is_mark, looks_like_name};
 use crate::kind::Kind;
 use crate::validate;
 
@@ -201,11 +201,6 @@ fn header_cell(n: &[u8]) -> bool {
         && s.chars().count() <= 40
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_alphanumeric() || " _-./\u{3000}".contains(c) || is_mark(c))
-}
-
-/// Combining marks: Devanagari vowel signs and virama ("नाम", "संख्या"), Latin accents.
-fn is_mark(c: char) -> bool {
-    matches!(c, '\u{300}'..='\u{36f}' | '\u{900}'..='\u{903}' | '\u{93a}'..='\u{94f}' | '\u{951}'..='\u{957}' | '\u{962}'..='\u{963}')
 }
 
 /// The column names of `COPY table (a, b) FROM stdin;` (a `pg_dump` table's rows follow,
