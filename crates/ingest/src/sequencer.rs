@@ -122,9 +122,10 @@ impl Sequencer {
     /// or reports the error).
     pub(crate) fn append_one(&mut self, job: Job, sign_wake: &tokio::sync::Notify) -> Option<Job> {
         let (size, prev) = (self.size, self.last_hash);
-        let sealed = job.prepared.clone().seal(self.store.origin(), size, prev);
+        let Job { prepared, reply } = job;
+        let sealed = prepared.seal(self.store.origin(), size, prev);
         if self.store.append(std::slice::from_ref(&sealed)).is_err() {
-            return Some(job);
+            return Some(Job { prepared: sealed.unseal(), reply });
         }
         let was_signed = self.size == self.checkpointed;
         (self.size, self.last_hash) = (size + 1, sealed.hash);
@@ -144,7 +145,7 @@ impl Sequencer {
         if self.subscribers.receiver_count() > 0 {
             let _ = self.subscribers.send(Arc::new(StoredRecord::from_sealed(&sealed)));
         }
-        let _ = job.reply.send(Ok(ack));
+        let _ = reply.send(Ok(ack));
         if was_signed || self.size - self.checkpointed >= self.config.checkpoint_every {
             sign_wake.notify_one();
         }

@@ -2,9 +2,10 @@
 //!
 //! One `NativeLog` is one data directory opened for writing, exactly as the `trail` command
 //! opens it (through `trail-datadir`: the same `trail.toml`, keys, store, scan policy, and the
-//! same writer lock, so a Python process and `trail log` take turns on one log). Events cross
-//! as JSON text: the Python side serialises `record(kind, **fields)` with `json.dumps`, and gets
-//! acknowledgements, records and reports back as JSON. Every call that waits (an append until it
+//! same writer lock, so a Python process and `trail log` take turns on one log). One event's
+//! fields cross as Python values read straight into JSON values (`values.rs`), its
+//! acknowledgement as a dict; values of other types, batches, queries and reports cross as JSON
+//! text (`json.dumps` on the Python side). Every call that waits (an append until it
 //! is stored, a flush, a query, a verification) releases the GIL, so one `Log` serves many
 //! threads and an asyncio loop can run it on a worker thread.
 
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use serde_json::{Value, json};
 use trail_core::Event;
 use trail_core::verify::VerifyOptions;
@@ -23,6 +25,8 @@ use trail_datadir::DataDir;
 use trail_datadir::writer::{Turn, Writer};
 use trail_ingest::{RecordError, Recorder};
 use trail_store::Query;
+
+mod values;
 
 // Named in the `trail` package, where they are imported: they pickle (for process pools) and
 // print as `trail.TrailError`.
@@ -106,12 +110,14 @@ impl NativeLog {
 
     /// Records one event, the GIL released until it is stored; its acknowledgement as JSON text.
     fn record_event(&self, py: Python<'_>, event: Event) -> PyResult<String> {
+        Ok(ack_json(self.append(py, event)?).to_string())
+    }
+
+    /// Records one event, the GIL released until it is stored.
+    fn append(&self, py: Python<'_>, event: Event) -> PyResult<trail_ingest::Appended> {
         let recorder = self.recorder()?;
         let runtime = self.runtime.clone();
-        py.detach(move || {
-            let ack = runtime.block_on(recorder.record_owned(event)).map_err(record_err)?;
-            Ok(ack_json(ack).to_string())
-        })
+        py.detach(move || runtime.block_on(recorder.record(event)).map_err(record_err))
     }
 
     /// The store reads go to: the recorder's while the log is open (a second store on the
@@ -175,6 +181,31 @@ impl NativeLog {
     #[getter]
     fn path(&self) -> PathBuf {
         self.path.clone()
+    }
+
+    /// Records one event given as its kind and a dict of its other fields, read as JSON values
+    /// without JSON text in between; its acknowledgement (`{seq, id, hash, created}`) once it is
+    /// stored as the log's durability says. `None`, recording nothing, when a value is not one
+    /// read that way (see `values.rs`): the caller then records through `record_json`, whose
+    /// `json.dumps` and parse accept or refuse it.
+    fn record<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &Bound<'py, PyAny>,
+        fields: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(mut event) = values::object_of(fields, 0) else { return Ok(None) };
+        let Some(kind) = values::json_of(kind, 1) else { return Ok(None) };
+        event.insert("kind".to_owned(), kind);
+        let event = Event::from_value(Value::Object(event))
+            .map_err(|e| EventError::new_err(e.to_string()))?;
+        let ack = self.append(py, event)?;
+        let out = PyDict::new(py);
+        out.set_item("seq", ack.seq)?;
+        out.set_item("id", ack.id)?;
+        out.set_item("hash", ack.hash.to_string())?;
+        out.set_item("created", ack.created)?;
+        Ok(Some(out))
     }
 
     /// Records one event (JSON text of an object); returns its acknowledgement as JSON text once

@@ -22,6 +22,7 @@ mod invisible;
 pub mod json;
 mod kind;
 mod mask;
+mod memo;
 pub mod validate;
 
 use std::collections::HashSet;
@@ -97,6 +98,8 @@ struct Custom {
 /// The scanner: built once, then `scan` is cheap and thread-safe (`Send + Sync`).
 pub struct Scanner {
     detectors: detect::Detectors,
+    /// Short texts this scanner found nothing in.
+    clean: memo::CleanMemo,
     disabled: [bool; 26],
     custom: Vec<Custom>,
     min_confidence: f32,
@@ -163,7 +166,13 @@ impl Scanner {
             custom.push(Custom { kind, re });
         }
         let detectors = detect::Detectors::new().map_err(|e| ConfigError::Builtin(Box::new(e)))?;
-        Ok(Scanner { detectors, disabled, custom, min_confidence: config.min_confidence })
+        Ok(Scanner {
+            detectors,
+            clean: memo::CleanMemo::new(),
+            disabled,
+            custom,
+            min_confidence: config.min_confidence,
+        })
     }
 
     /// Findings in `text`: non-overlapping, sorted by start, spans on char boundaries.
@@ -172,6 +181,19 @@ impl Scanner {
     /// hyphens) and terminal colour codes are read past: a key with one inside is found, and its
     /// span covers them.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
+        let bytes = text.as_bytes();
+        if self.clean.is_clean(bytes) {
+            return Vec::new();
+        }
+        let findings = self.scan_fresh(text);
+        if findings.is_empty() {
+            self.clean.remember_clean(bytes);
+        }
+        findings
+    }
+
+    /// [`Scanner::scan`] without the memo of clean short texts.
+    fn scan_fresh(&self, text: &str) -> Vec<Finding> {
         let bytes = text.as_bytes();
         let mut cands = Vec::new();
         match invisible::visible(bytes) {

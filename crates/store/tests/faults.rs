@@ -10,7 +10,7 @@ use trail_core::verify::{BodyInput, Location, Verifier, VerifyOptions};
 use trail_store::conformance::{ORIGIN, seal};
 use trail_store::file::{FileStore, LOG_FILE};
 use trail_store::sqlite::SqliteStore;
-use trail_store::{Store, StoreError};
+use trail_store::{Durability, Store, StoreError};
 
 fn events(from: usize, n: usize) -> Vec<serde_json::Value> {
     (from..from + n)
@@ -122,9 +122,21 @@ fn a_torn_sqlite_wal_keeps_a_verifiable_prefix_of_whole_batches() {
 /// frame is whole survives, nothing half-written is taken, and the log verifies.
 #[test]
 fn a_torn_append_journal_keeps_every_whole_batch_and_no_part_of_one() {
+    torn_journal(Durability::Commit);
+}
+
+/// The same with appends that are not synced: their frames are packed back to back in a
+/// journal that grows as they are written, instead of one per 4 KiB block of a zeroed file.
+#[test]
+fn a_torn_packed_journal_keeps_every_whole_batch_and_no_part_of_one() {
+    torn_journal(Durability::Checkpoint);
+}
+
+fn torn_journal(durability: Durability) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.db");
     let store = SqliteStore::create(&path, ORIGIN).unwrap();
+    store.set_durability(durability).unwrap();
     store.append(&seal(&store, &events(0, 10))).unwrap();
     store.commit_journal().unwrap();
     store.pause_drainer(true);
@@ -138,6 +150,8 @@ fn a_torn_append_journal_keeps_every_whole_batch_and_no_part_of_one() {
         frame_ends.push(frame_end(&bytes));
     }
     let journal = std::fs::read(path.with_extension("db-appends")).unwrap();
+    let magic: &[u8] = if durability == Durability::Commit { b"TRJ1" } else { b"TRJ2" };
+    assert_eq!(&journal[..4], magic, "synced frames are aligned, unsynced ones packed");
     let last = *frame_ends.last().unwrap();
     let mut cuts: Vec<usize> = frame_ends.clone();
     cuts.extend((0..last).step_by(97));
@@ -169,15 +183,19 @@ fn a_torn_append_journal_keeps_every_whole_batch_and_no_part_of_one() {
 }
 
 /// The end of the last frame in a journal (frames are `TRJ1`, a u32 length, a CRC, the payload,
-/// each starting on a 4 KiB boundary).
+/// each starting on a 4 KiB boundary; or `TRJ2`, the same, packed back to back).
 fn frame_end(bytes: &[u8]) -> usize {
     let (mut at, mut end) = (0, 0);
-    while bytes.get(at..at + 4) == Some(b"TRJ1".as_slice()) {
+    loop {
+        let aligned = match bytes.get(at..at + 4) {
+            Some(b"TRJ1") => true,
+            Some(b"TRJ2") => false,
+            _ => return end,
+        };
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
         end = at + 12 + len;
-        at = end.div_ceil(4096) * 4096;
+        at = if aligned { end.div_ceil(4096) * 4096 } else { end };
     }
-    end
 }
 
 /// Two stores on one database: the second (another process, as far as the lock can tell) reads
@@ -204,9 +222,15 @@ fn a_second_store_on_one_database_reads_and_refuses_to_append() {
 /// damage that holds records the database lacks makes the open fail, naming file and byte.
 #[test]
 fn a_journal_damaged_in_the_middle_is_refused_not_cut_short() {
+    damaged_journal(Durability::Commit);
+    damaged_journal(Durability::Checkpoint);
+}
+
+fn damaged_journal(durability: Durability) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.db");
     let store = SqliteStore::create(&path, ORIGIN).unwrap();
+    store.set_durability(durability).unwrap();
     store.pause_drainer(true);
     for b in 0..3 {
         store.append(&seal(&store, &events(b * 5, 5))).unwrap();

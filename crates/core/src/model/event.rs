@@ -152,7 +152,7 @@ impl Event {
             None => None,
         };
         let body_digest = body.as_ref().map(Body::digest);
-        Ok(Prepared { id, time, fields: self.fields, findings, body_digest, body })
+        Ok(Prepared { id, time, fields: self.fields, findings, body_digest, body, fresh_id: false })
     }
 }
 
@@ -228,6 +228,8 @@ pub struct Prepared {
     pub findings: Vec<FindingSummary>,
     pub body_digest: Option<Hash>,
     pub body: Option<Body>,
+    /// See [`Sealed::fresh_id`]; false unless the recorder that generated the id says so.
+    pub fresh_id: bool,
 }
 
 impl Prepared {
@@ -246,7 +248,23 @@ impl Prepared {
         };
         let canonical = record.canonical();
         let hash = leaf_hash(&canonical);
-        Sealed { record, canonical, hash, body: self.body }
+        Sealed { record, canonical, hash, body: self.body, fresh_id: self.fresh_id }
+    }
+}
+
+impl Sealed {
+    /// The prepared record this was sealed from, to seal again at another position.
+    pub fn unseal(self) -> Prepared {
+        let r = self.record;
+        Prepared {
+            id: r.id,
+            time: r.time,
+            fields: r.fields,
+            findings: r.findings,
+            body_digest: r.body_digest,
+            body: self.body,
+            fresh_id: self.fresh_id,
+        }
     }
 }
 

@@ -20,6 +20,9 @@ pub struct Sealed {
     pub canonical: Vec<u8>,
     pub hash: Hash,
     pub body: Option<Body>,
+    /// The id was generated for this record by the recorder (a new UUIDv7), not given by a
+    /// client, so no stored record holds it: a store need not look it up before appending.
+    pub fresh_id: bool,
 }
 
 /// The leaf of the log. Hashed as `SHA-256(0x00 || JCS(record))`.

@@ -95,7 +95,14 @@ class Log:
     def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
         """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored.
         Raises ``EventError`` naming the field trail refuses."""
-        return json.loads(self._native.record_json(_event(kind, fields)))
+        if "kind" in fields:
+            raise EventError("kind: give the kind once, as the first argument")
+        # Plain JSON-shaped values cross without JSON text; anything else goes through
+        # json.dumps (which accepts or refuses it), exactly as before.
+        ack = self._native.record(kind, fields)
+        if ack is None:
+            ack = json.loads(self._native.record_json(_event(kind, fields)))
+        return ack
 
     def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Records events (dicts with a ``kind``) in order, sharing commits. Every event's fields

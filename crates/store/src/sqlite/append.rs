@@ -17,7 +17,7 @@ use super::{
 use crate::derived::Rollup;
 use crate::sql::{int, session_ints};
 use crate::tree::check_batch;
-use crate::{Durability, Result, StoreError, TreeState};
+use crate::{Durability, Result, StoreError};
 
 impl SqliteStore {
     /// Appends a batch: through the journal when it is small and this store holds one, else in
@@ -46,7 +46,9 @@ impl SqliteStore {
             let was_empty = h.pending.is_empty();
             for s in batch {
                 h.range.append(s.hash);
-                h.pending_ids.insert(s.record.id.clone(), s.record.seq);
+                if !s.fresh_id {
+                    h.pending_ids.insert(s.record.id.clone(), s.record.seq);
+                }
                 h.pending.push(Arc::new(s.clone()));
             }
             h.last_hash = batch[batch.len() - 1].hash;
@@ -62,9 +64,10 @@ impl SqliteStore {
             h.range = w.range.clone();
             h.last_hash = w.last_hash;
         }
-        let state =
-            TreeState { size: h.range.size(), last_hash: h.last_hash, root: h.range.root() };
-        self.set_shared(|s| s.state = state);
+        self.set_shared(|s| {
+            s.range.clone_from(&h.range);
+            s.last_hash = h.last_hash;
+        });
         Ok(())
     }
 
@@ -96,9 +99,13 @@ impl SqliteStore {
         }
         // A record leaves `pending_ids` only after its commit, under the head's lock that the
         // caller holds, so every id is in one of the two.
+        // A generated id is new everywhere: only ids clients gave are looked up.
+        if batch.iter().all(|s| s.fresh_id) {
+            return Ok(());
+        }
         let found = self.read_database(|conn| {
             let mut stmt = conn.prepare_cached("SELECT seq FROM records WHERE id = ?1")?;
-            for s in batch {
+            for s in batch.iter().filter(|s| !s.fresh_id) {
                 let seq: Option<i64> = stmt.query_row([&s.record.id], |r| r.get(0)).optional()?;
                 if let Some(seq) = seq {
                     return Ok(Some((s.record.id.clone(), seq as u64)));
@@ -186,7 +193,9 @@ fn sync_file(path: &Path) -> Result<()> {
 fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool) {
     let n = h.pending.iter().take_while(|s| s.record.seq < committed).count();
     for s in h.pending.drain(..n) {
-        h.pending_ids.remove(&s.record.id);
+        if !s.fresh_id {
+            h.pending_ids.remove(&s.record.id);
+        }
     }
     if synced
         && h.pending.is_empty()

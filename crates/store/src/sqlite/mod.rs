@@ -49,7 +49,7 @@ use trail_core::verify::Anchor;
 use trail_merkle::{CompactRange, Hash, NodeReader};
 
 use crate::sql::{Where, parse_anchor};
-use crate::{Durability, Query, Result, StoreError, TreeState};
+use crate::{Durability, Query, Result, StoreError};
 
 mod append;
 use append::{drain, drain_in_background, index_chunk, recover};
@@ -204,7 +204,10 @@ impl HeadLock {
 /// What readers need without taking the writer's lock.
 #[derive(Clone)]
 struct Shared {
-    state: TreeState,
+    /// The tree: its root is computed when [`Store::state`] asks (appends would otherwise hash
+    /// the peaks on every record, about 1 µs each).
+    range: trail_merkle::CompactRange,
+    last_hash: Hash,
     start: u64,
     anchor: Option<Anchor>,
 }
@@ -350,9 +353,8 @@ impl SqliteStore {
             }
             None => None,
         };
-        let (size, range, last_hash) =
-            (writer.range.size(), writer.range.clone(), writer.last_hash);
-        let state = TreeState { size, last_hash, root: range.root() };
+        let (range, last_hash) = (writer.range.clone(), writer.last_hash);
+        let tree = range.clone();
         let has_journal = journal.is_some();
         let head = Arc::new(HeadLock {
             head: Mutex::new(Head {
@@ -391,7 +393,7 @@ impl SqliteStore {
             writer,
             head,
             readers: Mutex::new(Vec::new()),
-            shared: RwLock::new(Shared { state, start, anchor }),
+            shared: RwLock::new(Shared { range: tree, last_hash, start, anchor }),
             drainer,
         })
     }

@@ -31,7 +31,8 @@ impl Store for SqliteStore {
     }
 
     fn state(&self) -> Result<TreeState> {
-        Ok(self.shared().state)
+        let s = self.shared.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(TreeState { size: s.range.size(), last_hash: s.last_hash, root: s.range.root() })
     }
 
     fn append(&self, batch: &[Sealed]) -> Result<()> {
@@ -118,7 +119,7 @@ impl Store for SqliteStore {
     fn nodes(&self, level: u32, indexes: std::ops::Range<u64>) -> Result<Vec<Hash>> {
         let shared = self.shared();
         self.read(|conn| {
-            let nodes = conn_nodes(conn, shared.start, shared.state.size, shared.anchor.as_ref());
+            let nodes = conn_nodes(conn, shared.start, shared.range.size(), shared.anchor.as_ref());
             indexes.map(|i| nodes.node(level, i)).collect()
         })
     }
@@ -126,7 +127,7 @@ impl Store for SqliteStore {
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let shared = self.shared();
         self.read(|conn| {
-            conn_nodes(conn, shared.start, shared.state.size, shared.anchor.as_ref())
+            conn_nodes(conn, shared.start, shared.range.size(), shared.anchor.as_ref())
                 .node(level, index)
         })
     }

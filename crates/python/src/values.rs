@@ -1,0 +1,61 @@
+//! Python values read straight into JSON values, without `json.dumps` and a parse.
+//!
+//! Only what maps to exactly one JSON value is read here: `None`, `bool`, `int` within 64 bits,
+//! finite `float`, `str`, and `dict` with `str` keys, `list` and `tuple` of those, each of its
+//! exact type (a subclass may serialise itself otherwise). Anything else (another type, a key
+//! that is not a `str`, a lone surrogate, a non-finite float, an integer beyond 64 bits, nesting
+//! deeper than [`MAX_DEPTH`]) gives `None`, and the caller takes the JSON-text path, whose
+//! `json.dumps` and strict parse accept or refuse it with their own messages. So both paths
+//! record the same events and refuse the same ones.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// Deeper values take the JSON-text path (serde_json's parser stops at 128 levels).
+pub const MAX_DEPTH: usize = 100;
+
+/// `value` as JSON, when it maps to exactly one JSON value (see the module's text).
+pub fn json_of(value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if value.is_none() {
+        return Some(Value::Null);
+    }
+    if let Ok(s) = value.cast_exact::<PyString>() {
+        return s.to_cow().ok().map(|s| Value::String(s.into_owned()));
+    }
+    if let Ok(b) = value.cast_exact::<PyBool>() {
+        return Some(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = value.cast_exact::<PyInt>() {
+        if let Ok(n) = i.extract::<i64>() {
+            return Some(Value::Number(n.into()));
+        }
+        return i.extract::<u64>().ok().map(|n| Value::Number(n.into()));
+    }
+    if let Ok(f) = value.cast_exact::<PyFloat>() {
+        return Number::from_f64(f.value()).map(Value::Number);
+    }
+    if let Ok(d) = value.cast_exact::<PyDict>() {
+        return object_of(d, depth).map(Value::Object);
+    }
+    if let Ok(l) = value.cast_exact::<PyList>() {
+        return l.iter().map(|v| json_of(&v, depth + 1)).collect::<Option<_>>().map(Value::Array);
+    }
+    if let Ok(t) = value.cast_exact::<PyTuple>() {
+        return t.iter().map(|v| json_of(&v, depth + 1)).collect::<Option<_>>().map(Value::Array);
+    }
+    None
+}
+
+/// A `dict` with `str` keys as a JSON object.
+pub fn object_of(dict: &Bound<'_, PyDict>, depth: usize) -> Option<Map<String, Value>> {
+    let mut map = Map::new();
+    for (k, v) in dict.iter() {
+        let key = k.cast_exact::<PyString>().ok()?.to_cow().ok()?.into_owned();
+        map.insert(key, json_of(&v, depth + 1)?);
+    }
+    Some(map)
+}
