@@ -516,3 +516,24 @@ async fn unsynced_appends_from_many_tasks_keep_the_chain_and_each_callers_order(
     assert_eq!(cps.last().unwrap().checkpoint.size, all.len() as u64);
     assert!(cps.len() >= 4, "checkpoints every 500 records: {}", cps.len());
 }
+
+/// Found when ids the recorder generated stopped being looked up before an append: a retry
+/// carrying the id an acknowledgement gave, sent while that record was still in the SQLite
+/// append journal, must be acknowledged with the stored record, never stored a second time.
+#[tokio::test]
+async fn a_retry_with_a_generated_id_is_acknowledged_not_stored_again() {
+    for durability in [Durability::Checkpoint, Durability::Commit] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let store: Arc<dyn Store> =
+            Arc::new(trail_store::sqlite::SqliteStore::create(&path, ORIGIN).unwrap());
+        store.set_durability(durability).unwrap();
+        let rec = open(store.clone(), RecorderConfig::default());
+        let first = rec.record(event(json!({"kind": "x"}))).await.unwrap();
+        let again = rec.record(event(json!({"kind": "x", "id": first.id}))).await.unwrap();
+        assert!(first.created && !again.created, "{durability:?}");
+        assert_eq!((again.seq, again.hash), (first.seq, first.hash));
+        rec.close().await.unwrap();
+        assert_eq!(store.state().unwrap().size, 1, "{durability:?}");
+    }
+}

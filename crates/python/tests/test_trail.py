@@ -83,6 +83,57 @@ class LogTest(Temp):
         with self.assertRaisesRegex(trail.TrailError, "already holds"):
             trail.Log.init(self.data, origin="example.com/py")
 
+    def test_values_cross_as_json_dumps_would_carry_them(self):
+        """Log.record reads plain values straight into JSON; the oracle is the path through
+        Python's own json.dumps and trail's parse: each value is stored the same or refused the
+        same by both."""
+        import enum
+        from collections import OrderedDict
+
+        class Level(enum.IntEnum):
+            HIGH = 3
+
+        class Name(str):
+            pass
+
+        def nested(depth):
+            v = "leaf"
+            for _ in range(depth):
+                v = [v]
+            return v
+
+        values = [
+            {"a": (1, 2), "b": [1.5, -0.0, 1e300, 5e-324, 0.1]}, {"k": True, "n": None, "f": False},
+            {1: "an int key", None: "a None key", 2.5: "a float key"}, {"s": "é😀\u2028\x00"},
+            {"s": "\ud800"}, {"x": float("inf")}, {"x": float("nan")},
+            {"big": 2**63}, {"big": 2**64 - 1}, {"big": 2**64}, {"big": 10**30},
+            {"neg": -2**63}, {"neg": -2**63 - 1}, {"safe": 2**53}, {"unsafe": 2**53 + 1},
+            {"level": Level.HIGH}, {"name": Name("x")}, OrderedDict([("z", 1), ("a", 2)]),
+            {"set": {1, 2}}, {"bytes": b"x"}, nested(90), nested(101), nested(200), nested(5000),
+            "a string body", 42, [1, "two"],
+        ]
+        fast, slow = self.dir / "fast", self.dir / "slow"
+
+        def outcome(fn):
+            try:
+                return ("ok", fn()["seq"])
+            except trail.EventError as e:
+                return ("refused", type(e).__name__)
+
+        with trail.Log.init(fast, origin="example.com/py") as a, \
+                trail.Log.init(slow, origin="example.com/py") as b:
+            for v in values:
+                got = outcome(lambda: a.record("tool_call", body=v))
+                want = outcome(lambda: json.loads(b._native.record_json(trail._event("tool_call", {"body": v}))))
+                self.assertEqual(got, want, repr(v)[:80])
+            bodies_a = [r["body"] for r in a.query(ascending=True, limit=1000)]
+            bodies_b = [r["body"] for r in b.query(ascending=True, limit=1000)]
+        self.assertEqual(bodies_a, bodies_b)
+        self.assertGreater(len(bodies_a), 10, "most values are accepted")
+        for d in (fast, slow):
+            out = run("verify", "--data", str(d))
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
     def test_one_log_is_shared_by_threads(self):
         with trail.Log.init(self.data, origin="example.com/py") as log:
             def work(t):

@@ -43,18 +43,21 @@ impl SqliteStore {
                 ));
                 return Err(e);
             }
-            let was_empty = h.pending.is_empty();
+            let before = h.pending.len();
             for s in batch {
                 h.range.append(s.hash);
-                if !s.fresh_id {
-                    h.pending_ids.insert(s.record.id.clone(), s.record.seq);
-                }
+                // Generated ids too: a client may send one again (a retry with the id its
+                // acknowledgement gave it).
+                h.pending_ids.insert(s.record.id.clone(), s.record.seq);
                 h.pending.push(Arc::new(s.clone()));
             }
             h.last_hash = batch[batch.len() - 1].hash;
             let n = h.pending.len();
             self.head.pending.store(n, Ordering::Release);
-            if was_empty || n >= DRAIN_AT {
+            // Woken when there is something to linger over, and when the batch is due. Not on
+            // every append past that: each notify is a system call, and the drainer looks at
+            // the count under this lock before it waits again.
+            if before == 0 || (before < DRAIN_AT && n >= DRAIN_AT) {
                 self.head.wake.notify_one();
             }
         } else {
@@ -193,9 +196,7 @@ fn sync_file(path: &Path) -> Result<()> {
 fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool) {
     let n = h.pending.iter().take_while(|s| s.record.seq < committed).count();
     for s in h.pending.drain(..n) {
-        if !s.fresh_id {
-            h.pending_ids.remove(&s.record.id);
-        }
+        h.pending_ids.remove(&s.record.id);
     }
     if synced
         && h.pending.is_empty()
