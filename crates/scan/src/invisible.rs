@@ -35,11 +35,11 @@ pub(crate) fn original(at: &[usize], s: usize, e: usize) -> (usize, usize) {
 
 fn first_invisible(text: &[u8], from: usize) -> Option<usize> {
     // A byte-order mark (EF BB BF) is looked for on its own: memchr3 takes three bytes.
-    let bom = memchr::memmem::find(&text[from..], "\u{feff}".as_bytes()).map(|k| from + k);
+    let bom = crate::bytes::find(&text[from..], "\u{feff}".as_bytes()).map(|k| from + k);
     let mut i = from;
     let mut other = None;
     // A backslash before a line break (a shell's line continuation).
-    let continuation = memchr::memmem::find(&text[from..], b"\\\n").map(|k| from + k);
+    let continuation = crate::bytes::find(&text[from..], b"\\\n").map(|k| from + k);
     let bom = match (bom, continuation) {
         (Some(b), Some(c)) => Some(b.min(c)),
         (b, c) => b.or(c),

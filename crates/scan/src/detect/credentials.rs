@@ -99,7 +99,7 @@ impl Credentials {
         let mut lower = Vec::new();
         for (ks, ke, after) in key_seps(text) {
             // `PasswordOptions::new`, `token::Paren`: a path, not a key and its value.
-            if memchr::memmem::find(&text[ke..after], b"::").is_some()
+            if crate::bytes::find(&text[ke..after], b"::").is_some()
                 || text[ke..after].ends_with(b":") && text.get(after) == Some(&b':')
             {
                 continue;

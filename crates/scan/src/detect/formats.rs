@@ -208,7 +208,7 @@ impl Formats {
     }
 
     pub(super) fn run(&self, text: &[u8], push: &mut impl FnMut(Kind, usize, usize, f32)) {
-        let has = |w: &[u8]| memchr::memmem::find(text, w).is_some();
+        let has = |w: &[u8]| crate::bytes::find(text, w).is_some();
         if memchr::memchr(b'<', text).is_some() {
             self.html_inputs(text, push);
             self.xml(text, push);
@@ -421,7 +421,7 @@ impl Formats {
 }
 
 fn contains(h: &[u8], n: &[u8]) -> bool {
-    memchr::memmem::find(h, n).is_some()
+    crate::bytes::find(h, n).is_some()
 }
 
 /// A name that says it holds a secret (lower case).

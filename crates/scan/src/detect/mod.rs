@@ -148,8 +148,8 @@ impl Detectors {
         if grp & group::TABLE != 0 {
             tables::tables(text, out, &self.birth_dates.date);
         }
-        if memchr::memmem::find(text, b"BEGIN:VCARD").is_some()
-            || memchr::memmem::find(text, b"begin:vcard").is_some()
+        if crate::bytes::find(text, b"BEGIN:VCARD").is_some()
+            || crate::bytes::find(text, b"begin:vcard").is_some()
         {
             vcards::vcards(text, out);
         }

@@ -69,7 +69,7 @@ impl Senders {
                 out.push(Cand { kind: Kind::Person, start: s, end: e, conf });
             }
         };
-        let has = |w: &[u8]| memchr::memmem::find(text, w).is_some();
+        let has = |w: &[u8]| crate::bytes::find(text, w).is_some();
         if memchr::memchr(b'<', text).is_some() && memchr::memchr(b'@', text).is_some() {
             for c in self.header.captures_iter(text) {
                 if let Some(m) = c.get(1) {
@@ -212,7 +212,7 @@ fn name_before(text: &[u8], lt: usize) -> Option<(usize, usize)> {
 fn team(name: &[u8]) -> bool {
     ["सेवा", "टीम", "विभाग", "सहायता", "कंपनी", "समूह"]
         .iter()
-        .any(|w| memchr::memmem::find(name, w.as_bytes()).is_some())
+        .any(|w| crate::bytes::find(name, w.as_bytes()).is_some())
 }
 
 /// Drops blanks, quotes and list marks around a name.

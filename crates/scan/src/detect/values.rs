@@ -70,7 +70,7 @@ fn password_check(v: &[u8], literal: bool) -> bool {
     // Code: a type (`&[u8]`, `impl AsRef`, `proc_macro::TokenStream`), a path, a call
     // (`get_password(name`), a link.
     if v[0] == b'&'
-        || memchr::memmem::find(v, b"::").is_some()
+        || crate::bytes::find(v, b"::").is_some()
         || l.starts_with(b"http://")
         || l.starts_with(b"https://")
         || matches!(l.as_slice(), b"impl" | b"dyn" | b"mut" | b"self" | b"bytes")
@@ -184,8 +184,8 @@ pub(super) fn generic_value(v: &[u8]) -> bool {
         || v[0] == b'$'
         || v.starts_with(b"http://")
         || v.starts_with(b"https://")
-        || memchr::memmem::find(v, b"::").is_some()
-        || memchr::memmem::find(v, b"$(").is_some()
+        || crate::bytes::find(v, b"::").is_some()
+        || crate::bytes::find(v, b"$(").is_some()
         || placeholder(v)
     {
         return false;

@@ -2,8 +2,6 @@
 //! formatted name, `ADR` the postal address (from its street component to its country), and
 //! `BDAY` the birth date. `EMAIL` and `TEL` values are found by their own shapes.
 
-use memchr::memmem;
-
 use super::Cand;
 use super::addresses::looks_like_address;
 use super::names::looks_like_name;
@@ -26,9 +24,9 @@ pub(super) fn vcards(text: &[u8], out: &mut Vec<Cand>) {
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::find(hay, needle).or_else(|| {
+    crate::bytes::find(hay, needle).or_else(|| {
         let lower: Vec<u8> = needle.to_ascii_lowercase();
-        memmem::find(hay, &lower)
+        crate::bytes::find(hay, &lower)
     })
 }
 
