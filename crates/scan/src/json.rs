@@ -92,7 +92,7 @@ pub fn scan_value(
 ) -> Result<Vec<JsonFinding>, Blocked> {
     let mut w = Walker { scanner, policy, tag_key, out: Vec::new(), at: HashMap::new() };
     let mut path = String::new();
-    w.value(value, &mut path)?;
+    w.value(value, &mut path, None)?;
     Ok(w.out)
 }
 
@@ -132,10 +132,16 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn value(&mut self, v: &mut Value, path: &mut String) -> Result<(), Blocked> {
+    /// Walks `v`, the value of the member named `key` (or an element of its array), if any.
+    fn value(
+        &mut self,
+        v: &mut Value,
+        path: &mut String,
+        key: Option<&str>,
+    ) -> Result<(), Blocked> {
         match v {
             Value::String(s) => {
-                if let Some(new) = self.string(s, path)? {
+                if let Some(new) = self.member_string(s, path, key)? {
                     *s = new;
                 }
             }
@@ -144,7 +150,7 @@ impl Walker<'_> {
                     let len = path.len();
                     path.push('/');
                     let _ = write!(path, "{i}");
-                    self.value(item, path)?;
+                    self.value(item, path, key)?;
                     path.truncate(len);
                 }
             }
@@ -154,7 +160,7 @@ impl Walker<'_> {
                     let len = path.len();
                     path.push('/');
                     push_pointer_token(path, key);
-                    self.value(child, path)?;
+                    self.value(child, path, Some(key))?;
                     path.truncate(len);
                 }
             }
@@ -169,6 +175,7 @@ impl Walker<'_> {
                     // Findings in the key itself are reported at the member's pointer,
                     // written with the key as it will be stored (after any renaming).
                     let key_findings = self.applicable(&key);
+                    let original = credential_key(&key).then(|| key.clone());
                     let mut name = self.rewrite(&key, &key_findings).unwrap_or(key);
                     if renamed.contains_key(&name) {
                         let mut n = 2;
@@ -182,7 +189,7 @@ impl Walker<'_> {
                     if !key_findings.is_empty() {
                         self.record(&key_findings, path)?;
                     }
-                    self.value(&mut child, path)?;
+                    self.value(&mut child, path, original.as_deref())?;
                     path.truncate(len);
                     renamed.insert(name, child);
                 }
@@ -193,8 +200,45 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// A string that is the value of the member named `key`: a key that names a credential
+    /// (`"password": "..."`, `"DB_PASSWORD": "..."`) says what its value is, as the assignment
+    /// `key="value"` does in text, so the value is also scanned in that assignment and what the
+    /// credential detectors find in it counts (where the value's own findings do not cover it).
+    fn member_string(
+        &mut self,
+        s: &str,
+        path: &str,
+        key: Option<&str>,
+    ) -> Result<Option<String>, Blocked> {
+        let Some(key) = key.filter(|k| credential_key(k)) else { return self.string(s, path) };
+        let mut findings = self.applicable(s);
+        let assignment = format!("{key}=\"{s}\"");
+        let at = key.len() + 2;
+        for (f, m) in self.applicable(&assignment) {
+            if f.start < at || f.end > at + s.len() {
+                continue;
+            }
+            let (start, end) = (f.start - at, f.end - at);
+            if findings.iter().all(|(g, _)| end <= g.start || g.end <= start) {
+                findings.push((crate::Finding { start, end, ..f }, m));
+            }
+        }
+        findings.sort_by_key(|(f, _)| f.start);
+        self.apply(s, path, findings)
+    }
+
     fn string(&mut self, s: &str, path: &str) -> Result<Option<String>, Blocked> {
         let findings = self.applicable(s);
+        self.apply(s, path, findings)
+    }
+
+    /// Records `findings` of `s` at `path` and rewrites `s` as the policy says.
+    fn apply(
+        &mut self,
+        s: &str,
+        path: &str,
+        findings: Vec<(crate::Finding, Mode)>,
+    ) -> Result<Option<String>, Blocked> {
         if findings.is_empty() {
             return Ok(None);
         }
@@ -260,6 +304,14 @@ impl Walker<'_> {
     }
 }
 
+/// Whether a member's key may name a credential (then its value is also read as the value of
+/// that assignment; the credential detectors decide).
+fn credential_key(key: &str) -> bool {
+    const WORDS: [&[u8]; 7] = [b"pass", b"pwd", b"secret", b"token", b"key", b"auth", b"cred"];
+    let k = key.as_bytes();
+    k.len() <= 64 && WORDS.iter().any(|w| k.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+}
+
 /// First 8 bytes of HMAC-SHA256(key, value), lowercase hex.
 pub fn tag(key: &[u8], value: &[u8]) -> String {
     // HMAC accepts keys of any length, so this never fails; fall back to an empty tag.
@@ -291,6 +343,38 @@ mod tests {
         key: Option<&[u8]>,
     ) -> Result<Vec<JsonFinding>, Blocked> {
         scan_value(&Scanner::default(), policy, v, key)
+    }
+
+    /// Found by an outside tester: `{"password": "hunter2hunter2"}` was stored as it was, while
+    /// the same pair written as text (`password=hunter2hunter2`) was redacted.
+    #[test]
+    fn a_key_that_names_a_credential_says_what_its_value_is() {
+        let mut v = json!({
+            "password": "hunter2hunter2",
+            "args": {"env": {"DB_PASSWORD": "Zq8mW2pL9vX4kR7t", "LANG": "C.UTF-8"}},
+            "passwords": ["s3cr3t-P@ss-w0rd", "hunter2 hunter2"],
+            "keyboard": "a quiet mechanical one",
+            "token_count": 12,
+            "password_hint": "",
+        });
+        let f = run(&Policy::default(), &mut v, None).unwrap();
+        assert_eq!(v["password"], "[REDACTED:password]");
+        assert_eq!(v["args"]["env"]["DB_PASSWORD"], "[REDACTED:password]");
+        assert_eq!(v["passwords"][0], "[REDACTED:password]");
+        assert_eq!(v["passwords"][1], "[REDACTED:password]");
+        assert_eq!(v["args"]["env"]["LANG"], "C.UTF-8");
+        assert_eq!(v["keyboard"], "a quiet mechanical one");
+        let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/args/env/DB_PASSWORD", "/password", "/passwords/0", "/passwords/1"],
+            "{f:?}"
+        );
+        // A value with its own finding is reported once, as what it is.
+        let mut v = json!({"api_key": "AKIAQZR5U4LKGSJF346B"});
+        let f = run(&Policy::default(), &mut v, None).unwrap();
+        assert_eq!(v["api_key"], "[REDACTED:aws_access_key_id]");
+        assert_eq!(f.len(), 1, "{f:?}");
     }
 
     #[test]
