@@ -12,6 +12,7 @@
 #![allow(unsafe_code, reason = "PyO3's macros expand to the FFI glue of a CPython extension")]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::create_exception;
@@ -54,6 +55,10 @@ struct NativeLog {
     open: Mutex<Option<Open>>,
     /// AG2 records seen, by line digest: a repeated line gets the importer's `:2`, `:3` ids.
     ag2_seen: Mutex<std::collections::HashMap<String, u32>>,
+    /// Set in a child process after `os.fork()` (the package registers the hook): the child has
+    /// a copy of the parent's recorder without its threads and shares its writer lock, so every
+    /// call is refused and nothing is closed or released from the child.
+    forked: AtomicBool,
 }
 
 fn err(e: impl std::fmt::Display) -> PyErr {
@@ -105,6 +110,7 @@ impl NativeLog {
             runtime: Arc::new(runtime),
             open: Mutex::new(Some(Open { recorder, _writer: writer })),
             ag2_seen: Mutex::new(std::collections::HashMap::new()),
+            forked: AtomicBool::new(false),
         })
     }
 
@@ -124,6 +130,7 @@ impl NativeLog {
     /// same database would not see what the recorder's holds in its append journal yet), a
     /// new one once it is closed.
     fn store(&self) -> PyResult<std::sync::Arc<dyn trail_store::Store>> {
+        self.not_forked()?;
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         match open.as_ref() {
             Some(o) => Ok(o.recorder.store().clone()),
@@ -131,7 +138,21 @@ impl NativeLog {
         }
     }
 
+    /// Refuses a call in a process forked from the one that opened the log.
+    fn not_forked(&self) -> PyResult<()> {
+        if self.forked.load(Ordering::Acquire) {
+            return Err(TrailError::new_err(format!(
+                "this Log of {} was opened before os.fork(): the writer is the parent process; \
+                 a forked process opens the log itself (trail.Log.open) once the parent has \
+                 closed it, or records through trail.Client",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
     fn recorder(&self) -> PyResult<Recorder> {
+        self.not_forked()?;
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         match open.as_ref() {
             Some(o) => Ok(o.recorder.clone()),
@@ -169,6 +190,12 @@ impl NativeLog {
             let dir = DataDir::open(&path).map_err(|e| anyhow_err(&e))?;
             NativeLog::start(path, dir)
         })
+    }
+
+    /// Marks this log as inherited by a forked child (called by the package's
+    /// `os.register_at_fork` hook in the child): every later call is refused.
+    fn _forked(&self) {
+        self.forked.store(true, Ordering::Release);
     }
 
     /// The log's origin.
@@ -327,6 +354,7 @@ impl NativeLog {
 
     /// Signs a final checkpoint and releases the log (its writer lock). Closing twice is fine.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.not_forked()?;
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).take();
         let Some(open) = open else { return Ok(()) };
         let runtime = self.runtime.clone();
@@ -376,6 +404,15 @@ impl NativeLog {
 
 impl Drop for NativeLog {
     fn drop(&mut self) {
+        if self.forked.load(Ordering::Acquire) {
+            // The runtime's threads and the writer lock are the parent's: dropping them here
+            // would wait for threads that do not exist in this process, or release the lock
+            // the parent holds (a `flock` is shared across fork).
+            std::mem::forget(self.runtime.clone());
+            let open = self.open.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+            std::mem::forget(open);
+            return;
+        }
         // A log dropped without close() still signs its final checkpoint.
         if let Some(open) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = self.runtime.block_on(open.recorder.close());

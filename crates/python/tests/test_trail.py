@@ -134,6 +134,34 @@ class LogTest(Temp):
             out = run("verify", "--data", str(d))
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_a_forked_child_is_refused_and_leaves_the_parents_log_whole(self):
+        """Found by an outside tester: a Log used after os.fork() (multiprocessing's default on
+        Linux) acknowledged events it never stored, hung, or forked the log."""
+        script = f"""
+import os, sys, trail
+log = trail.Log.init({str(self.data)!r}, origin="example.com/py", durability="checkpoint")
+log.record("tool_call", id="before")
+pid = os.fork()
+if pid == 0:
+    try:
+        log.record("tool_call", id="child")
+        print("child recorded", flush=True)
+    except trail.TrailError as e:
+        print("child refused:", "os.fork" in str(e), flush=True)
+    sys.exit(0)  # a normal exit: the child's copy of the log is dropped, and must not close it
+os.waitpid(pid, 0)
+print("parent", log.record("tool_call", id="after")["seq"], flush=True)
+log.close()
+"""
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("child refused: True", out.stdout)
+        self.assertIn("parent 1", out.stdout)
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        out = run("query", "--data", str(self.data), "--format", "json")
+        self.assertNotIn('"child"', out.stdout)
+
     def test_one_log_is_shared_by_threads(self):
         with trail.Log.init(self.data, origin="example.com/py") as log:
             def work(t):

@@ -20,6 +20,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from typing import Any, Dict, List, Optional
 
 from trail._native import EventError, NativeLog, TrailError
@@ -62,6 +63,21 @@ def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in q.items() if v is not None}
 
 
+# Logs this process opened: a child forked from it inherits them without the recorder's threads
+# and with the parent's writer lock, so each is marked there and refuses every call (a child
+# that recorded through it could be acknowledged for an event never stored, or fork the log).
+_open_logs: "weakref.WeakSet[Log]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for log in list(_open_logs):
+        log._native._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Log:
     """A trail log opened for writing in this process.
 
@@ -71,6 +87,7 @@ class Log:
 
     def __init__(self, native: NativeLog):
         self._native = native
+        _open_logs.add(self)
 
     @classmethod
     def init(cls, path: "os.PathLike[str] | str", origin: str, store: str = "sqlite",
