@@ -225,6 +225,7 @@ impl NativeLog {
         let Some(kind) = values::json_of(kind, 1) else { return Ok(None) };
         event.insert("kind".to_owned(), kind);
         let event = Event::from_value(Value::Object(event))
+            .and_then(|e| e.check_client_kind().map(|()| e))
             .map_err(|e| EventError::new_err(e.to_string()))?;
         let ack = self.append(py, event)?;
         let out = PyDict::new(py);
@@ -238,8 +239,9 @@ impl NativeLog {
     /// Records one event (JSON text of an object); returns its acknowledgement as JSON text once
     /// it is stored as the log's durability says.
     fn record_json(&self, py: Python<'_>, event: &str) -> PyResult<String> {
-        let event =
-            Event::from_slice(event.as_bytes()).map_err(|e| EventError::new_err(e.to_string()))?;
+        let event = Event::from_slice(event.as_bytes())
+            .and_then(|e| e.check_client_kind().map(|()| e))
+            .map_err(|e| EventError::new_err(e.to_string()))?;
         self.record_event(py, event)
     }
 
@@ -254,7 +256,9 @@ impl NativeLog {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                Event::from_value(v).map_err(|e| EventError::new_err(format!("event {i}: {e}")))
+                Event::from_value(v)
+                    .and_then(|e| e.check_client_kind().map(|()| e))
+                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
             })
             .collect::<PyResult<Vec<Event>>>()?;
         let runtime = self.runtime.clone();

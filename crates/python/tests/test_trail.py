@@ -75,6 +75,12 @@ class LogTest(Temp):
                 log.record("llm_call", tokens=3)
             with self.assertRaisesRegex(trail.EventError, "not JSON"):
                 log.record("tool_call", body={"x": float("nan")})
+            # Found by an outside tester: a client-made erasure read as one in `trail report`.
+            for kind in ("trail.erasure", "trail.prune"):
+                with self.assertRaisesRegex(trail.EventError, "written by trail itself"):
+                    log.record(kind, body={"reason": "GDPR request"})
+                with self.assertRaisesRegex(trail.EventError, "written by trail itself"):
+                    log.record_many([{"kind": kind}])
             with self.assertRaisesRegex(trail.EventError, "event 1"):
                 log.record_many([{"kind": "a"}, {"kind": "b", "status": 5}])
             self.assertEqual(log.query(), [], "a refused batch stores nothing")
