@@ -158,6 +158,14 @@ impl Event {
 
 /// Deserializes the metadata fields, naming the field that is wrong.
 fn fields_from_map(map: serde_json::Map<String, Value>) -> Result<Fields, EventError> {
+    // serde reads a struct from an array too, by position: `[100, 200]` would be taken as
+    // input and output tokens (found by an outside tester).
+    if let Some(usage) = map.get("usage").filter(|u| !u.is_object() && !u.is_null()) {
+        return Err(EventError::field(
+            "usage",
+            format!("expected an object, found {}", json_type_name(usage)),
+        ));
+    }
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -311,6 +319,15 @@ mod tests {
     #[test]
     fn empty_and_missing_kind() {
         check_event(r#"{"kind":""}"#, "field `kind`: must not be empty");
+        // Found by an outside tester: serde read an array as the struct, by position.
+        check_event(
+            r#"{"kind":"llm","usage":[100,200,1.5,"gpt-4"]}"#,
+            "field `usage`: expected an object, found an array",
+        );
+        check_event(
+            r#"{"kind":"llm","usage":[]}"#,
+            "field `usage`: expected an object, found an array",
+        );
         check_event(r#"{"action":"x"}"#, "field `kind`: required field is missing");
     }
 
