@@ -211,10 +211,11 @@ impl Walker<'_> {
         key: Option<&str>,
     ) -> Result<Option<String>, Blocked> {
         let Some(key) = key.filter(|k| credential_key(k)) else { return self.string(s, path) };
-        let mut findings = self.applicable(s);
+        // Not remembered as clean: the value may be a password only its key reveals.
+        let mut findings = self.with_modes(self.scanner.scan_unremembered(s));
         let assignment = format!("{key}=\"{s}\"");
         let at = key.len() + 2;
-        for (f, m) in self.applicable(&assignment) {
+        for (f, m) in self.with_modes(self.scanner.scan_unremembered(&assignment)) {
             if f.start < at || f.end > at + s.len() {
                 continue;
             }
@@ -247,8 +248,12 @@ impl Walker<'_> {
     }
 
     fn applicable(&self, s: &str) -> Vec<(crate::Finding, Mode)> {
-        self.scanner
-            .scan(s)
+        self.with_modes(self.scanner.scan(s))
+    }
+
+    /// Each finding with the mode the policy gives its type, those turned off left out.
+    fn with_modes(&self, findings: Vec<crate::Finding>) -> Vec<(crate::Finding, Mode)> {
+        findings
             .into_iter()
             .map(|f| {
                 let m = self.policy.mode(&f.kind);
@@ -370,6 +375,12 @@ mod tests {
             ["/args/env/DB_PASSWORD", "/password", "/passwords/0", "/passwords/1"],
             "{f:?}"
         );
+        // The scanner's memo of clean short texts never holds a credential member's value.
+        let scanner = Scanner::default();
+        let mut v = json!({"password": "hunter2x", "cwd": "/srv/app"});
+        scan_value(&scanner, &Policy::default(), &mut v, None).unwrap();
+        assert!(!scanner.clean.is_clean(b"hunter2x"));
+        assert!(scanner.clean.is_clean(b"/srv/app"), "other values are remembered");
         // A value with its own finding is reported once, as what it is.
         let mut v = json!({"api_key": "AKIAQZR5U4LKGSJF346B"});
         let f = run(&Policy::default(), &mut v, None).unwrap();
