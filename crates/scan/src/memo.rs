@@ -9,7 +9,9 @@
 //! Bounded: texts of at most [`MAX_LEN`] bytes, at most [`SHARDS`] × [`PER_SHARD`] of them
 //! (about 1 MiB); a full shard is emptied and starts again, so a stream of distinct strings costs
 //! the memo its hits, never memory. The hash is seeded per process, so no one can choose
-//! strings that collide. Only texts with no finding are kept: nothing a scan flags is held here.
+//! strings that collide. Only texts with no finding are kept: nothing a scan flags is held here,
+//! and the value of a JSON member whose key names a credential is scanned past the memo
+//! (`Scanner::scan_unremembered`), since only its key says it is a password.
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
