@@ -83,6 +83,8 @@ class Log:
 
     ``record`` returns once the event is stored as the log's durability says (``commit``: synced
     to disk). One ``Log`` may be shared by threads: the GIL is released while an append waits.
+    It is not inherited across ``os.fork()``: in a forked child every call raises
+    ``TrailError`` (the parent stays the log's writer).
     """
 
     def __init__(self, native: NativeLog):
