@@ -26,7 +26,7 @@ use trail_core::verify::Anchor;
 use trail_core::{Record, Sealed, SignedCheckpoint};
 use trail_merkle::{CompactRange, Hash, node_position};
 
-use crate::query::{Aggregate, run_query};
+use crate::query::{Aggregate, QueryRun};
 use crate::tree::{check_batch, check_checkpoint, grow, prune_cuts};
 use crate::{
     Durability, Page, Query, Result, SessionSummary, Stats, Store, StoreError, StoredRecord,
@@ -453,12 +453,13 @@ impl Store for FileStore {
     }
 
     fn query(&self, q: &Query) -> Result<Page> {
-        let mut all = Vec::new();
+        // One pass, holding a page: the whole log was read into memory for every page.
+        let mut run = QueryRun::new(q);
         self.scan(0, u64::MAX, &mut |r| {
-            all.push(r);
+            run.push(r);
             Ok(true)
         })?;
-        Ok(run_query(q, all.into_iter()))
+        Ok(run.finish())
     }
 
     fn sessions(&self, q: &Query) -> Result<Vec<SessionSummary>> {

@@ -287,39 +287,72 @@ pub fn is_denial(status: Option<&str>) -> bool {
 
 /// Runs a query over records given in ascending seq order (file and memory backends).
 pub fn run_query(q: &Query, records: impl Iterator<Item = StoredRecord>) -> Page {
-    let words = q.search_words();
-    let limit = q.page_size();
-    let mut total = 0u64;
-    let mut hits: Vec<StoredRecord> = Vec::new();
+    let mut run = QueryRun::new(q);
     for r in records {
-        if !q.matches(&r, &words) {
-            continue;
+        run.push(r);
+    }
+    run.finish()
+}
+
+/// [`run_query`] fed one record at a time, holding at most a page and one record: a store that
+/// reads its records in a pass (the files store) answers without holding the log in memory.
+pub struct QueryRun<'a> {
+    q: &'a Query,
+    words: Vec<String>,
+    limit: usize,
+    total: u64,
+    /// Ascending: the first `limit + 1` past the cursor. Descending: the last `limit + 1`
+    /// before it, oldest first.
+    hits: std::collections::VecDeque<StoredRecord>,
+}
+
+impl<'a> QueryRun<'a> {
+    pub fn new(q: &'a Query) -> QueryRun<'a> {
+        QueryRun {
+            q,
+            words: q.search_words(),
+            limit: q.page_size(),
+            total: 0,
+            hits: std::collections::VecDeque::new(),
         }
-        total += 1;
+    }
+
+    /// Takes the next record, in ascending `seq` order.
+    pub fn push(&mut self, r: StoredRecord) {
+        let q = self.q;
+        if !q.matches(&r, &self.words) {
+            return;
+        }
+        self.total += 1;
         let past_cursor = match (q.cursor, q.ascending) {
             (None, _) => true,
             (Some(c), true) => r.seq > c,
             (Some(c), false) => r.seq < c,
         };
         if !past_cursor {
-            continue;
+            return;
         }
         if q.ascending {
-            if hits.len() <= limit {
-                hits.push(r);
+            if self.hits.len() <= self.limit {
+                self.hits.push_back(r);
             }
         } else {
-            hits.push(r);
-            if hits.len() > limit + 1 {
-                hits.remove(0);
+            self.hits.push_back(r);
+            if self.hits.len() > self.limit + 1 {
+                self.hits.pop_front();
             }
         }
     }
-    if !q.ascending {
-        hits.reverse();
+
+    /// The page.
+    pub fn finish(self) -> Page {
+        let mut hits: Vec<StoredRecord> = self.hits.into();
+        if !self.q.ascending {
+            hits.reverse();
+        }
+        let more = hits.len() > self.limit;
+        hits.truncate(self.limit);
+        let next_cursor = if more { hits.last().map(|r| r.seq) } else { None };
+        Page { records: hits, next_cursor, total: self.total }
     }
-    let more = hits.len() > limit;
-    hits.truncate(limit);
-    let next_cursor = if more { hits.last().map(|r| r.seq) } else { None };
-    Page { records: hits, next_cursor, total }
 }
