@@ -185,7 +185,7 @@ impl Scanner {
         if self.clean.is_clean(bytes) {
             return Vec::new();
         }
-        let findings = self.scan_fresh(text);
+        let findings = self.scan_unremembered(text);
         if findings.is_empty() {
             self.clean.remember_clean(bytes);
         }
@@ -196,10 +196,6 @@ impl Scanner {
     /// text that may be a secret the scan cannot tell by itself (the value of a `password`
     /// member), which must not stay in memory in the memo.
     pub fn scan_unremembered(&self, text: &str) -> Vec<Finding> {
-        self.scan_fresh(text)
-    }
-
-    fn scan_fresh(&self, text: &str) -> Vec<Finding> {
         let bytes = text.as_bytes();
         let mut cands = Vec::new();
         match invisible::visible(bytes) {

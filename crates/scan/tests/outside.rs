@@ -4,13 +4,8 @@
 use std::time::Instant;
 use trail_scan::{Kind, Scanner};
 
-fn found(text: &str) -> Vec<(Kind, String)> {
-    Scanner::default()
-        .scan(text)
-        .into_iter()
-        .map(|f| (f.kind.clone(), text[f.start..f.end].to_owned()))
-        .collect()
-}
+mod common;
+use common::found;
 
 /// Long lines of short numeric tokens (a list of PIDs, floats, IPs echoed on one line) took
 /// time quadratic in the line's length: 500 KB of "1 " took 31 s, 1 MB of "1.2.3.4 " 125 s,

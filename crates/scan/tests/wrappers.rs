@@ -3,15 +3,10 @@
 //! openssl. Each finding covers the value as stored (the encoded text), so redacting it removes
 //! the secret. The values here are made up for these tests.
 
-use trail_scan::{Kind, Scanner};
+use trail_scan::Kind;
 
-fn found(text: &str) -> Vec<(Kind, String)> {
-    Scanner::default()
-        .scan(text)
-        .into_iter()
-        .map(|f| (f.kind.clone(), text[f.start..f.end].to_owned()))
-        .collect()
-}
+mod common;
+use common::found;
 
 fn b64(s: &str) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

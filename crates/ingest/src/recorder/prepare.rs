@@ -150,9 +150,7 @@ pub fn now() -> Timestamp {
 /// A new UUIDv7: the time in milliseconds, then 74 random bits from the thread's generator (the
 /// operating system's, through `Uuid::now_v7`, costs a system call per id).
 fn new_id() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let millis = u64::try_from(now().unix_nanos() / 1_000_000).unwrap_or(0);
     let random: [u8; 10] = rand::random();
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string()
 }

@@ -100,12 +100,12 @@ impl SqliteStore {
                 return Err(StoreError::DuplicateId { id: s.record.id.clone(), seq });
             }
         }
-        // A record leaves `pending_ids` only after its commit, under the head's lock that the
-        // caller holds, so every id is in one of the two.
         // A generated id is new everywhere: only ids clients gave are looked up.
         if batch.iter().all(|s| s.fresh_id) {
             return Ok(());
         }
+        // A record leaves `pending_ids` only after its commit, under the head's lock that the
+        // caller holds, so every id is in one of the two.
         let found = self.read_database(|conn| {
             let mut stmt = conn.prepare_cached("SELECT seq FROM records WHERE id = ?1")?;
             for s in batch.iter().filter(|s| !s.fresh_id) {
