@@ -193,12 +193,8 @@ async fn record_all(recorder: &Recorder, events: Vec<Event>) -> (u64, u64, Optio
     }
     for event in events {
         let id = event.id.clone().unwrap_or_default();
-        match recorder.try_record(event.clone()) {
+        match recorder.enqueue(event).await {
             Ok(fut) => pending.push(Box::pin(fut)),
-            Err(RecordError::Full { .. }) => {
-                drain(&mut pending, &mut added, &mut existing, &mut error).await;
-                pending.push(Box::pin(recorder.record_owned(event)));
-            }
             Err(e) => {
                 error = Some(format!("event {id}: {e}"));
                 break;

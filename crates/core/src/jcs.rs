@@ -30,7 +30,7 @@ pub enum JcsError {
 /// Returns the canonical bytes of `value`.
 pub fn to_vec(value: &Value) -> Result<Vec<u8>, JcsError> {
     let mut out = Vec::with_capacity(256);
-    write_value(&mut out, value, &mut String::new())?;
+    write(&mut out, value)?;
     Ok(out)
 }
 
@@ -66,7 +66,74 @@ fn number_ok(n: &Number) -> bool {
 
 /// Appends the canonical bytes of `value` to `out`.
 pub fn write(out: &mut Vec<u8>, value: &Value) -> Result<(), JcsError> {
-    write_value(out, value, &mut String::new())
+    // Written without tracking where it is (a path costs allocations on every key); a number
+    // with no canonical form is rare, and then it is found again, with its path.
+    write_value(out, value).map_err(|NoCanonicalForm| {
+        locate(value, &mut String::new()).unwrap_or_else(|| JcsError::NotFinite {
+            path: "/".to_owned(),
+            number: "(unknown)".to_owned(),
+        })
+    })
+}
+
+/// A number with no canonical form was met (where is found by [`locate`]).
+struct NoCanonicalForm;
+
+/// Iterates `map` in canonical key order, calling `f` for each entry: UTF-8 byte order equals
+/// UTF-16 order unless a key holds a character at or above U+E000 (a surrogate pair sorts below
+/// U+E000..U+FFFF in UTF-16). The map's own order is not trusted (serde_json's `preserve_order`
+/// feature, turned on by any crate in a build, makes it insertion order), but when it is
+/// already canonical, as it is without that feature, no list of the entries is made.
+fn for_each_sorted<E>(
+    map: &Map<String, Value>,
+    mut f: impl FnMut(&String, &Value) -> Result<(), E>,
+) -> Result<(), E> {
+    // A character at or above U+E000 starts with the byte 0xEE or above in UTF-8.
+    let high = map.keys().any(|k| k.bytes().any(|b| b >= 0xee));
+    if !high && map.keys().is_sorted() {
+        for (k, v) in map {
+            f(k, v)?;
+        }
+        return Ok(());
+    }
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    if high {
+        entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    } else {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    for (k, v) in entries {
+        f(k, v)?;
+    }
+    Ok(())
+}
+
+/// The error for the first number, in canonical order, that has no canonical form, naming its
+/// JSON pointer.
+fn locate(value: &Value, path: &mut String) -> Option<JcsError> {
+    match value {
+        Value::Number(n) => number_error(n, path),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push('/');
+            path.push_str(&i.to_string());
+            let found = locate(item, path);
+            path.truncate(len);
+            found
+        }),
+        Value::Object(map) => {
+            let found = for_each_sorted(map, |key, item| {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                let found = locate(item, path);
+                path.truncate(len);
+                found.map_or(Ok(()), Err)
+            });
+            found.err()
+        }
+        _ => None,
+    }
 }
 
 /// Writes a JSON string literal with the escapes RFC 8785 prescribes.
@@ -136,12 +203,12 @@ pub fn format_f64(value: f64) -> String {
     buf.format_finite(value).to_owned()
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<(), JcsError> {
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), NoCanonicalForm> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(out, n, path)?,
+        Value::Number(n) => write_number(out, n)?,
         Value::String(s) => write_str(out, s),
         Value::Array(items) => {
             out.push(b'[');
@@ -149,82 +216,55 @@ fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<()
                 if i > 0 {
                     out.push(b',');
                 }
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                write_value(out, item, path)?;
-                path.truncate(len);
+                write_value(out, item)?;
             }
             out.push(b']');
         }
-        Value::Object(map) => write_object(out, map, path)?,
+        Value::Object(map) => {
+            out.push(b'{');
+            let mut first = true;
+            for_each_sorted(map, |key, item| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, item)
+            })?;
+            out.push(b'}');
+        }
     }
     Ok(())
 }
 
-fn write_object(
-    out: &mut Vec<u8>,
-    map: &Map<String, Value>,
-    path: &mut String,
-) -> Result<(), JcsError> {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    // UTF-8 byte order equals UTF-16 order unless a key holds a character at or above U+E000
-    // (a surrogate pair sorts below U+E000..U+FFFF in UTF-16). The map's own order is not trusted:
-    // serde_json's `preserve_order` feature, turned on by any crate in a build, makes it insertion
-    // order.
-    if entries.iter().any(|(k, _)| k.chars().any(|c| c >= '\u{e000}')) {
-        entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    } else {
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-    }
-    out.push(b'{');
-    for (i, (key, item)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), NoCanonicalForm> {
+    if number_ok(n) {
+        if let Some(u) = n.as_u64() {
+            out.extend_from_slice(u.to_string().as_bytes());
+        } else if let Some(i) = n.as_i64() {
+            out.extend_from_slice(i.to_string().as_bytes());
+        } else if let Some(f) = n.as_f64() {
+            out.extend_from_slice(format_f64(f).as_bytes());
         }
-        write_str(out, key);
-        out.push(b':');
-        let len = path.len();
-        path.push('/');
-        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
-        write_value(out, item, path)?;
-        path.truncate(len);
+        Ok(())
+    } else {
+        Err(NoCanonicalForm)
     }
-    out.push(b'}');
-    Ok(())
 }
 
-fn write_number(out: &mut Vec<u8>, n: &Number, path: &str) -> Result<(), JcsError> {
-    let unsafe_int = || JcsError::UnsafeInteger {
-        path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
-        number: n.to_string(),
-    };
-    if let Some(u) = n.as_u64() {
-        let digits = u.to_string();
-        #[expect(clippy::cast_precision_loss, reason = "the rounding is what is checked")]
-        if u > MAX_SAFE_INTEGER && format_f64(u as f64) != digits {
-            return Err(unsafe_int());
-        }
-        out.extend_from_slice(digits.as_bytes());
-    } else if let Some(i) = n.as_i64() {
-        let digits = i.to_string();
-        #[expect(clippy::cast_precision_loss, reason = "the rounding is what is checked")]
-        if i.unsigned_abs() > MAX_SAFE_INTEGER && format_f64(i as f64) != digits {
-            return Err(unsafe_int());
-        }
-        out.extend_from_slice(digits.as_bytes());
-    } else {
-        match n.as_f64() {
-            Some(f) if f.is_finite() => out.extend_from_slice(format_f64(f).as_bytes()),
-            _ => {
-                return Err(JcsError::NotFinite {
-                    path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
-                    number: n.to_string(),
-                });
-            }
-        }
+/// Why `n` has no canonical form, at `path`; `None` when it has one.
+fn number_error(n: &Number, path: &str) -> Option<JcsError> {
+    if number_ok(n) {
+        return None;
     }
-    Ok(())
+    let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+    let number = n.to_string();
+    Some(if n.is_f64() {
+        JcsError::NotFinite { path, number }
+    } else {
+        JcsError::UnsafeInteger { path, number }
+    })
 }
 
 #[cfg(test)]
@@ -280,6 +320,19 @@ mod tests {
         );
         assert!(to_vec(&json!({"a": -9007199254740993i64})).is_err());
         assert_eq!(to_vec(&json!(9007199254740992u64)).unwrap(), b"9007199254740992");
+    }
+
+    /// The error names the first bad number in canonical order, its pointer escaped (RFC 6901).
+    #[test]
+    fn the_first_bad_number_in_canonical_order_is_named_with_its_pointer() {
+        let v = json!({"z": 9007199254740995u64, "a/b": {"~": [0, 9007199254740993u64]}});
+        assert_eq!(
+            to_vec(&v).unwrap_err(),
+            JcsError::UnsafeInteger {
+                path: "/a~1b/~0/1".into(),
+                number: "9007199254740993".into()
+            }
+        );
     }
 
     /// Canonical bytes canonicalize again to themselves; a number that cannot be hashed

@@ -216,6 +216,24 @@ impl Recorder {
         Ok(async move { rx.await.map_err(|_| RecordError::Closed)? })
     }
 
+    /// Queues one event, waiting for room when the queue is full; the returned future resolves
+    /// once the event is durable. A caller queueing many events this way before awaiting any
+    /// has them committed together, and gives no event up (or prepares it twice) when the
+    /// queue fills.
+    pub async fn enqueue(
+        &self,
+        event: Event,
+    ) -> Result<impl Future<Output = Result<Appended, RecordError>> + Send + use<>, RecordError>
+    {
+        let (job, rx) = self.prepare(event)?;
+        self.unacknowledged.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(Msg::Event(Box::new(job))).await.is_err() {
+            self.unacknowledged.fetch_sub(1, Ordering::AcqRel);
+            return Err(RecordError::Closed);
+        }
+        Ok(async move { rx.await.map_err(|_| RecordError::Closed)? })
+    }
+
     /// Commits everything queued so far and signs a checkpoint covering it.
     pub async fn flush(&self) -> Result<(), RecordError> {
         let (tx, rx) = oneshot::channel();

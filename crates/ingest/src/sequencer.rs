@@ -124,11 +124,14 @@ impl Sequencer {
         let (size, prev) = (self.size, self.last_hash);
         let Job { prepared, reply } = job;
         let sealed = prepared.seal(self.store.origin(), size, prev);
-        if self.store.append(std::slice::from_ref(&sealed)).is_err() {
+        let (hash, id) = (sealed.hash, sealed.record.id.clone());
+        let published = (self.subscribers.receiver_count() > 0)
+            .then(|| Arc::new(StoredRecord::from_sealed(&sealed)));
+        if let Err((_, sealed)) = self.store.append_one(sealed) {
             return Some(Job { prepared: sealed.unseal(), reply });
         }
         let was_signed = self.size == self.checkpointed;
-        (self.size, self.last_hash) = (size + 1, sealed.hash);
+        (self.size, self.last_hash) = (size + 1, hash);
         {
             // The batcher seals on `speculative_head`; move it along unless it is already ahead
             // (then the batch it sealed is resealed after this record when it is committed).
@@ -140,10 +143,9 @@ impl Sequencer {
         }
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         self.metrics.batches.fetch_add(1, Ordering::Relaxed);
-        let ack =
-            Appended { seq: size, id: sealed.record.id.clone(), hash: sealed.hash, created: true };
-        if self.subscribers.receiver_count() > 0 {
-            let _ = self.subscribers.send(Arc::new(StoredRecord::from_sealed(&sealed)));
+        let ack = Appended { seq: size, id, hash, created: true };
+        if let Some(record) = published {
+            let _ = self.subscribers.send(record);
         }
         let _ = reply.send(Ok(ack));
         if was_signed || self.size - self.checkpointed >= self.config.checkpoint_every {

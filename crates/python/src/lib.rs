@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use serde_json::{Value, json};
 use trail_core::Event;
 use trail_core::verify::VerifyOptions;
@@ -74,6 +74,16 @@ fn ack_json(a: trail_ingest::Appended) -> Value {
     json!({"seq": a.seq, "id": a.id, "hash": a.hash.to_string(), "created": a.created})
 }
 
+/// An acknowledgement as a dict: `{seq, id, hash, created}`.
+fn ack_dict(py: Python<'_>, a: trail_ingest::Appended) -> PyResult<Bound<'_, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("seq", a.seq)?;
+    out.set_item("id", a.id)?;
+    out.set_item("hash", a.hash.to_string())?;
+    out.set_item("created", a.created)?;
+    Ok(out)
+}
+
 fn record_err(e: RecordError) -> PyErr {
     match e {
         RecordError::Invalid(_) | RecordError::Blocked(_) => EventError::new_err(e.to_string()),
@@ -117,6 +127,39 @@ impl NativeLog {
     /// Records one event, the GIL released until it is stored; its acknowledgement as JSON text.
     fn record_event(&self, py: Python<'_>, event: Event) -> PyResult<String> {
         Ok(ack_json(self.append(py, event)?).to_string())
+    }
+
+    /// Records events in order, queued together so they share commits, the GIL released
+    /// until every one is stored. Every event is checked before any is queued.
+    fn append_all(
+        &self,
+        py: Python<'_>,
+        values: Vec<Value>,
+    ) -> PyResult<Vec<trail_ingest::Appended>> {
+        let recorder = self.recorder()?;
+        let events = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Event::from_value(v)
+                    .and_then(|e| e.check_client_kind().map(|()| e))
+                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
+            })
+            .collect::<PyResult<Vec<Event>>>()?;
+        let runtime = self.runtime.clone();
+        py.detach(move || {
+            runtime.block_on(async {
+                let mut pending = Vec::with_capacity(events.len());
+                for event in events {
+                    pending.push(recorder.enqueue(event).await.map_err(record_err)?);
+                }
+                let mut acks = Vec::with_capacity(pending.len());
+                for p in pending {
+                    acks.push(p.await.map_err(record_err)?);
+                }
+                Ok(acks)
+            })
+        })
     }
 
     /// Records one event, the GIL released until it is stored.
@@ -210,30 +253,41 @@ impl NativeLog {
         self.path.clone()
     }
 
-    /// Records one event given as its kind and a dict of its other fields, read as JSON values
-    /// without JSON text in between; its acknowledgement (`{seq, id, hash, created}`) once it is
-    /// stored as the log's durability says. `None`, recording nothing, when a value is not one
-    /// read that way (see `values.rs`): the caller then records through `record_json`, whose
-    /// `json.dumps` and parse accept or refuse it.
+    /// Records one event given as its kind and its other fields (`record(kind, **fields)`, the
+    /// package's `Log.record` itself); its acknowledgement (`{seq, id, hash, created}`) once it
+    /// is stored as the log's durability says. Values read as JSON values without JSON text in
+    /// between (see `values.rs`); when one is not, the event goes through the package's
+    /// `_event` (`json.dumps`) and the strict parse, which accept or refuse it.
+    #[pyo3(signature = (kind, /, **fields))]
     fn record<'py>(
         &self,
         py: Python<'py>,
         kind: &Bound<'py, PyAny>,
-        fields: &Bound<'py, PyDict>,
-    ) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(mut event) = values::object_of(fields, 0) else { return Ok(None) };
-        let Some(kind) = values::json_of(kind, 1) else { return Ok(None) };
-        event.insert("kind".to_owned(), kind);
-        let event = Event::from_value(Value::Object(event))
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let fields = match fields {
+            Some(f) => f.clone(),
+            None => PyDict::new(py),
+        };
+        if fields.contains("kind")? {
+            return Err(EventError::new_err("kind: give the kind once, as the first argument"));
+        }
+        let direct = values::object_of(&fields, 0)
+            .and_then(|event| values::json_of(kind, 1).map(|kind| (event, kind)));
+        let event = match direct {
+            Some((mut event, kind)) => {
+                event.insert("kind".to_owned(), kind);
+                Event::from_value(Value::Object(event))
+            }
+            None => {
+                let text = py.import("trail")?.getattr("_event")?.call1((kind, &fields))?;
+                Event::from_slice(text.extract::<String>()?.as_bytes())
+            }
+        };
+        let event = event
             .and_then(|e| e.check_client_kind().map(|()| e))
             .map_err(|e| EventError::new_err(e.to_string()))?;
-        let ack = self.append(py, event)?;
-        let out = PyDict::new(py);
-        out.set_item("seq", ack.seq)?;
-        out.set_item("id", ack.id)?;
-        out.set_item("hash", ack.hash.to_string())?;
-        out.set_item("created", ack.created)?;
-        Ok(Some(out))
+        ack_dict(py, self.append(py, event)?)
     }
 
     /// Records one event (JSON text of an object); returns its acknowledgement as JSON text once
@@ -245,54 +299,41 @@ impl NativeLog {
         self.record_event(py, event)
     }
 
+    /// Records events (a list of dicts, each with a `kind`) in order, queued together so they
+    /// share commits; their acknowledgements as dicts. `None`, recording nothing, when a value
+    /// is not one read as a JSON value directly (see `values.rs`): the caller then records
+    /// through `record_many_json`. Every event's fields are checked before any is queued (a bad
+    /// one records none); one that the scan policy blocks stops the batch there, the ones
+    /// before it recorded.
+    fn record_many<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyList>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let mut values = Vec::with_capacity(events.len());
+        for event in events.iter() {
+            let Some(map) = event.cast_exact::<PyDict>().ok().and_then(|d| values::object_of(d, 0))
+            else {
+                return Ok(None);
+            };
+            values.push(Value::Object(map));
+        }
+        let acks = self.append_all(py, values)?;
+        let out = PyList::empty(py);
+        for ack in acks {
+            out.append(ack_dict(py, ack)?)?;
+        }
+        Ok(Some(out))
+    }
+
     /// Records events (JSON text of an array of objects) in order, queued together so they share
     /// commits. Every event's fields are checked before any is queued (a bad one records none);
     /// one that the scan policy blocks stops the batch there, the ones before it recorded.
     fn record_many_json(&self, py: Python<'_>, events: &str) -> PyResult<String> {
-        let recorder = self.recorder()?;
         let values: Vec<Value> =
             serde_json::from_str(events).map_err(|e| EventError::new_err(e.to_string()))?;
-        let events = values
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                Event::from_value(v)
-                    .and_then(|e| e.check_client_kind().map(|()| e))
-                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
-            })
-            .collect::<PyResult<Vec<Event>>>()?;
-        let runtime = self.runtime.clone();
-        py.detach(move || {
-            runtime.block_on(async {
-                // Queued at once, so the sequencer commits them together; when the queue is
-                // full, what is queued is awaited first and the event waits for room.
-                type Ack = std::pin::Pin<
-                    Box<
-                        dyn std::future::Future<
-                                Output = Result<trail_ingest::Appended, RecordError>,
-                            > + Send,
-                    >,
-                >;
-                let mut pending: Vec<Ack> = Vec::with_capacity(events.len());
-                let mut acks = Vec::with_capacity(events.len());
-                for event in events {
-                    match recorder.try_record(event.clone()) {
-                        Ok(f) => pending.push(Box::pin(f)),
-                        Err(RecordError::Full { .. }) => {
-                            for p in pending.drain(..) {
-                                acks.push(ack_json(p.await.map_err(record_err)?));
-                            }
-                            pending.push(Box::pin(recorder.record_owned(event)));
-                        }
-                        Err(e) => return Err(record_err(e)),
-                    }
-                }
-                for p in pending {
-                    acks.push(ack_json(p.await.map_err(record_err)?));
-                }
-                Ok(Value::Array(acks).to_string())
-            })
-        })
+        let acks = self.append_all(py, values)?;
+        Ok(Value::Array(acks.into_iter().map(ack_json).collect()).to_string())
     }
 
     /// Records one event Harness's `AuditLogger` made (the JSON text of its line), mapped as

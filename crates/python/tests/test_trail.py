@@ -140,6 +140,52 @@ class LogTest(Temp):
             out = run("verify", "--data", str(d))
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_batches_cross_as_json_dumps_would_carry_them(self):
+        """record_many reads plain values directly and anything else through json.dumps: both
+        paths store the same batches and refuse the same ones, whole (oracle: Python's json)."""
+        class Name(str):
+            pass
+
+        batches = [
+            [{"kind": "tool_call", "body": {"i": i, "t": (1, 2.5)}} for i in range(300)],
+            [{"kind": "tool_call", "body": {"name": Name("x")}}, {"kind": "llm_call"}],
+            [{"kind": "tool_call"}, {"kind": "tool_call", "body": {"x": float("nan")}}],
+            [{"kind": "tool_call"}, {"kind": "checkpoint"}],
+            [{"kind": "tool_call"}, {"kind": "tool_call", "bogus": 1}],
+            [{"kind": "tool_call"}, "not a dict"],
+            [{"kind": "tool_call", "body": {"big": 2**64}}],
+            [],
+        ]
+        fast, slow = self.dir / "fast", self.dir / "slow"
+
+        def outcome(fn):
+            try:
+                return ("ok", [a["seq"] for a in fn()])
+            except trail.EventError as e:
+                return ("refused", str(e))
+
+        with trail.Log.init(fast, origin="example.com/py") as a, \
+                trail.Log.init(slow, origin="example.com/py") as b:
+            for batch in batches:
+                got = outcome(lambda: a.record_many(batch))
+                want = outcome(lambda: json.loads(b._native.record_many_json(trail._json(batch, "the events"))))
+                self.assertEqual(got, want, repr(batch)[:80])
+            bodies_a = [r["body"] for r in a.query(ascending=True, limit=1000)]
+            bodies_b = [r["body"] for r in b.query(ascending=True, limit=1000)]
+        self.assertEqual(bodies_a, bodies_b)
+        self.assertGreater(len(bodies_a), 300)
+        for d in (fast, slow):
+            out = run("verify", "--data", str(d))
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+    def test_the_kind_is_given_once(self):
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            with self.assertRaisesRegex(trail.EventError, "kind: give the kind once"):
+                log.record("tool_call", **{"kind": "llm_call"})
+            with self.assertRaisesRegex(trail.EventError, "kind"):
+                log.record(None)
+            self.assertEqual(log.record("tool_call")["seq"], 0)
+
     def test_a_forked_child_is_refused_and_leaves_the_parents_log_whole(self):
         """Found by an outside tester: a Log used after os.fork() (multiprocessing's default on
         Linux) acknowledged events it never stored, hung, or forked the log."""

@@ -196,6 +196,16 @@ pub trait Store: Send + Sync {
     /// `prev` = the previous hash) and carry new ids only.
     fn append(&self, batch: &[Sealed]) -> Result<()>;
 
+    /// Appends one record as [`Store::append`] does, giving it back with the error when it is
+    /// refused. A store that keeps what it appends (SQLite's journaled records, until they reach
+    /// the database) takes it without a copy.
+    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), (StoreError, Sealed)> {
+        match self.append(std::slice::from_ref(&sealed)) {
+            Ok(()) => Ok(()),
+            Err(e) => Err((e, sealed)),
+        }
+    }
+
     /// Exporter `name`'s cursor (the first seq not yet delivered), kept with the log by stores
     /// that several nodes share (PostgreSQL), so the node that takes over exporting resumes
     /// where the last one stopped. Stores of one node keep none (`None`): the cursor file in the

@@ -86,7 +86,9 @@ impl Record {
         w.opt_str("action", f.action.as_deref());
         w.opt_str("actor", f.actor.as_deref());
         w.opt_str("agent", f.agent.as_deref());
-        w.opt_str("body_digest", self.body_digest.map(|h| h.to_string()).as_deref());
+        if let Some(digest) = &self.body_digest {
+            w.opt_hex("body_digest", digest);
+        }
         w.opt_str("category", f.category.as_deref());
         w.opt_str("conversation", f.conversation.as_deref());
         w.opt_u64("duration_ms", f.duration_ms);
@@ -108,13 +110,16 @@ impl Record {
         w.opt_str("id", Some(&self.id));
         w.opt_str("kind", Some(&f.kind));
         w.opt_str("origin", Some(&self.origin));
-        w.opt_str("prev", Some(&self.prev.to_string()));
+        w.opt_hex("prev", &self.prev);
         w.opt_u64("seq", Some(self.seq));
         w.opt_str("session", f.session.as_deref());
         w.opt_str("source", f.source.as_deref());
         w.opt_str("span_id", f.span_id.as_deref());
         w.opt_str("status", f.status.as_deref());
-        w.opt_str("time", Some(&self.time.to_string()));
+        w.key("time");
+        w.out.push(b'"');
+        w.out.extend_from_slice(&self.time.rfc3339());
+        w.out.push(b'"');
         w.opt_str("trace_id", f.trace_id.as_deref());
         if let Some(u) = &f.usage {
             w.key("usage");
@@ -317,6 +322,17 @@ impl ObjectWriter {
             self.key(key);
             self.out.extend_from_slice(v.to_string().as_bytes());
         }
+    }
+
+    /// A hash as its lowercase hex string.
+    fn opt_hex(&mut self, key: &str, hash: &Hash) {
+        self.key(key);
+        let mut hex = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(hash.0, &mut hex);
+        self.out.push(b'"');
+        self.out.extend_from_slice(&hex);
+        self.out.push(b'"');
     }
 
     fn finish(mut self) -> Vec<u8> {

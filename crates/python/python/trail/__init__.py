@@ -89,6 +89,9 @@ class Log:
 
     def __init__(self, native: NativeLog):
         self._native = native
+        # One event at a time is the hot path: the native method is ``record`` itself (same
+        # signature, checks and fallback as the method below), without a Python frame around it.
+        self.record = native.record
         _open_logs.add(self)
 
     @classmethod
@@ -114,19 +117,17 @@ class Log:
     def record(self, kind: str, **fields: Any) -> Dict[str, Any]:
         """Records one event; returns ``{"seq", "id", "hash", "created"}`` once it is stored.
         Raises ``EventError`` naming the field trail refuses."""
-        if "kind" in fields:
-            raise EventError("kind: give the kind once, as the first argument")
-        # Plain JSON-shaped values cross without JSON text; anything else goes through
-        # json.dumps (which accepts or refuses it), exactly as before.
-        ack = self._native.record(kind, fields)
-        if ack is None:
-            ack = json.loads(self._native.record_json(_event(kind, fields)))
-        return ack
+        # Instances call ``NativeLog.record`` directly (see ``__init__``); this is its text.
+        return self._native.record(kind, **fields)
 
     def record_many(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Records events (dicts with a ``kind``) in order, sharing commits. Every event's fields
         are checked before any is stored (a bad one stores none); one the scan policy blocks
         stops the batch there, the ones before it stored."""
+        if type(events) is list:
+            acks = self._native.record_many(events)
+            if acks is not None:
+                return acks
         return json.loads(self._native.record_many_json(_json(events, "the events")))
 
     def flush(self) -> str:

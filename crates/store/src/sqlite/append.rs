@@ -22,7 +22,13 @@ use crate::{Durability, Result, StoreError};
 impl SqliteStore {
     /// Appends a batch: through the journal when it is small and this store holds one, else in
     /// one database transaction after every journaled record.
-    pub(super) fn append_batch(&self, batch: &[Sealed]) -> Result<()> {
+    /// `kept`, when given, is `batch`'s one record, shared: journaled, it is kept as it is
+    /// instead of copied.
+    pub(super) fn append_batch(
+        &self,
+        batch: &[Sealed],
+        mut kept: Option<Arc<Sealed>>,
+    ) -> Result<()> {
         let mut h = self.head.lock();
         if let Some(reason) = &h.refused {
             return Err(StoreError::Invalid(reason.clone()));
@@ -49,7 +55,7 @@ impl SqliteStore {
                 // Generated ids too: a client may send one again (a retry with the id its
                 // acknowledgement gave it).
                 h.pending_ids.insert(s.record.id.clone(), s.record.seq);
-                h.pending.push(Arc::new(s.clone()));
+                h.pending.push(kept.take().unwrap_or_else(|| Arc::new(s.clone())));
             }
             h.last_hash = batch[batch.len() - 1].hash;
             let n = h.pending.len();

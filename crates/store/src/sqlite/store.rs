@@ -1,5 +1,7 @@
 //! [`Store`] for [`SqliteStore`].
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use trail_core::note::NoteSignature;
 use trail_core::verify::Anchor;
@@ -39,7 +41,16 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.append_batch(batch)
+        self.append_batch(batch, None)
+    }
+
+    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), (StoreError, Sealed)> {
+        let kept = Arc::new(sealed);
+        match self.append_batch(std::slice::from_ref(&*kept), Some(kept.clone())) {
+            Ok(()) => Ok(()),
+            // Refused before the journal kept it: this is the only reference left.
+            Err(e) => Err((e, Arc::try_unwrap(kept).unwrap_or_else(|kept| (*kept).clone()))),
+        }
     }
 
     fn durability(&self) -> Durability {
