@@ -127,8 +127,8 @@ impl Sequencer {
         let (hash, id) = (sealed.hash, sealed.record.id.clone());
         let published = (self.subscribers.receiver_count() > 0)
             .then(|| Arc::new(StoredRecord::from_sealed(&sealed)));
-        if let Err((_, sealed)) = self.store.append_one(sealed) {
-            return Some(Job { prepared: sealed.unseal(), reply });
+        if let Err(refused) = self.store.append_one(sealed) {
+            return Some(Job { prepared: refused.1.unseal(), reply });
         }
         let was_signed = self.size == self.checkpointed;
         (self.size, self.last_hash) = (size + 1, hash);

@@ -199,10 +199,10 @@ pub trait Store: Send + Sync {
     /// Appends one record as [`Store::append`] does, giving it back with the error when it is
     /// refused. A store that keeps what it appends (SQLite's journaled records, until they reach
     /// the database) takes it without a copy.
-    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), (StoreError, Sealed)> {
+    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), Box<(StoreError, Sealed)>> {
         match self.append(std::slice::from_ref(&sealed)) {
             Ok(()) => Ok(()),
-            Err(e) => Err((e, sealed)),
+            Err(e) => Err(Box::new((e, sealed))),
         }
     }
 

@@ -44,12 +44,14 @@ impl Store for SqliteStore {
         self.append_batch(batch, None)
     }
 
-    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), (StoreError, Sealed)> {
+    fn append_one(&self, sealed: Sealed) -> std::result::Result<(), Box<(StoreError, Sealed)>> {
         let kept = Arc::new(sealed);
         match self.append_batch(std::slice::from_ref(&*kept), Some(kept.clone())) {
             Ok(()) => Ok(()),
             // Refused before the journal kept it: this is the only reference left.
-            Err(e) => Err((e, Arc::try_unwrap(kept).unwrap_or_else(|kept| (*kept).clone()))),
+            Err(e) => {
+                Err(Box::new((e, Arc::try_unwrap(kept).unwrap_or_else(|kept| (*kept).clone()))))
+            }
         }
     }
 
