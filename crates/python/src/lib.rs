@@ -29,6 +29,10 @@ use trail_store::Query;
 
 mod values;
 
+/// Rust's allocations in this module, not the interpreter's (see `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Named in the `trail` package, where they are imported: they pickle (for process pools) and
 // print as `trail.TrailError`.
 create_exception!(trail, TrailError, PyException, "An error from trail, in its own words.");
