@@ -29,6 +29,13 @@ pub struct Appended {
     pub created: bool,
 }
 
+/// An event validated, scanned and canonicalized ([`Recorder::prepare_event`]), to be queued
+/// with [`Recorder::enqueue_prepared`]; dropped, it is never recorded.
+pub struct PreparedEvent {
+    job: Job,
+    reply: oneshot::Receiver<Result<Appended, RecordError>>,
+}
+
 /// Where [`Recorder::append_here`] left an event.
 enum Here {
     /// Appended and acknowledged.
@@ -225,13 +232,30 @@ impl Recorder {
         event: Event,
     ) -> Result<impl Future<Output = Result<Appended, RecordError>> + Send + use<>, RecordError>
     {
-        let (job, rx) = self.prepare(event)?;
+        self.enqueue_prepared(self.prepare_event(event)?).await
+    }
+
+    /// Validates, scans and canonicalizes an event for [`Recorder::enqueue_prepared`]. This
+    /// depends on nothing but the event and the log's policy, so a caller with many events may
+    /// prepare them on several threads and queue them in their order.
+    pub fn prepare_event(&self, event: Event) -> Result<PreparedEvent, RecordError> {
+        let (job, reply) = self.prepare(event)?;
+        Ok(PreparedEvent { job, reply })
+    }
+
+    /// Queues a prepared event as [`Recorder::enqueue`] does.
+    pub async fn enqueue_prepared(
+        &self,
+        event: PreparedEvent,
+    ) -> Result<impl Future<Output = Result<Appended, RecordError>> + Send + use<>, RecordError>
+    {
+        let PreparedEvent { job, reply } = event;
         self.unacknowledged.fetch_add(1, Ordering::AcqRel);
         if self.queue.send(Msg::Event(Box::new(job))).await.is_err() {
             self.unacknowledged.fetch_sub(1, Ordering::AcqRel);
             return Err(RecordError::Closed);
         }
-        Ok(async move { rx.await.map_err(|_| RecordError::Closed)? })
+        Ok(async move { reply.await.map_err(|_| RecordError::Closed)? })
     }
 
     /// Commits everything queued so far and signs a checkpoint covering it.

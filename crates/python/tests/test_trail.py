@@ -178,6 +178,24 @@ class LogTest(Temp):
             out = run("verify", "--data", str(d))
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_a_blocked_event_stops_a_long_batch_there(self):
+        """Long batches are prepared on two threads; the one the policy blocks still stops the
+        batch at its place, whichever thread prepared it, the ones before it stored."""
+        trail.Log.init(self.data, origin="example.com/py").close()
+        toml = self.data / "trail.toml"
+        toml.write_text(toml.read_text().replace("[scan.types]", '[scan.types]\nEMAIL = "block"'))
+        for at in (63, 64, 101, 150):
+            events = [{"kind": "tool_call", "body": {"i": i}} for i in range(200)]
+            events[at]["body"]["to"] = "someone@example.org"
+            with trail.Log.open(self.data) as log:
+                before = len(list(log.scan()))
+                with self.assertRaisesRegex(trail.EventError, "(?i)email"):
+                    log.record_many(events)
+                stored = [r["body"]["i"] for r in log.scan()][before:]
+            self.assertEqual(stored, list(range(at)), f"blocked at {at}")
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
     def test_the_kind_is_given_once(self):
         with trail.Log.init(self.data, origin="example.com/py") as log:
             with self.assertRaisesRegex(trail.EventError, "kind: give the kind once"):
