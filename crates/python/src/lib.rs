@@ -9,7 +9,10 @@
 //! is stored, a flush, a query, a verification) releases the GIL, so one `Log` serves many
 //! threads and an asyncio loop can run it on a worker thread.
 
-#![allow(unsafe_code, reason = "PyO3's macros expand to the FFI glue of a CPython extension")]
+#![allow(
+    unsafe_code,
+    reason = "PyO3's macros expand to the FFI glue of a CPython extension; values.rs reads a str's UTF-8 through one C API call"
+)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -24,7 +24,7 @@ pub fn json_of(value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
         return Some(Value::Null);
     }
     if let Ok(s) = value.cast_exact::<PyString>() {
-        return s.to_cow().ok().map(|s| Value::String(s.into_owned()));
+        return utf8_of(s).map(Value::String);
     }
     if let Ok(b) = value.cast_exact::<PyBool>() {
         return Some(Value::Bool(b.is_true()));
@@ -54,8 +54,37 @@ pub fn json_of(value: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
 pub fn object_of(dict: &Bound<'_, PyDict>, depth: usize) -> Option<Map<String, Value>> {
     let mut map = Map::new();
     for (k, v) in dict.iter() {
-        let key = k.cast_exact::<PyString>().ok()?.to_cow().ok()?.into_owned();
+        let key = utf8_of(k.cast_exact::<PyString>().ok()?)?;
         map.insert(key, json_of(&v, depth + 1)?);
     }
     Some(map)
+}
+
+unsafe extern "C" {
+    /// In the limited API from Python 3.10 on; CPython has exported it with this signature since
+    /// 3.3, so this abi3-py39 module finds it in every interpreter that loads it.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+/// A `str`'s text, read from the string's own UTF-8 (kept in the object: for ASCII text, its
+/// characters themselves) rather than through a new `bytes` object per string, which is the
+/// 3.9 limited API's way (`PyUnicode_AsUTF8String`) and was most of this module's conversion
+/// cost. `None` for a lone surrogate, which has no UTF-8.
+fn utf8_of(s: &Bound<'_, PyString>) -> Option<String> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live `str` (exact type) held by the caller, and the GIL is held; the
+    // returned buffer belongs to `s` and is copied below, while `s` is still held.
+    let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size) };
+    if ptr.is_null() {
+        // The error it set is taken: the caller goes the `json.dumps` way, which names it.
+        drop(PyErr::take(s.py()));
+        return None;
+    }
+    let len = usize::try_from(size).ok()?;
+    // SAFETY: CPython returns `size` bytes at `ptr`, alive as long as `s` (see above).
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    std::str::from_utf8(bytes).ok().map(str::to_owned)
 }
