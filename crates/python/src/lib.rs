@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::{Value, json};
 use trail_core::Event;
 use trail_core::verify::VerifyOptions;
@@ -86,17 +87,29 @@ fn ack_json(a: trail_ingest::Appended) -> Value {
 const PREPARE_IN_TWO_FROM: usize = 64;
 
 /// Awaits queued events' acknowledgements, in order; then the error of the event that was
-/// `refused` after them, if one was: the events before it are stored when it is reported.
+/// `refused` after them (its index in the batch), if one was: the events before it are stored
+/// when it is reported, and the message says so, so a caller retries from that event on.
 async fn acknowledgements(
     pending: Vec<impl Future<Output = Result<trail_ingest::Appended, RecordError>>>,
-    refused: Option<RecordError>,
+    refused: Option<(usize, RecordError)>,
 ) -> PyResult<Vec<trail_ingest::Appended>> {
     let mut acks = Vec::with_capacity(pending.len());
     for p in pending {
         acks.push(p.await.map_err(record_err)?);
     }
     match refused {
-        Some(e) => Err(record_err(e)),
+        Some((i, e)) => {
+            let before = match i {
+                0 => "none of the batch is stored".to_owned(),
+                1 => "event 0 before it is stored".to_owned(),
+                n => format!("events 0 to {} before it are stored", n - 1),
+            };
+            let text = format!("event {i}: {e} ({before})");
+            Err(match e {
+                RecordError::Invalid(_) | RecordError::Blocked(_) => EventError::new_err(text),
+                _ => TrailError::new_err(text),
+            })
+        }
         None => Ok(acks),
     }
 }
@@ -163,27 +176,37 @@ impl NativeLog {
         py: Python<'_>,
         values: Vec<Value>,
     ) -> PyResult<Vec<trail_ingest::Appended>> {
-        let recorder = self.recorder()?;
         let events = values
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
                 Event::from_value(v)
-                    .and_then(|e| e.check_client_kind().map(|()| e))
+                    .and_then(|e| e.check_from_client().map(|()| e))
                     .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
             })
             .collect::<PyResult<Vec<Event>>>()?;
+        self.append_events(py, events)
+    }
+
+    /// Records checked events in order, queued together so they share commits, the GIL released
+    /// until every one is stored (or one is refused: then once the ones before it are).
+    fn append_events(
+        &self,
+        py: Python<'_>,
+        events: Vec<Event>,
+    ) -> PyResult<Vec<trail_ingest::Appended>> {
+        let recorder = self.recorder()?;
         let runtime = self.runtime.clone();
         py.detach(move || {
             if events.len() < PREPARE_IN_TWO_FROM {
                 return runtime.block_on(async {
                     let mut pending = Vec::with_capacity(events.len());
                     let mut refused = None;
-                    for event in events {
+                    for (i, event) in events.into_iter().enumerate() {
                         match recorder.enqueue(event).await {
                             Ok(ack) => pending.push(ack),
                             Err(e) => {
-                                refused = Some(e);
+                                refused = Some((i, e));
                                 break;
                             }
                         }
@@ -230,7 +253,7 @@ impl NativeLog {
                         match queued {
                             Ok(ack) => pending.push(ack),
                             Err(e) => {
-                                refused = Some(e);
+                                refused = Some((i, e));
                                 break;
                             }
                         }
@@ -337,34 +360,51 @@ impl NativeLog {
     /// is stored as the log's durability says. Values read as JSON values without JSON text in
     /// between (see `values.rs`); when one is not, the event goes through the package's
     /// `_event` (`json.dumps`) and the strict parse, which accept or refuse it.
-    #[pyo3(signature = (kind, /, **fields))]
+    #[pyo3(signature = (*args, **fields))]
     fn record<'py>(
         &self,
         py: Python<'py>,
-        kind: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
         fields: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let fields = match fields {
             Some(f) => f.clone(),
             None => PyDict::new(py),
         };
-        if fields.contains("kind")? {
+        // `record("tool_call", ...)` or `record(kind="tool_call", ...)`, as the signature reads.
+        let kind = match args.len() {
+            0 => None,
+            1 => Some(args.get_item(0)?),
+            n => {
+                return Err(PyTypeError::new_err(format!(
+                    "record() takes the kind as its only positional argument ({n} were given); \
+                     give the other fields by name"
+                )));
+            }
+        };
+        if kind.is_some() && fields.contains("kind")? {
             return Err(EventError::new_err("kind: give the kind once, as the first argument"));
         }
-        let direct = values::object_of(&fields, 0)
-            .and_then(|event| values::json_of(kind, 1).map(|kind| (event, kind)));
-        let event = match direct {
-            Some((mut event, kind)) => {
+        let direct = values::object_of(&fields, 0).and_then(|mut event| match &kind {
+            Some(kind) => values::json_of(kind, 1).map(|kind| {
                 event.insert("kind".to_owned(), kind);
-                Event::from_value(Value::Object(event))
-            }
+                event
+            }),
+            None => Some(event),
+        });
+        let event = match direct {
+            Some(event) => Event::from_value(Value::Object(event)),
             None => {
-                let text = py.import("trail")?.getattr("_event")?.call1((kind, &fields))?;
+                let trail = py.import("trail")?;
+                let text = match &kind {
+                    Some(kind) => trail.getattr("_event")?.call1((kind, &fields))?,
+                    None => trail.getattr("_json")?.call1((&fields, "the event"))?,
+                };
                 Event::from_slice(text.extract::<String>()?.as_bytes())
             }
         };
         let event = event
-            .and_then(|e| e.check_client_kind().map(|()| e))
+            .and_then(|e| e.check_from_client().map(|()| e))
             .map_err(|e| EventError::new_err(e.to_string()))?;
         ack_dict(py, self.append(py, event)?)
     }
@@ -373,7 +413,7 @@ impl NativeLog {
     /// it is stored as the log's durability says.
     fn record_json(&self, py: Python<'_>, event: &str) -> PyResult<String> {
         let event = Event::from_slice(event.as_bytes())
-            .and_then(|e| e.check_client_kind().map(|()| e))
+            .and_then(|e| e.check_from_client().map(|()| e))
             .map_err(|e| EventError::new_err(e.to_string()))?;
         self.record_event(py, event)
     }
@@ -405,13 +445,22 @@ impl NativeLog {
         Ok(Some(out))
     }
 
-    /// Records events (JSON text of an array of objects) in order, queued together so they share
-    /// commits. Every event's fields are checked before any is queued (a bad one records none);
-    /// one that the scan policy blocks stops the batch there, the ones before it recorded.
-    fn record_many_json(&self, py: Python<'_>, events: &str) -> PyResult<String> {
-        let values: Vec<Value> =
-            serde_json::from_str(events).map_err(|e| EventError::new_err(e.to_string()))?;
-        let acks = self.append_all(py, values)?;
+    /// Records events, each given as the JSON text of an object (parsed as `record_json` parses
+    /// one, so the same values are refused with the same words, naming the event), in order,
+    /// queued together so they share commits; their acknowledgements as JSON text. Every event
+    /// is checked before any is queued (a bad one records none); one that the scan policy
+    /// blocks stops the batch there, raised once the ones before it are stored.
+    fn record_many_json(&self, py: Python<'_>, events: Vec<String>) -> PyResult<String> {
+        let events = events
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                Event::from_slice(text.as_bytes())
+                    .and_then(|e| e.check_from_client().map(|()| e))
+                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
+            })
+            .collect::<PyResult<Vec<Event>>>()?;
+        let acks = self.append_events(py, events)?;
         Ok(Value::Array(acks.into_iter().map(ack_json).collect()).to_string())
     }
 
@@ -457,11 +506,11 @@ impl NativeLog {
         let cells = v["row"].as_array().cloned().unwrap_or_default();
         let events = trail_interop::agenticapi::events_from_row(&columns, &cells, source, n)
             .map_err(|e| EventError::new_err(e.to_string()))?;
-        let text = Value::Array(
-            events.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
-        )
-        .to_string();
-        self.record_many_json(py, &text)
+        let texts = events
+            .iter()
+            .map(|e| serde_json::to_string(e).map_err(|e| TrailError::new_err(e.to_string())))
+            .collect::<PyResult<Vec<String>>>()?;
+        self.record_many_json(py, texts)
     }
 
     /// Waits until everything recorded so far is stored and covered by a signed checkpoint;

@@ -176,7 +176,8 @@ class LogTest(Temp):
                 trail.Log.init(slow, origin="example.com/py") as b:
             for batch in batches:
                 got = outcome(lambda: a.record_many(batch))
-                want = outcome(lambda: json.loads(b._native.record_many_json(trail._json(batch, "the events"))))
+                want = outcome(lambda: json.loads(b._native.record_many_json(
+                    [trail._json(e, f"event {i}") for i, e in enumerate(batch)])))
                 self.assertEqual(got, want, short(batch))
             bodies_a = [r["body"] for r in a.query(ascending=True, limit=1000)]
             bodies_b = [r["body"] for r in b.query(ascending=True, limit=1000)]
@@ -201,6 +202,66 @@ class LogTest(Temp):
                     log.record_many(events)
                 stored = [r["body"]["i"] for r in log.scan()][before:]
             self.assertEqual(stored, list(range(at)), f"blocked at {at}")
+        out = run("verify", "--data", str(self.data))
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+    def test_outside_findings_of_record_many(self):
+        """Found by an outside tester (docs/python-outside-test-2026-12-07b.md)."""
+        with trail.Log.init(self.data, origin="example.com/py") as log:
+            # 1. Values the JSON-text path used to round or drop are refused, as record refuses
+            # them, and the batch stores nothing.
+            for body in ({"x": 10**30}, {"x": 2**64}, 2**70, {1: "a", "1": "b"}, {"1": "b", 1: "a"},
+                         {True: 1, "true": 2}):
+                with self.assertRaises(trail.EventError, msg=short(body)) as single:
+                    log.record("tool_call", body=body)
+                with self.assertRaises(trail.EventError, msg=short(body)) as many:
+                    log.record_many([{"kind": "tool_call"}, {"kind": "tool_call", "body": body}])
+                self.assertIn("event 1: ", str(many.exception))
+                self.assertIn(str(single.exception).split(": ", 1)[0].split(" at ")[0][:20],
+                              str(many.exception))
+            self.assertEqual(log.query(), [])
+            # 3. The OTLP receiver's ids and trail's own kinds, in any case, are refused.
+            for fields in ({"id": "otel:abc"}, {"id": " OTEL-LOG:x"}):
+                with self.assertRaisesRegex(trail.EventError, "id"):
+                    log.record("tool_call", **fields)
+                with self.assertRaisesRegex(trail.EventError, "event 0: .*id"):
+                    log.record_many([dict(kind="tool_call", **fields)])
+            with self.assertRaisesRegex(trail.EventError, "kind"):
+                log.record("TRAIL.erasure")
+            # 4. The kind by name, as the signature reads; a second positional is a TypeError.
+            self.assertEqual(log.record(kind="tool_call", action="a")["seq"], 0)
+            with self.assertRaisesRegex(trail.EventError, "kind"):
+                log.record(kind=None)
+            with self.assertRaisesRegex(TypeError, "only positional"):
+                log.record("tool_call", "extra")
+            # 5. The same nesting limit in a batch as alone.
+            def nest(n):
+                v = x = []
+                for _ in range(n - 1):
+                    y = []
+                    x.append(y)
+                    x = y
+                return v
+            log.record("tool_call", body=nest(126))
+            log.record_many([{"kind": "tool_call", "body": nest(126)}])
+            # 6. A value that is not JSON is named by its place.
+            with self.assertRaisesRegex(trail.EventError, "at /body/x/1: Out of range float"):
+                log.record("tool_call", body={"x": [1, float("nan")]})
+            with self.assertRaisesRegex(trail.EventError, r"event 1 is not JSON at /session: a lone surrogate \(\\ud800\) has no UTF-8"):
+                log.record_many([{"kind": "tool_call"}, {"kind": "tool_call", "session": "\ud800"}])
+            cyclic = {}
+            cyclic["self"] = cyclic
+            with self.assertRaisesRegex(trail.EventError, "at /body/self"):
+                log.record("tool_call", body=cyclic)
+        # 2. A blocked event names its place and what is stored; the events before it show at once.
+        toml = self.data / "trail.toml"
+        toml.write_text(toml.read_text().replace("[scan.types]", '[scan.types]\nEMAIL = "block"'))
+        with trail.Log.open(self.data) as log:
+            n = len(list(log.scan()))
+            with self.assertRaisesRegex(trail.EventError, r"event 2: .*\(events 0 to 1 before it are stored\)"):
+                log.record_many([{"kind": "tool_call", "action": "a1"}, {"kind": "tool_call", "action": "a2"},
+                                 {"kind": "tool_call", "body": "to x@example.org"}, {"kind": "tool_call"}])
+            self.assertEqual([r["record"].get("action") for r in log.scan()][n:], ["a1", "a2"])
         out = run("verify", "--data", str(self.data))
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 

@@ -543,33 +543,13 @@ pub fn parse_batch(
 
 /// Validates every event (and, where the policy blocks some type, scans it) before any is
 /// queued; lists every bad one.
-/// Ids the OTLP receiver gives spans (`otel:`) and log records (`otel-log:`); refused on
-/// `POST /v1/events`.
-pub const OTEL_ID_PREFIX: &str = "otel:";
-
-/// Whether an id is of the OTLP receiver's shape, in any case and after leading spaces.
-fn is_otel_id(id: &str) -> bool {
-    let id = id.trim_start().to_ascii_lowercase();
-    id.starts_with("otel:") || id.starts_with("otel-log:")
-}
-
 fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError> {
     let n = values.len();
     let mut events = Vec::with_capacity(n);
     let mut bad = Vec::new();
     let mut blocked = 0;
     for (index, v) in values.into_iter().enumerate() {
-        match Event::from_value(v).and_then(|ev| ev.check_client_kind().map(|()| ev)) {
-            Ok(ev) if ev.id.as_deref().is_some_and(is_otel_id) => {
-                bad.push(BadEvent {
-                    index,
-                    message: format!(
-                        "field `id`: ids starting with {OTEL_ID_PREFIX:?} are the OTLP \
-                         receiver's (a span's id is otel:<trace>:<span>); an event posted with one \
-                         would stand in for the span when it arrives"
-                    ),
-                });
-            }
+        match Event::from_value(v).and_then(|ev| ev.check_from_client().map(|()| ev)) {
             Ok(ev) => {
                 if let (Some((policy, tag)), Some(body)) = (&log.blocking_policy, &ev.body) {
                     let mut copy = body.clone();

@@ -50,11 +50,20 @@ impl EventError {
 /// believes what an erasure or prune event says, so no client may send one.
 pub const RESERVED_KIND_PREFIX: &str = "trail.";
 
+/// Ids the OTLP receiver gives spans (`otel:<trace>:<span>`) and log records (`otel-log:`).
+pub const OTEL_ID_PREFIX: &str = "otel:";
+
 impl Event {
-    /// Refuses an event from a client (HTTP, `trail log`, OTLP) whose kind is one trail writes
-    /// itself: a client-made `trail.erasure` would excuse a body deleted outside trail.
+    /// Refuses an event from a client (HTTP, `trail log`, OTLP, the Python package) whose kind
+    /// is one trail writes itself: a client-made `trail.erasure` would excuse a body deleted
+    /// outside trail. The prefix is matched in any case (`TRAIL.erasure` reads the same to a
+    /// person).
     pub fn check_client_kind(&self) -> Result<(), EventError> {
-        if self.fields.kind.starts_with(RESERVED_KIND_PREFIX) {
+        let kind = self.fields.kind.as_bytes();
+        if kind.len() >= RESERVED_KIND_PREFIX.len()
+            && kind[..RESERVED_KIND_PREFIX.len()]
+                .eq_ignore_ascii_case(RESERVED_KIND_PREFIX.as_bytes())
+        {
             return Err(EventError::field(
                 "kind",
                 format!(
@@ -62,6 +71,28 @@ impl Event {
                      (erasures, prunes, imports) and cannot be sent"
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// [`Event::check_client_kind`], and refuses an id of the OTLP receiver's shape (`otel:`,
+    /// `otel-log:`, in any case, after leading spaces): an event sent with one would stand in
+    /// for the span when it arrives, which would then be taken for a retry. For every way in
+    /// but the OTLP receiver itself.
+    pub fn check_from_client(&self) -> Result<(), EventError> {
+        self.check_client_kind()?;
+        if let Some(id) = &self.id {
+            let id = id.trim_start().to_ascii_lowercase();
+            if id.starts_with(OTEL_ID_PREFIX) || id.starts_with("otel-log:") {
+                return Err(EventError::field(
+                    "id",
+                    format!(
+                        "ids starting with {OTEL_ID_PREFIX:?} are the OTLP receiver's (a span's \
+                         id is otel:<trace>:<span>); an event sent with one would stand in for \
+                         the span when it arrives"
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -11,7 +11,8 @@ mod fields;
 mod record;
 
 pub use event::{
-    Body, EVENT_FIELDS, Event, EventError, Prepared, RESERVED_KIND_PREFIX, body_digest,
+    Body, EVENT_FIELDS, Event, EventError, OTEL_ID_PREFIX, Prepared, RESERVED_KIND_PREFIX,
+    body_digest,
 };
 pub use fields::{Fields, FindingSummary, MAX_ID_LEN, Usage};
 pub use record::{RECORD_FIELDS, RECORD_VERSION, Record, RecordError, Sealed};

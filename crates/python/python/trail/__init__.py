@@ -29,13 +29,55 @@ __all__ = ["Log", "AsyncLog", "Client", "TrailError", "EventError"]
 
 
 def _json(value: Any, what: str) -> str:
-    """JSON text trail can take: no NaN or infinities, no lone surrogates, not too deep."""
+    """JSON text trail can take: no NaN or infinities, no lone surrogates, not too deep. A value
+    that is not is named by its JSON pointer."""
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
         text.encode("utf-8")
         return text
     except (TypeError, ValueError, RecursionError) as e:
-        raise EventError(f"{what} is not JSON: {e}") from None
+        where = _not_json_at(value, "", set())
+        at = f" at {where or '/'}" if where is not None else ""
+        if isinstance(e, UnicodeEncodeError):
+            bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
+            reason = f"a lone surrogate ({bad.encode('unicode_escape').decode()}) has no UTF-8"
+        else:
+            reason = str(e)
+        raise EventError(f"{what} is not JSON{at}: {reason}") from None
+
+
+def _not_json_at(value: Any, path: str, open_: set) -> Optional[str]:
+    """The JSON pointer of the first part of ``value`` that json.dumps (or UTF-8) refuses, or
+    None when none is found (the refusal was of the whole, e.g. its depth)."""
+    def refused(leaf: Any) -> bool:
+        try:
+            json.dumps(leaf, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            return False
+        except (TypeError, ValueError, RecursionError):
+            return True
+
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in open_ or len(open_) > 200:
+            return path  # a cycle, or nesting beyond what any JSON parser here takes
+        open_.add(id(value))
+        try:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if refused({k: None}):
+                        return f"{path}/{str(k).replace('~', '~0').replace('/', '~1')}"
+                    name = next(iter(json.loads(json.dumps({k: None}))))
+                    found = _not_json_at(v, f"{path}/{name.replace('~', '~0').replace('/', '~1')}", open_)
+                    if found is not None:
+                        return found
+            else:
+                for i, v in enumerate(value):
+                    found = _not_json_at(v, f"{path}/{i}", open_)
+                    if found is not None:
+                        return found
+        finally:
+            open_.discard(id(value))
+        return None
+    return path if refused(value) else None
 
 
 def _event(kind: str, fields: Dict[str, Any]) -> str:
@@ -128,7 +170,8 @@ class Log:
             acks = self._native.record_many(events)
             if acks is not None:
                 return acks
-        return json.loads(self._native.record_many_json(_json(events, "the events")))
+        texts = [_json(event, f"event {i}") for i, event in enumerate(events)]
+        return json.loads(self._native.record_many_json(texts))
 
     def flush(self) -> str:
         """Waits until everything recorded is stored and covered by a signed checkpoint; returns
