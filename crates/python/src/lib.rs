@@ -114,6 +114,13 @@ async fn acknowledgements(
     }
 }
 
+/// Event `i` of a batch, parsed, as a client may send it; a refusal names its place.
+fn batch_event(i: usize, parsed: Result<Event, trail_core::EventError>) -> PyResult<Event> {
+    parsed
+        .and_then(Event::checked_from_client)
+        .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
+}
+
 /// An acknowledgement as a dict: `{seq, id, hash, created}`.
 fn ack_dict(py: Python<'_>, a: trail_ingest::Appended) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
@@ -179,11 +186,7 @@ impl NativeLog {
         let events = values
             .into_iter()
             .enumerate()
-            .map(|(i, v)| {
-                Event::from_value(v)
-                    .and_then(|e| e.check_from_client().map(|()| e))
-                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
-            })
+            .map(|(i, v)| batch_event(i, Event::from_value(v)))
             .collect::<PyResult<Vec<Event>>>()?;
         self.append_events(py, events)
     }
@@ -198,53 +201,42 @@ impl NativeLog {
         let recorder = self.recorder()?;
         let runtime = self.runtime.clone();
         py.detach(move || {
-            if events.len() < PREPARE_IN_TWO_FROM {
-                return runtime.block_on(async {
-                    let mut pending = Vec::with_capacity(events.len());
-                    let mut refused = None;
-                    for (i, event) in events.into_iter().enumerate() {
-                        match recorder.enqueue(event).await {
-                            Ok(ack) => pending.push(ack),
-                            Err(e) => {
-                                refused = Some((i, e));
+            // Preparing (the scan above all) is most of a batch's work and independent per
+            // event: in a long batch a second thread prepares every other event while this one
+            // prepares the rest and queues them all in order, as the sequencer commits what is
+            // queued.
+            let n = events.len();
+            let two = n >= PREPARE_IN_TWO_FROM;
+            let theirs = |i: usize| two && i % 2 == 1;
+            let (mine, others): (Vec<_>, Vec<_>) =
+                events.into_iter().enumerate().partition(|(i, _)| !theirs(*i));
+            std::thread::scope(|s| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(256);
+                if two {
+                    let helper = recorder.clone();
+                    s.spawn(move || {
+                        for (_, event) in others {
+                            let prepared = helper.prepare_event(event);
+                            let failed = prepared.is_err();
+                            // The receiver is gone once this batch stopped at a refusal.
+                            if tx.send(prepared).is_err() || failed {
                                 break;
                             }
                         }
-                    }
-                    acknowledgements(pending, refused).await
-                });
-            }
-            // Preparing (the scan above all) is most of a batch's work and independent per
-            // event: a second thread prepares every other event while this one prepares the
-            // rest and queues them all in order, as the sequencer commits what is queued.
-            let n = events.len();
-            let (mine, theirs): (Vec<_>, Vec<_>) =
-                events.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-            std::thread::scope(|s| {
-                let (tx, rx) = std::sync::mpsc::sync_channel(256);
-                let helper = recorder.clone();
-                s.spawn(move || {
-                    for (_, event) in theirs {
-                        let prepared = helper.prepare_event(event);
-                        let failed = prepared.is_err();
-                        // Gone when this thread stopped at a refusal: so does the helper.
-                        if tx.send(prepared).is_err() || failed {
-                            break;
-                        }
-                    }
-                });
+                    });
+                }
                 runtime.block_on(async {
                     let mut mine = mine.into_iter();
                     let mut pending = Vec::with_capacity(n);
                     let mut refused = None;
                     for i in 0..n {
-                        let prepared = if i % 2 == 0 {
+                        let prepared = if theirs(i) {
+                            rx.recv().unwrap_or(Err(RecordError::Closed))
+                        } else {
                             match mine.next() {
                                 Some((_, event)) => recorder.prepare_event(event),
                                 None => Err(RecordError::Closed),
                             }
-                        } else {
-                            rx.recv().unwrap_or(Err(RecordError::Closed))
                         };
                         let queued = match prepared {
                             Ok(prepared) => recorder.enqueue_prepared(prepared).await,
@@ -404,7 +396,7 @@ impl NativeLog {
             }
         };
         let event = event
-            .and_then(|e| e.check_from_client().map(|()| e))
+            .and_then(Event::checked_from_client)
             .map_err(|e| EventError::new_err(e.to_string()))?;
         ack_dict(py, self.append(py, event)?)
     }
@@ -413,7 +405,7 @@ impl NativeLog {
     /// it is stored as the log's durability says.
     fn record_json(&self, py: Python<'_>, event: &str) -> PyResult<String> {
         let event = Event::from_slice(event.as_bytes())
-            .and_then(|e| e.check_from_client().map(|()| e))
+            .and_then(Event::checked_from_client)
             .map_err(|e| EventError::new_err(e.to_string()))?;
         self.record_event(py, event)
     }
@@ -454,11 +446,7 @@ impl NativeLog {
         let events = events
             .iter()
             .enumerate()
-            .map(|(i, text)| {
-                Event::from_slice(text.as_bytes())
-                    .and_then(|e| e.check_from_client().map(|()| e))
-                    .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
-            })
+            .map(|(i, text)| batch_event(i, Event::from_slice(text.as_bytes())))
             .collect::<PyResult<Vec<Event>>>()?;
         let acks = self.append_events(py, events)?;
         Ok(Value::Array(acks.into_iter().map(ack_json).collect()).to_string())

@@ -549,7 +549,7 @@ fn validate(log: &LogHandle, values: Vec<Value>) -> Result<Vec<Event>, ApiError>
     let mut bad = Vec::new();
     let mut blocked = 0;
     for (index, v) in values.into_iter().enumerate() {
-        match Event::from_value(v).and_then(|ev| ev.check_from_client().map(|()| ev)) {
+        match Event::from_value(v).and_then(Event::checked_from_client) {
             Ok(ev) => {
                 if let (Some((policy, tag)), Some(body)) = (&log.blocking_policy, &ev.body) {
                     let mut copy = body.clone();

@@ -97,7 +97,7 @@ pub async fn log(args: LogArgs) -> Result<ExitCode> {
     let mut failure = None;
     if let Some(kind) = &args.kind {
         let v = flag_event(&args, kind)?;
-        match Event::from_value(v).and_then(|e| e.check_from_client().map(|()| e)) {
+        match Event::from_value(v).and_then(Event::checked_from_client) {
             Ok(e) => match recorder.record(e).await {
                 Ok(a) => {
                     appended.add(&a);
@@ -389,7 +389,7 @@ fn parse_lines(
                 Ok(l) if l.trim().is_empty() => (l, None),
                 Ok(l) => {
                     let parsed = Event::from_slice(l.as_bytes())
-                        .and_then(|e| e.check_from_client().map(|()| e))
+                        .and_then(Event::checked_from_client)
                         .map_err(anyhow::Error::from);
                     (l, Some(parsed))
                 }

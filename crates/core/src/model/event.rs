@@ -75,11 +75,11 @@ impl Event {
         Ok(())
     }
 
-    /// [`Event::check_client_kind`], and refuses an id of the OTLP receiver's shape (`otel:`,
-    /// `otel-log:`, in any case, after leading spaces): an event sent with one would stand in
-    /// for the span when it arrives, which would then be taken for a retry. For every way in
-    /// but the OTLP receiver itself.
-    pub fn check_from_client(&self) -> Result<(), EventError> {
+    /// The event as a client may send it: [`Event::check_client_kind`], and no id of the OTLP
+    /// receiver's shape (`otel:`, `otel-log:`, in any case, after leading spaces), which would
+    /// stand in for the span when it arrives (the span would be taken for a retry). For every
+    /// way in but the OTLP receiver itself.
+    pub fn checked_from_client(self) -> Result<Event, EventError> {
         self.check_client_kind()?;
         if let Some(id) = &self.id {
             let id = id.trim_start().to_ascii_lowercase();
@@ -94,7 +94,7 @@ impl Event {
                 ));
             }
         }
-        Ok(())
+        Ok(self)
     }
 
     /// Parses and validates one event from JSON text.

@@ -87,7 +87,7 @@ impl Record {
         w.opt_str("actor", f.actor.as_deref());
         w.opt_str("agent", f.agent.as_deref());
         if let Some(digest) = &self.body_digest {
-            w.opt_hex("body_digest", digest);
+            w.hex("body_digest", digest);
         }
         w.opt_str("category", f.category.as_deref());
         w.opt_str("conversation", f.conversation.as_deref());
@@ -110,7 +110,7 @@ impl Record {
         w.opt_str("id", Some(&self.id));
         w.opt_str("kind", Some(&f.kind));
         w.opt_str("origin", Some(&self.origin));
-        w.opt_hex("prev", &self.prev);
+        w.hex("prev", &self.prev);
         w.opt_u64("seq", Some(self.seq));
         w.opt_str("session", f.session.as_deref());
         w.opt_str("source", f.source.as_deref());
@@ -325,7 +325,7 @@ impl ObjectWriter {
     }
 
     /// A hash as its lowercase hex string.
-    fn opt_hex(&mut self, key: &str, hash: &Hash) {
+    fn hex(&mut self, key: &str, hash: &Hash) {
         self.key(key);
         let mut hex = [0u8; 64];
         // 32 bytes always fit 64 hex digits.

@@ -49,6 +49,9 @@ def _json(value: Any, what: str) -> str:
 def _not_json_at(value: Any, path: str, open_: set) -> Optional[str]:
     """The JSON pointer of the first part of ``value`` that json.dumps (or UTF-8) refuses, or
     None when none is found (the refusal was of the whole, e.g. its depth)."""
+    def token(key: str) -> str:  # RFC 6901
+        return key.replace("~", "~0").replace("/", "~1")
+
     def refused(leaf: Any) -> bool:
         try:
             json.dumps(leaf, allow_nan=False, ensure_ascii=False).encode("utf-8")
@@ -64,9 +67,9 @@ def _not_json_at(value: Any, path: str, open_: set) -> Optional[str]:
             if isinstance(value, dict):
                 for k, v in value.items():
                     if refused({k: None}):
-                        return f"{path}/{str(k).replace('~', '~0').replace('/', '~1')}"
+                        return f"{path}/{token(str(k))}"
                     name = next(iter(json.loads(json.dumps({k: None}))))
-                    found = _not_json_at(v, f"{path}/{name.replace('~', '~0').replace('/', '~1')}", open_)
+                    found = _not_json_at(v, f"{path}/{token(name)}", open_)
                     if found is not None:
                         return found
             else:
