@@ -141,7 +141,7 @@ impl Recorder {
     /// recovery handles it.
     pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
         let (job, rx) = self.prepare(event)?;
-        let job = match self.append_here(job) {
+        let job = match self.append_here(job).await {
             Here::Done => return rx.await.map_err(|_| RecordError::Closed)?,
             Here::Blocking(sequencer, job) => {
                 let sign_wake = self.sign_wake.clone();
@@ -168,15 +168,20 @@ impl Recorder {
 
     /// Appends a lone event without the queue when nothing is queued or committing: on this
     /// task when the store does not sync appends, or on a blocking thread (one hand-off, instead
-    /// of the queue's three) when it does. Gives the job back otherwise. Never waits: the lock
-    /// is only tried, and the store call holds no await, so a caller that gives up cannot leave
-    /// it half done.
-    fn append_here(&self, job: Job) -> Here {
+    /// of the queue's three) when it does. Gives the job back otherwise.
+    ///
+    /// With nothing queued, the sequencer's lock is held only for moments (its task reading
+    /// whether a checkpoint is due, or recording one signed), so this waits for it: giving the
+    /// event to the queue instead would wait for the batcher's linger. The one await is before
+    /// anything is done, and the store call holds none, so a caller that gives up cannot leave
+    /// an append half done.
+    async fn append_here(&self, job: Job) -> Here {
         if self.unacknowledged.load(Ordering::Acquire) != 0 {
             return Here::Queue(job);
         }
-        let Ok(mut sequencer) = self.sequencer.clone().try_lock_owned() else {
-            return Here::Queue(job);
+        let mut sequencer = match self.sequencer.clone().try_lock_owned() {
+            Ok(s) => s,
+            Err(_) => self.sequencer.clone().lock_owned().await,
         };
         // Checked again under the lock: every event sent before this one is acknowledged, so
         // one caller's events stay in the order it sent them.

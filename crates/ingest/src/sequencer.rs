@@ -71,43 +71,50 @@ impl Sequencer {
             let stage = tokio::select! {
                 stage = staged.recv() => stage,
                 () = sign_wake.notified() => {
-                    let mut s = sequencer.lock().await;
-                    if s.size - s.checkpointed >= s.config.checkpoint_every {
-                        let _ = s.sign_checkpoint().await;
+                    let due = {
+                        let s = sequencer.lock().await;
+                        s.size - s.checkpointed >= s.config.checkpoint_every
+                    };
+                    if due {
+                        let _ = sign_checkpoint(&sequencer).await;
                     }
                     continue;
                 }
                 () = sleep_until(due) => {
-                    let mut s = sequencer.lock().await;
-                    if s.size > s.checkpointed
-                        && s.last_checkpoint_at.elapsed() >= s.config.checkpoint_interval
-                        && s.sign_checkpoint().await.is_err()
-                    {
+                    let due = {
+                        let s = sequencer.lock().await;
+                        s.size > s.checkpointed
+                            && s.last_checkpoint_at.elapsed() >= s.config.checkpoint_interval
+                    };
+                    if due && sign_checkpoint(&sequencer).await.is_err() {
                         // Counted and logged; try again one interval later, not at once.
-                        s.last_checkpoint_at = Instant::now();
+                        sequencer.lock().await.last_checkpoint_at = Instant::now();
                     }
                     continue;
                 }
             };
             let Some(stage) = stage else { break };
-            let mut s = sequencer.lock().await;
             match stage {
                 Stage::Batch(batch) => {
                     let n = batch.jobs.len() as u64;
-                    s.commit(batch).await;
-                    batches_in_flight.fetch_sub(1, Ordering::AcqRel);
-                    unacknowledged.fetch_sub(n, Ordering::AcqRel);
-                    if s.due() {
-                        let _ = s.sign_checkpoint().await;
+                    let due = {
+                        let mut s = sequencer.lock().await;
+                        s.commit(batch).await;
+                        batches_in_flight.fetch_sub(1, Ordering::AcqRel);
+                        unacknowledged.fetch_sub(n, Ordering::AcqRel);
+                        s.due()
+                    };
+                    if due {
+                        let _ = sign_checkpoint(&sequencer).await;
                     }
                 }
                 Stage::Flush(reply) => {
-                    let _ = reply.send(s.sign_checkpoint().await);
+                    let _ = reply.send(sign_checkpoint(&sequencer).await);
                 }
             }
         }
         // Every handle is gone: commit nothing more, but leave a checkpoint behind.
-        let _ = sequencer.lock().await.sign_checkpoint().await;
+        let _ = sign_checkpoint(&sequencer).await;
     }
 
     /// A checkpoint is due: by count, or by time while records wait for one.
@@ -148,7 +155,10 @@ impl Sequencer {
             let _ = self.subscribers.send(record);
         }
         let _ = reply.send(Ok(ack));
-        if was_signed || self.size - self.checkpointed >= self.config.checkpoint_every {
+        // Once when the first record waits for a checkpoint (its task then waits one interval),
+        // and once when enough wait: not on every append after that while a checkpoint is
+        // being signed (its task would take the lock from this caller again and again).
+        if was_signed || self.size - self.checkpointed == self.config.checkpoint_every {
             sign_wake.notify_one();
         }
         None
@@ -304,43 +314,74 @@ impl Sequencer {
         }
     }
 
-    async fn sign_checkpoint(&mut self) -> Result<(), RecordError> {
-        if self.size <= self.checkpointed {
-            return Ok(());
-        }
-        let store = self.store.clone();
-        let signer = self.signer.clone();
-        let expected = Some(self.checkpointed).filter(|&s| s > 0);
-        let size = self.size;
-        let origin = store.origin().to_owned();
-        let result = tokio::task::spawn_blocking(move || {
-            let expected = match expected {
-                Some(s) => Some(s),
-                None => store.checkpoints()?.last().map(|c| c.checkpoint.size),
-            };
-            // Never sign a tree that no longer contains what was signed before.
-            still_signed(&*store, &signer)?;
-            let root = store.state()?.root;
-            let cp = Checkpoint { origin, size, root }.sign(&signer);
-            store.put_checkpoint(expected, &cp)
+    /// What signing a checkpoint over every record appended so far needs; `None` when the
+    /// latest checkpoint covers them all.
+    fn to_sign(&self) -> Option<ToSign> {
+        (self.size > self.checkpointed).then(|| ToSign {
+            store: self.store.clone(),
+            signer: self.signer.clone(),
+            expected: Some(self.checkpointed).filter(|&s| s > 0),
+            size: self.size,
         })
-        .await;
+    }
+
+    /// Records the outcome of signing the checkpoint of `size`.
+    fn signed(&mut self, size: u64, result: Result<(), StoreError>) -> Result<(), RecordError> {
         match result {
-            Ok(Ok(())) => {
-                self.checkpointed = size;
+            Ok(()) => {
+                self.checkpointed = self.checkpointed.max(size);
                 self.last_checkpoint_at = Instant::now();
                 self.metrics.checkpoints.fetch_add(1, Ordering::Relaxed);
-                let _ = self.checkpoint_size.send(size);
+                let _ = self.checkpoint_size.send(self.checkpointed);
                 Ok(())
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 self.metrics.checkpoint_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, size, "checkpoint not stored");
                 Err(store_err(e))
             }
-            Err(e) => Err(RecordError::Store(e.to_string())),
         }
     }
+}
+
+/// A checkpoint to sign, over the records appended when it was taken.
+struct ToSign {
+    store: Arc<dyn Store>,
+    signer: NoteSigner,
+    /// The size of the latest checkpoint this sequencer stored (the store refuses the new one
+    /// if another writer stored one since); `None` before the first.
+    expected: Option<u64>,
+    size: u64,
+}
+
+impl ToSign {
+    /// Signs the tree of `size` records and stores the checkpoint (which makes them durable
+    /// first). Blocking: checks the stored tree, may sync.
+    fn sign(self) -> Result<(), StoreError> {
+        let ToSign { store, signer, expected, size } = self;
+        let expected = match expected {
+            Some(s) => Some(s),
+            None => store.checkpoints()?.last().map(|c| c.checkpoint.size),
+        };
+        // Never sign a tree that no longer contains what was signed before.
+        still_signed(&*store, &signer)?;
+        let root = store.root_at(size)?;
+        let cp = Checkpoint { origin: store.origin().to_owned(), size, root }.sign(&signer);
+        store.put_checkpoint(expected, &cp)
+    }
+}
+
+/// Signs and stores a checkpoint over every record appended so far. The sequencer's lock is
+/// held only to read what to sign and to record the outcome, not while the store checks its
+/// tree and syncs: events keep being appended meanwhile (the records the checkpoint covers are
+/// those appended before it was taken, and their root is read at that size).
+async fn sign_checkpoint(sequencer: &tokio::sync::Mutex<Sequencer>) -> Result<(), RecordError> {
+    let Some(to_sign) = sequencer.lock().await.to_sign() else { return Ok(()) };
+    let size = to_sign.size;
+    let result = tokio::task::spawn_blocking(move || to_sign.sign())
+        .await
+        .map_err(|e| RecordError::Store(e.to_string()))?;
+    sequencer.lock().await.signed(size, result)
 }
 
 /// Checks that the stored tree still has, at the latest stored checkpoint's size, the root that

@@ -90,7 +90,7 @@ impl SqliteStore {
         }
         let committed =
             commit_pending(&self.origin, &self.writer, &h.pending, self.wal.as_deref())?;
-        forget_committed(&mut h, &self.head, committed, true);
+        let _forgotten = forget_committed(&mut h, &self.head, committed, true);
         match h.journal.as_mut() {
             Some(j) => j.wipe(),
             None => Ok(()),
@@ -102,7 +102,7 @@ impl SqliteStore {
     /// acknowledged).
     fn check_new_ids(&self, h: &Head, batch: &[Sealed]) -> Result<()> {
         for s in batch {
-            if let Some(&seq) = h.pending_ids.get(&s.record.id) {
+            if let Some(seq) = h.pending_ids.get(&s.record.id) {
                 return Err(StoreError::DuplicateId { id: s.record.id.clone(), seq });
             }
         }
@@ -110,8 +110,8 @@ impl SqliteStore {
         if batch.iter().all(|s| s.fresh_id) {
             return Ok(());
         }
-        // A record leaves `pending_ids` only after its commit, under the head's lock that the
-        // caller holds, so every id is in one of the two.
+        // A record's id leaves `pending_ids` only after its commit, under the head's lock that
+        // the caller holds, so every id is in one of the two.
         let found = self.read_database(|conn| {
             let mut stmt = conn.prepare_cached("SELECT seq FROM records WHERE id = ?1")?;
             for s in batch.iter().filter(|s| !s.fresh_id) {
@@ -145,7 +145,9 @@ pub(super) fn drain(
     }
     let committed = commit_pending(origin, writer, &snapshot, sync)?;
     let mut h = head.lock();
-    forget_committed(&mut h, head, committed, sync.is_some());
+    let forgotten = forget_committed(&mut h, head, committed, sync.is_some());
+    drop(h);
+    drop(forgotten);
     Ok(())
 }
 
@@ -162,7 +164,7 @@ fn drain_locked(
         return Ok(());
     }
     let committed = commit_pending(origin, writer, &h.pending, wal)?;
-    forget_committed(h, head, committed, true);
+    let _forgotten = forget_committed(h, head, committed, true);
     Ok(())
 }
 
@@ -198,12 +200,13 @@ fn sync_file(path: &Path) -> Result<()> {
 }
 
 /// Drops the journaled records below `committed` from the head; with none left and the database
-/// `synced`, the journal starts again from its beginning.
-fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool) {
+/// `synced`, the journal starts again from its beginning. Returns what was dropped, for the
+/// caller to free once it has released the head's lock (appends wait for that lock).
+#[must_use = "freed under the head's lock otherwise"]
+fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool) -> Forgotten {
     let n = h.pending.iter().take_while(|s| s.record.seq < committed).count();
-    for s in h.pending.drain(..n) {
-        h.pending_ids.remove(&s.record.id);
-    }
+    let records: Vec<Arc<Sealed>> = h.pending.drain(..n).collect();
+    let ids = h.pending_ids.committed(committed);
     if synced
         && h.pending.is_empty()
         && let Some(j) = h.journal.as_mut()
@@ -211,6 +214,13 @@ fn forget_committed(h: &mut Head, head: &HeadLock, committed: u64, synced: bool)
         j.reset();
     }
     head.pending.store(h.pending.len(), Ordering::Release);
+    Forgotten { _records: records, _ids: ids }
+}
+
+/// Records and ids the head no longer holds, freed when this is dropped.
+struct Forgotten {
+    _records: Vec<Arc<Sealed>>,
+    _ids: std::collections::HashMap<String, u64>,
 }
 
 /// The drainer: commits journaled records once [`DRAIN_AT`] wait or the oldest has waited

@@ -38,7 +38,6 @@
 //! (within about 100 ms).
 //! Reads go to a small pool of read-only connections, which WAL lets run beside the writer.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
@@ -54,6 +53,7 @@ use crate::{Durability, Query, Result, StoreError};
 mod append;
 use append::{drain, drain_in_background, index_chunk, recover};
 mod check;
+mod ids;
 mod journal;
 use journal::Journal;
 mod read;
@@ -180,7 +180,7 @@ pub(super) struct Head {
     refused: Option<String>,
     /// Journaled records not yet committed to the database, in order.
     pending: Vec<Arc<Sealed>>,
-    pending_ids: HashMap<String, u64>,
+    pending_ids: ids::JournaledIds,
     /// Whether the drainer stops.
     stop: bool,
     /// Whether the drainer waits (a test's way to hold records in the journal).
@@ -364,7 +364,7 @@ impl SqliteStore {
                 journal,
                 refused,
                 pending: Vec::new(),
-                pending_ids: HashMap::new(),
+                pending_ids: ids::JournaledIds::default(),
                 stop: false,
                 paused: false,
             }),
