@@ -158,10 +158,12 @@ async fn the_same_id_twice_in_one_batch_is_stored_once() {
     }
 }
 
-/// A memory store whose appends go through `on_append`, which gets the store behind it.
+/// A memory store whose appends go through `on_append`, which gets the store behind it, and
+/// whose checkpoints are stored after `before_checkpoint` returns.
 struct Hooked {
     inner: MemoryStore,
     on_append: AppendHook,
+    before_checkpoint: Box<dyn Fn() + Send + Sync>,
 }
 
 type AppendHook =
@@ -184,6 +186,7 @@ fn flaky(fail_at: usize, commits: bool) -> Arc<Hooked> {
             }
             inner.append(batch)
         }),
+        before_checkpoint: Box::new(|| {}),
     })
 }
 
@@ -246,6 +249,7 @@ impl Store for Hooked {
         expected: Option<u64>,
         cp: &trail_core::SignedCheckpoint,
     ) -> trail_store::Result<()> {
+        (self.before_checkpoint)();
         self.inner.put_checkpoint(expected, cp)
     }
     fn erase(&self, seqs: &[u64]) -> trail_store::Result<u64> {
@@ -403,6 +407,7 @@ async fn an_unsynced_lone_event_is_appended_on_the_callers_task() {
             noted.lock().unwrap().push(tokio::task::try_id());
             inner.append(batch)
         }),
+        before_checkpoint: Box::new(|| {}),
     });
     let config = RecorderConfig {
         checkpoint_every: 1_000_000,
@@ -536,4 +541,63 @@ async fn a_retry_with_a_generated_id_is_acknowledged_not_stored_again() {
         rec.close().await.unwrap();
         assert_eq!(store.state().unwrap().size, 1, "{durability:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_appended_while_a_checkpoint_is_being_stored() {
+    // A checkpoint whose storing (a sync, on a real store) takes as long as the test says: the
+    // events recorded meanwhile must not wait for it.
+    let (started_tx, started) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started_tx, released) =
+        (std::sync::Mutex::new(started_tx), std::sync::Mutex::new(released));
+    let store = Arc::new(Hooked {
+        inner: MemoryStore::new(ORIGIN, 10_000),
+        on_append: Box::new(|inner, batch| inner.append(batch)),
+        before_checkpoint: Box::new(move || {
+            let _ = started_tx.lock().unwrap().send(());
+            let _ = released.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        }),
+    });
+    store.set_durability(Durability::Checkpoint).unwrap();
+    let config = RecorderConfig {
+        checkpoint_every: 5,
+        checkpoint_interval: Duration::from_secs(3600),
+        ..RecorderConfig::default()
+    };
+    let rec = open(store.clone(), config);
+    let mut acks = Vec::new();
+    for i in 0..5 {
+        let id = format!("before-{i}");
+        acks.push((id.clone(), rec.record(event(json!({"kind": "x", "id": id}))).await.unwrap()));
+    }
+    tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .expect("five events did not start a checkpoint");
+    // The checkpoint of 5 is being stored and does not finish until released.
+    for i in 0..20 {
+        let id = format!("during-{i}");
+        let ack = tokio::time::timeout(
+            Duration::from_secs(5),
+            rec.record(event(json!({"kind": "x", "id": id}))),
+        )
+        .await
+        .expect("an event waited for the checkpoint being stored")
+        .unwrap();
+        acks.push((id, ack));
+    }
+    // Released (and later checkpoints not held: the channel is closed).
+    release.send(()).unwrap();
+    drop(release);
+    rec.flush().await.unwrap();
+    let signed = store.checkpoints().unwrap();
+    assert_eq!(
+        signed.first().map(|c| c.checkpoint.size),
+        Some(5),
+        "the first covers the first five"
+    );
+    assert_eq!(signed.last().map(|c| c.checkpoint.size), Some(25));
+    check_chain(&*store, &acks);
+    rec.close().await.unwrap();
 }
