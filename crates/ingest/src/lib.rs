@@ -28,4 +28,4 @@ pub use trail_scan::{ScanConfig, Scanner};
 pub use config::RecorderConfig;
 pub use error::RecordError;
 pub use metrics::{Metrics, MetricsSnapshot};
-pub use recorder::{Appended, PreparedEvent, Recorder, now};
+pub use recorder::{Appended, PreparedEvent, RecordedNow, Recorder, now};

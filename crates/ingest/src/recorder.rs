@@ -36,6 +36,14 @@ pub struct PreparedEvent {
     reply: oneshot::Receiver<Result<Appended, RecordError>>,
 }
 
+/// What [`Recorder::record_now`] did with an event.
+pub enum RecordedNow {
+    /// Appended: its acknowledgement.
+    Done(Appended),
+    /// Not appended yet, as that would wait: record it with [`Recorder::record_prepared`].
+    Later(PreparedEvent),
+}
+
 /// Where [`Recorder::append_here`] left an event.
 enum Here {
     /// Appended and acknowledged.
@@ -141,6 +149,46 @@ impl Recorder {
     /// recovery handles it.
     pub async fn record(&self, event: Event) -> Result<Appended, RecordError> {
         let (job, rx) = self.prepare(event)?;
+        self.record_job(job, rx).await
+    }
+
+    /// Records one event at once when nothing needs waiting for: the store's appends are quick
+    /// (see [`Recorder::record`]), nothing is queued and the sequencer's lock is free. Otherwise
+    /// gives the event back prepared, for [`Recorder::record_prepared`]. For callers outside
+    /// the runtime (the Python package), which would otherwise enter it for every event.
+    pub fn record_now(&self, event: Event) -> Result<RecordedNow, RecordError> {
+        let (job, mut reply) = self.prepare(event)?;
+        let job = match self.sequencer.try_lock() {
+            Ok(mut sequencer)
+                if sequencer.unsynced && self.unacknowledged.load(Ordering::Acquire) == 0 =>
+            {
+                match sequencer.append_one(job, &self.sign_wake) {
+                    None => {
+                        drop(sequencer);
+                        return match reply.try_recv() {
+                            Ok(acknowledged) => acknowledged.map(RecordedNow::Done),
+                            Err(_) => Err(RecordError::Closed),
+                        };
+                    }
+                    Some(job) => job,
+                }
+            }
+            _ => job,
+        };
+        Ok(RecordedNow::Later(PreparedEvent { job, reply }))
+    }
+
+    /// Records an event prepared by [`Recorder::prepare_event`] or given back by
+    /// [`Recorder::record_now`], as [`Recorder::record`] does.
+    pub async fn record_prepared(&self, event: PreparedEvent) -> Result<Appended, RecordError> {
+        self.record_job(event.job, event.reply).await
+    }
+
+    async fn record_job(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<Result<Appended, RecordError>>,
+    ) -> Result<Appended, RecordError> {
         let job = match self.append_here(job).await {
             Here::Done => return rx.await.map_err(|_| RecordError::Closed)?,
             Here::Blocking(sequencer, job) => {

@@ -18,17 +18,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{create_exception, intern};
 use serde_json::{Value, json};
 use trail_core::Event;
 use trail_core::verify::VerifyOptions;
 use trail_datadir::DataDir;
 use trail_datadir::writer::{Turn, Writer};
-use trail_ingest::{RecordError, Recorder};
+use trail_ingest::{RecordError, RecordedNow, Recorder};
 use trail_store::Query;
 
 mod values;
@@ -123,11 +123,12 @@ fn batch_event(i: usize, parsed: Result<Event, trail_core::EventError>) -> PyRes
 
 /// An acknowledgement as a dict: `{seq, id, hash, created}`.
 fn ack_dict(py: Python<'_>, a: trail_ingest::Appended) -> PyResult<Bound<'_, PyDict>> {
+    // Interned keys: made once, not four new strings per event.
     let out = PyDict::new(py);
-    out.set_item("seq", a.seq)?;
-    out.set_item("id", a.id)?;
-    out.set_item("hash", a.hash.to_string())?;
-    out.set_item("created", a.created)?;
+    out.set_item(intern!(py, "seq"), a.seq)?;
+    out.set_item(intern!(py, "id"), a.id)?;
+    out.set_item(intern!(py, "hash"), a.hash.to_string())?;
+    out.set_item(intern!(py, "created"), a.created)?;
     Ok(out)
 }
 
@@ -256,11 +257,18 @@ impl NativeLog {
         })
     }
 
-    /// Records one event, the GIL released until it is stored.
+    /// Records one event, the GIL released until it is stored: at once when the recorder can
+    /// (an unsynced store with nothing queued), else through the log's runtime.
     fn append(&self, py: Python<'_>, event: Event) -> PyResult<trail_ingest::Appended> {
         let recorder = self.recorder()?;
-        let runtime = self.runtime.clone();
-        py.detach(move || runtime.block_on(recorder.record(event)).map_err(record_err))
+        let runtime = &self.runtime;
+        py.detach(move || match recorder.record_now(event) {
+            Ok(RecordedNow::Done(ack)) => Ok(ack),
+            Ok(RecordedNow::Later(prepared)) => {
+                runtime.block_on(recorder.record_prepared(prepared)).map_err(record_err)
+            }
+            Err(e) => Err(record_err(e)),
+        })
     }
 
     /// The store reads go to: the recorder's while the log is open (a second store on the
