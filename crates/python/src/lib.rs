@@ -49,7 +49,8 @@ create_exception!(
 
 /// What an open log holds while it is open.
 struct Open {
-    recorder: Recorder,
+    /// Shared with each call (one reference count, where a `Recorder` clone takes a dozen).
+    recorder: Arc<Recorder>,
     /// The writer lock (and, on PostgreSQL, the lease), released when the log closes.
     _writer: Writer,
 }
@@ -166,7 +167,7 @@ impl NativeLog {
             path,
             dir,
             runtime: Arc::new(runtime),
-            open: Mutex::new(Some(Open { recorder, _writer: writer })),
+            open: Mutex::new(Some(Open { recorder: Arc::new(recorder), _writer: writer })),
             ag2_seen: Mutex::new(std::collections::HashMap::new()),
             forked: AtomicBool::new(false),
         })
@@ -296,7 +297,7 @@ impl NativeLog {
         Ok(())
     }
 
-    fn recorder(&self) -> PyResult<Recorder> {
+    fn recorder(&self) -> PyResult<Arc<Recorder>> {
         self.not_forked()?;
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         match open.as_ref() {
@@ -527,7 +528,9 @@ impl NativeLog {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).take();
         let Some(open) = open else { return Ok(()) };
         let runtime = self.runtime.clone();
-        py.detach(move || runtime.block_on(open.recorder.close()).map_err(err))
+        py.detach(move || {
+            runtime.block_on(Arc::unwrap_or_clone(open.recorder).close()).map_err(err)
+        })
     }
 
     /// Records matching the filters (JSON text of `trail_store::Query`: kind, agent, session,
@@ -584,7 +587,7 @@ impl Drop for NativeLog {
         }
         // A log dropped without close() still signs its final checkpoint.
         if let Some(open) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            let _ = self.runtime.block_on(open.recorder.close());
+            let _ = self.runtime.block_on(Arc::unwrap_or_clone(open.recorder).close());
         }
     }
 }
