@@ -226,9 +226,14 @@ struct Forgotten {
 /// The drainer: commits journaled records once [`DRAIN_AT`] wait or the oldest has waited
 /// [`DRAIN_LINGER`], until the store stops it. A failed commit is tried again one linger later;
 /// an append that needs room in the journal meets the error itself.
-pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<Writer>) {
+pub(super) fn drain_in_background(
+    origin: &str,
+    head: &HeadLock,
+    writer: &Mutex<Writer>,
+    wal: Option<&Path>,
+) {
     loop {
-        {
+        let past_half = {
             let mut h = head.lock();
             loop {
                 if h.stop {
@@ -253,10 +258,16 @@ pub(super) fn drain_in_background(origin: &str, head: &HeadLock, writer: &Mutex<
                     break;
                 }
             }
-        }
-        // Not synced: the records stay in the journal until an append finds it full or the
-        // store's next synced write (a checkpoint), so the drainer adds no sync of its own.
-        if drain(origin, head, writer, None).is_err() {
+            h.journal.as_ref().is_some_and(Journal::past_half)
+        };
+        // Not synced while the journal has room: the records stay in it until an append finds
+        // it full or the store's next synced write (a checkpoint). Past half, synced: the
+        // append that finds the journal full commits what is left and syncs the database
+        // before the journal starts again, with the appends waiting, and that sync is short
+        // when the database was synced here, off their path, shortly before (measured: the
+        // full journal's sync was 0.6 µs of every unsynced append's 10).
+        let sync = if past_half { wal } else { None };
+        if drain(origin, head, writer, sync).is_err() {
             std::thread::sleep(DRAIN_LINGER);
         }
     }

@@ -138,6 +138,11 @@ impl Journal {
         &self.path
     }
 
+    /// Whether more than half of the journal is written.
+    pub(super) fn past_half(&self) -> bool {
+        self.offset > JOURNAL_BYTES / 2
+    }
+
     /// Whether a frame of `records` fits after the current offset.
     pub(super) fn fits(&self, records: &[Sealed]) -> bool {
         self.offset + frame_len(records) as u64 <= JOURNAL_BYTES

@@ -374,10 +374,11 @@ impl SqliteStore {
         let writer = Arc::new(Mutex::new(writer));
         let drainer = if has_journal {
             let (head, writer, origin) = (head.clone(), writer.clone(), origin.clone());
+            let wal = path.as_deref().map(wal_path);
             Some(
                 std::thread::Builder::new()
                     .name("trail-sqlite-drain".into())
-                    .spawn(move || drain_in_background(&origin, &head, &writer))
+                    .spawn(move || drain_in_background(&origin, &head, &writer, wal.as_deref()))
                     .map_err(|source| StoreError::Io {
                         path: path.clone().unwrap_or_default(),
                         source,
