@@ -189,6 +189,11 @@ impl Event {
 
 /// Deserializes the metadata fields, naming the field that is wrong.
 fn fields_from_map(map: serde_json::Map<String, Value>) -> Result<Fields, EventError> {
+    let plain = map.contains_key("kind")
+        && map.iter().all(|(k, v)| v.is_string() && STRING_FIELDS.contains(&k.as_str()));
+    if plain {
+        return Ok(plain_fields(map));
+    }
     // serde reads a struct from an array too, by position: `[100, 200]` would be taken as
     // input and output tokens (found by an outside tester).
     if let Some(usage) = map.get("usage").filter(|u| !u.is_object() && !u.is_null()) {
@@ -210,6 +215,50 @@ fn fields_from_map(map: serde_json::Map<String, Value>) -> Result<Fields, EventE
             EventError::field(&path, inner)
         }
     })
+}
+
+/// The fields that hold a string.
+const STRING_FIELDS: &[&str] = &[
+    "kind",
+    "category",
+    "action",
+    "status",
+    "agent",
+    "session",
+    "conversation",
+    "actor",
+    "source",
+    "trace_id",
+    "span_id",
+];
+
+/// The fields of a map whose every member is a string field holding a string, with a `kind`
+/// (most events): read directly, where serde (which the rest take, for its messages) walks
+/// the map through a deserializer.
+fn plain_fields(map: serde_json::Map<String, Value>) -> Fields {
+    let mut f = Fields::default();
+    for (key, value) in map {
+        let Value::String(v) = value else { continue };
+        let slot = match key.as_str() {
+            "kind" => {
+                f.kind = v;
+                continue;
+            }
+            "category" => &mut f.category,
+            "action" => &mut f.action,
+            "status" => &mut f.status,
+            "agent" => &mut f.agent,
+            "session" => &mut f.session,
+            "conversation" => &mut f.conversation,
+            "actor" => &mut f.actor,
+            "source" => &mut f.source,
+            "trace_id" => &mut f.trace_id,
+            "span_id" => &mut f.span_id,
+            _ => continue,
+        };
+        *slot = Some(v);
+    }
+    f
 }
 
 /// The names an event may carry.
@@ -310,6 +359,25 @@ impl Sealed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_fields_read_directly_are_what_serde_reads() {
+        // Every subset of the string fields (by bit), each holding a distinct string: the
+        // direct reading and serde's must agree.
+        let optional = &STRING_FIELDS[1..];
+        for mask in 0u32..(1 << optional.len()) {
+            let mut map = serde_json::Map::new();
+            map.insert("kind".into(), Value::String("k".into()));
+            for (i, name) in optional.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    map.insert((*name).into(), Value::String(format!("{name}-{mask}")));
+                }
+            }
+            let by_serde: Fields = serde_json::from_value(Value::Object(map.clone())).unwrap();
+            assert_eq!(plain_fields(map.clone()), by_serde, "{map:?}");
+            assert_eq!(fields_from_map(map).unwrap(), by_serde);
+        }
+    }
 
     fn check_event(input: &str, expect: &str) {
         let got = match Event::from_slice(input.as_bytes()) {
