@@ -386,23 +386,30 @@ impl NativeLog {
         if kind.is_some() && fields.contains("kind")? {
             return Err(EventError::new_err("kind: give the kind once, as the first argument"));
         }
-        let direct = values::object_of(&fields, 0).and_then(|mut event| match &kind {
-            Some(kind) => values::json_of(kind, 1).map(|kind| {
-                event.insert("kind".to_owned(), kind);
-                event
-            }),
-            None => Some(event),
-        });
-        let event = match direct {
-            Some(event) => Event::from_value(Value::Object(event)),
-            None => {
-                let trail = py.import("trail")?;
-                let text = match &kind {
-                    Some(kind) => trail.getattr("_event")?.call1((kind, &fields))?,
-                    None => trail.getattr("_json")?.call1((&fields, "the event"))?,
-                };
-                Event::from_slice(text.extract::<String>()?.as_bytes())
-            }
+        let plain = values::plain_event(kind.as_ref(), &fields);
+        let direct = || {
+            values::object_of(&fields, 0).and_then(|mut event| match &kind {
+                Some(kind) => values::json_of(kind, 1).map(|kind| {
+                    event.insert("kind".to_owned(), kind);
+                    event
+                }),
+                None => Some(event),
+            })
+        };
+        let event = match plain {
+            // Validated as `from_value` validates what it reads.
+            Some(event) => event.validate().map(|()| event),
+            None => match direct() {
+                Some(event) => Event::from_value(Value::Object(event)),
+                None => {
+                    let trail = py.import("trail")?;
+                    let text = match &kind {
+                        Some(kind) => trail.getattr("_event")?.call1((kind, &fields))?,
+                        None => trail.getattr("_json")?.call1((&fields, "the event"))?,
+                    };
+                    Event::from_slice(text.extract::<String>()?.as_bytes())
+                }
+            },
         };
         let event = event
             .and_then(Event::checked_from_client)

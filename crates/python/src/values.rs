@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
+use trail_core::{Event, Fields};
 
 /// Deeper values take the JSON-text path (serde_json's parser stops at 128 levels).
 pub const MAX_DEPTH: usize = 100;
@@ -74,6 +75,11 @@ unsafe extern "C" {
 /// 3.9 limited API's way (`PyUnicode_AsUTF8String`) and was most of this module's conversion
 /// cost. `None` for a lone surrogate, which has no UTF-8.
 fn utf8_of(s: &Bound<'_, PyString>) -> Option<String> {
+    text_of(s).map(str::to_owned)
+}
+
+/// A `str`'s text, borrowed from the string (see [`utf8_of`]).
+fn text_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a str> {
     let mut size: pyo3::ffi::Py_ssize_t = 0;
     // SAFETY: `s` is a live `str` (exact type) held by the caller, and the GIL is held; the
     // returned buffer belongs to `s` and is copied below, while `s` is still held.
@@ -86,5 +92,50 @@ fn utf8_of(s: &Bound<'_, PyString>) -> Option<String> {
     let len = usize::try_from(size).ok()?;
     // SAFETY: CPython returns `size` bytes at `ptr`, alive as long as `s` (see above).
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-    std::str::from_utf8(bytes).ok().map(str::to_owned)
+    std::str::from_utf8(bytes).ok()
+}
+
+/// The event of `record(kind, **fields)` read straight from the call, when it is the usual
+/// one: every field a string field holding a `str` (`kind`, `action`, `session`, ...), or `id`,
+/// or `body`. `None` otherwise (another field, another type, a body not read as JSON here),
+/// and the caller builds the event from a JSON object, which accepts or refuses the rest with
+/// its own messages. The event is not yet validated.
+pub fn plain_event(kind: Option<&Bound<'_, PyAny>>, fields: &Bound<'_, PyDict>) -> Option<Event> {
+    let mut event = Event { id: None, time: None, fields: Fields::default(), body: None };
+    let mut has_kind = false;
+    if let Some(kind) = kind {
+        event.fields.kind = utf8_of(kind.cast_exact::<PyString>().ok()?)?;
+        has_kind = true;
+    }
+    for (k, v) in fields.iter() {
+        let key = k.cast_exact::<PyString>().ok()?;
+        let key = text_of(&key)?;
+        if key == "body" {
+            event.body = Some(json_of(&v, 1)?).filter(|b| !b.is_null());
+            continue;
+        }
+        let value = utf8_of(v.cast_exact::<PyString>().ok()?)?;
+        let f = &mut event.fields;
+        let slot = match key {
+            "kind" => {
+                f.kind = value;
+                has_kind = true;
+                continue;
+            }
+            "id" => &mut event.id,
+            "category" => &mut f.category,
+            "action" => &mut f.action,
+            "status" => &mut f.status,
+            "agent" => &mut f.agent,
+            "session" => &mut f.session,
+            "conversation" => &mut f.conversation,
+            "actor" => &mut f.actor,
+            "source" => &mut f.source,
+            "trace_id" => &mut f.trace_id,
+            "span_id" => &mut f.span_id,
+            _ => return None,
+        };
+        *slot = Some(value);
+    }
+    has_kind.then_some(event)
 }

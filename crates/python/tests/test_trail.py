@@ -148,6 +148,67 @@ class LogTest(Temp):
             out = run("verify", "--data", str(d))
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_fields_cross_as_json_dumps_would_carry_them(self):
+        """Log.record reads the usual call (string fields, id, body) straight from its
+        arguments; the oracle is again json.dumps and trail's parse: each call is stored with
+        the same fields, or refused with the same message, by both."""
+
+        class Name(str):
+            pass
+
+        calls = [
+            ("tool_call", {"action": "Bash", "session": "s1", "agent": "a", "status": "ok"}),
+            ("tool_call", {"category": "c", "conversation": "cv", "actor": "u", "source": "src",
+                           "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}),
+            ("tool_call", {"id": "my-id-1", "action": "x"}),
+            ("tool_call", {"id": "has space"}), ("tool_call", {"id": ""}), ("tool_call", {"id": 7}),
+            ("tool_call", {"id": None}), ("tool_call", {"action": None}), ("tool_call", {"action": 5}),
+            ("tool_call", {"action": Name("x")}), ("tool_call", {"action": "é😀"}),
+            ("tool_call", {"action": "\ud800"}), ("tool_call", {"action": ""}),
+            ("tool_call", {"unknown": "x"}), ("tool_call", {"duration_ms": 12}),
+            ("tool_call", {"duration_ms": -1}), ("tool_call", {"usage": {"input_tokens": 3}}),
+            ("tool_call", {"usage": [1, 2]}), ("tool_call", {"time": "2026-01-02T03:04:05Z"}),
+            ("tool_call", {"time": "yesterday"}), ("tool_call", {"body": None}),
+            ("Bad Kind!", {}), ("", {}), ("k" * 129, {}), (5, {}), (Name("tool_call"), {}),
+            ("trail.erasure", {}), ("tool_call", {"id": "otel:abc"}),
+            (None, {"kind": "tool_call", "action": "y"}), (None, {"action": "no kind"}),
+        ]
+        fast, slow = self.dir / "fast-fields", self.dir / "slow-fields"
+
+        def outcome(fn):
+            try:
+                return ("ok", fn()["seq"])
+            except trail.EventError as e:
+                return ("refused", str(e))
+
+        def direct(log, kind, fields):
+            return log.record(**fields) if kind is None else log.record(kind, **fields)
+
+        def through_json(log, kind, fields):
+            text = trail._json(fields, "the event") if kind is None else trail._event(kind, fields)
+            return json.loads(log._native.record_json(text))
+
+        with trail.Log.init(fast, origin="example.com/py") as a, \
+                trail.Log.init(slow, origin="example.com/py") as b:
+            for kind, fields in calls:
+                got = outcome(lambda: direct(a, kind, fields))
+                want = outcome(lambda: through_json(b, kind, fields))
+                self.assertEqual(got, want, short((kind, fields)))
+            def stored(log):
+                # The record's fields and body; a generated id, the time, the body's salted
+                # digest and the chain differ between any two logs.
+                out = []
+                for r in log.query(ascending=True, limit=1000):
+                    rec = {k: v for k, v in r["record"].items()
+                           if k not in ("time", "prev", "body_digest", "origin")}
+                    if not rec["id"].startswith("my-"):
+                        rec["id"] = "generated"
+                    out.append((rec, r.get("body")))
+                return out
+            records_a, records_b = stored(a), stored(b)
+        self.assertEqual(records_a, records_b)
+        self.assertGreater(len(records_a), 5, "the plain calls are accepted")
+
     def test_batches_cross_as_json_dumps_would_carry_them(self):
         """record_many reads plain values directly and anything else through json.dumps: both
         paths store the same batches and refuse the same ones, whole (oracle: Python's json)."""
