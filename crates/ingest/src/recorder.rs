@@ -41,7 +41,7 @@ pub enum RecordedNow {
     /// Appended: its acknowledgement.
     Done(Appended),
     /// Not appended yet, as that would wait: record it with [`Recorder::record_prepared`].
-    Later(PreparedEvent),
+    Later(Box<PreparedEvent>),
 }
 
 /// Where [`Recorder::append_here`] left an event.
@@ -175,7 +175,7 @@ impl Recorder {
             }
             _ => job,
         };
-        Ok(RecordedNow::Later(PreparedEvent { job, reply }))
+        Ok(RecordedNow::Later(Box::new(PreparedEvent { job, reply })))
     }
 
     /// Records an event prepared by [`Recorder::prepare_event`] or given back by

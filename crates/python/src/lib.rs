@@ -266,7 +266,7 @@ impl NativeLog {
         py.detach(move || match recorder.record_now(event) {
             Ok(RecordedNow::Done(ack)) => Ok(ack),
             Ok(RecordedNow::Later(prepared)) => {
-                runtime.block_on(recorder.record_prepared(prepared)).map_err(record_err)
+                runtime.block_on(recorder.record_prepared(*prepared)).map_err(record_err)
             }
             Err(e) => Err(record_err(e)),
         })
