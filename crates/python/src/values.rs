@@ -109,7 +109,7 @@ pub fn plain_event(kind: Option<&Bound<'_, PyAny>>, fields: &Bound<'_, PyDict>) 
     }
     for (k, v) in fields.iter() {
         let key = k.cast_exact::<PyString>().ok()?;
-        let key = text_of(&key)?;
+        let key = text_of(key)?;
         if key == "body" {
             event.body = Some(json_of(&v, 1)?).filter(|b| !b.is_null());
             continue;
