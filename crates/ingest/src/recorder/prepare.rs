@@ -152,5 +152,20 @@ pub fn now() -> Timestamp {
 fn new_id() -> String {
     let millis = u64::try_from(now().unix_nanos() / 1_000_000).unwrap_or(0);
     let random: [u8; 10] = rand::random();
-    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string()
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    // Encoded into a buffer, not through `Display` and the formatting machinery.
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_ids_are_uuid_v7_in_their_usual_text() {
+        let id = super::new_id();
+        let parsed = uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(id, parsed.to_string(), "lower case, hyphenated");
+        assert_ne!(super::new_id(), id);
+    }
 }
