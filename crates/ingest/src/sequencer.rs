@@ -374,14 +374,21 @@ impl ToSign {
 /// Signs and stores a checkpoint over every record appended so far. The sequencer's lock is
 /// held only to read what to sign and to record the outcome, not while the store checks its
 /// tree and syncs: events keep being appended meanwhile (the records the checkpoint covers are
-/// those appended before it was taken, and their root is read at that size).
+/// those appended before it was taken, and their root is read at that size). A store that
+/// takes only checkpoints of its current size ([`Store::checkpoints_at_head_only`]) is signed
+/// with the lock held throughout, as appends meanwhile would make the checkpoint too old.
 async fn sign_checkpoint(sequencer: &tokio::sync::Mutex<Sequencer>) -> Result<(), RecordError> {
-    let Some(to_sign) = sequencer.lock().await.to_sign() else { return Ok(()) };
+    let held = sequencer.lock().await;
+    let Some(to_sign) = held.to_sign() else { return Ok(()) };
+    let held = to_sign.store.checkpoints_at_head_only().then_some(held);
     let size = to_sign.size;
     let result = tokio::task::spawn_blocking(move || to_sign.sign())
         .await
         .map_err(|e| RecordError::Store(e.to_string()))?;
-    sequencer.lock().await.signed(size, result)
+    match held {
+        Some(mut s) => s.signed(size, result),
+        None => sequencer.lock().await.signed(size, result),
+    }
 }
 
 /// Checks that the stored tree still has, at the latest stored checkpoint's size, the root that

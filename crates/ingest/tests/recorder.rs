@@ -601,3 +601,44 @@ async fn events_are_appended_while_a_checkpoint_is_being_stored() {
     check_chain(&*store, &acks);
     rec.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_store_is_flushed_and_signed_while_events_are_appended() {
+    // The files store takes only checkpoints of its current size: signing one while events
+    // are appended beside it must still store it (found by an outside tester: `flush()` failed
+    // and no checkpoint was stored for seconds under steady load).
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(trail_store::file::FileStore::create(dir.path(), ORIGIN).unwrap());
+    store.set_durability(Durability::Checkpoint).unwrap();
+    let config = RecorderConfig {
+        checkpoint_every: 50,
+        checkpoint_interval: Duration::from_millis(20),
+        ..RecorderConfig::default()
+    };
+    let rec = open(store.clone(), config);
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                for i in 0..400 {
+                    rec.record(event(json!({"kind": "x", "id": format!("w{w}-{i}")})))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        rec.flush().await.expect("a flush beside appends");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    rec.flush().await.unwrap();
+    assert_eq!(rec.metrics().checkpoint_failures, 0);
+    let signed = store.checkpoints().unwrap();
+    assert!(signed.len() > 5, "checkpoints kept being stored: {}", signed.len());
+    assert_eq!(signed.last().map(|c| c.checkpoint.size), Some(1200));
+    rec.close().await.unwrap();
+}

@@ -502,6 +502,10 @@ impl Store for FileStore {
         self.durability() == Durability::Checkpoint
     }
 
+    fn checkpoints_at_head_only(&self) -> bool {
+        true
+    }
+
     fn set_durability(&self, durability: Durability) -> Result<()> {
         self.sync_appends.store(durability == Durability::Commit, Ordering::Relaxed);
         Ok(())

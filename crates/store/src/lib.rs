@@ -234,6 +234,13 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// Whether [`Store::put_checkpoint`] takes only a checkpoint of the store's current size
+    /// (the files store, whose export format places a checkpoint after the last record it
+    /// covers). The recorder then appends nothing while it signs and stores one.
+    fn checkpoints_at_head_only(&self) -> bool {
+        false
+    }
+
     /// Finds the records with these ids (for idempotent appends).
     fn find_ids(&self, ids: &[&str]) -> Result<Vec<StoredRecord>>;
 
