@@ -264,13 +264,20 @@ fn load(
 }
 
 /// Opens `tree.bin`, rebuilding it when it does not hold exactly the nodes of the log.
+///
+/// A rebuilt file replaces the old one by a rename, never by rewriting it in place: another
+/// store may hold the old file open (a writer appending beside this one's open, which reads
+/// the log while the writer is between a record's line and its nodes), and rewriting the file
+/// under it made that writer read wrong nodes and sign a wrong root (found by an outside tester
+/// running `trail stats` beside a writer). The writer keeps its own file; the next open after
+/// it rebuilds again.
 fn open_tree(dir: &Path, inner: &Inner, leaves: &[Hash]) -> Result<File> {
     let path = dir.join(TREE_FILE);
     let size = inner.range.size();
     let expected_nodes =
         trail_merkle::nodes_for_size(size) - trail_merkle::nodes_for_size(inner.start);
     let expected_len = expected_nodes * 32;
-    let mut tree = private()
+    let tree = private()
         .read(true)
         .write(true)
         .create(true)
@@ -291,11 +298,21 @@ fn open_tree(dir: &Path, inner: &Inner, leaves: &[Hash]) -> Result<File> {
                 buf.extend_from_slice(h.as_bytes());
             }
         }
-        tree.set_len(0).map_err(io(&path))?;
-        tree.seek(SeekFrom::Start(0)).map_err(io(&path))?;
-        tree.write_all(&buf).and_then(|()| tree.sync_data()).map_err(io(&path))?;
+        let tmp = dir.join(format!("{TREE_FILE}.{}.{:016x}.tmp", std::process::id(), rand_u64()));
+        let mut rebuilt =
+            private().read(true).write(true).create_new(true).open(&tmp).map_err(io(&tmp))?;
+        rebuilt.write_all(&buf).and_then(|()| rebuilt.sync_data()).map_err(io(&tmp))?;
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        rebuilt.seek(SeekFrom::End(0)).map_err(io(&path))?;
+        return Ok(rebuilt);
     }
     Ok(tree)
+}
+
+/// A number for a temporary file's name, distinct between the threads of one process.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 impl Store for FileStore {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use trail_core::verify::{BodyInput, Location, Verifier, VerifyOptions};
 use trail_store::conformance::{ORIGIN, seal};
-use trail_store::file::{FileStore, LOG_FILE};
+use trail_store::file::{FileStore, LOG_FILE, TREE_FILE};
 use trail_store::sqlite::SqliteStore;
 use trail_store::{Durability, Store, StoreError};
 
@@ -304,4 +304,34 @@ fn a_journal_that_is_not_a_regular_file_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     let mode = std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn opening_a_file_log_beside_its_writer_leaves_the_writers_tree_file_alone() {
+    // A reader (`trail stats` beside a writer) may read the log between a record's line and
+    // its tree nodes, and rebuild the node cache. It must not rewrite the file the writer holds
+    // (found by an outside tester: the writer then read wrong nodes and signed a wrong root).
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let writer = FileStore::create(dir.path(), ORIGIN).unwrap();
+    writer.append(&seal(&writer, &events(0, 5))).unwrap();
+    let held = std::fs::File::open(dir.path().join(TREE_FILE)).unwrap();
+    let (len, inode) = (held.metadata().unwrap().len(), held.metadata().unwrap().ino());
+    // The writer mid-append: the sixth record's line is in the log, its nodes not yet.
+    let next = seal(&writer, &events(5, 1));
+    let s = &next[0];
+    let line = trail_core::export::record_line(&s.canonical, &s.hash, s.body.as_ref()) + "\n";
+    let mut log = std::fs::OpenOptions::new().append(true).open(dir.path().join(LOG_FILE)).unwrap();
+    std::io::Write::write_all(&mut log, line.as_bytes()).unwrap();
+    let reader = FileStore::open(dir.path()).unwrap();
+    assert_eq!(verify_store(&reader), 6);
+    assert_eq!((&reader as &dyn Store).root_at(6).unwrap(), reader.state().unwrap().root);
+    assert_eq!(held.metadata().unwrap().len(), len, "the writer's tree file was rewritten");
+    let now = std::fs::metadata(dir.path().join(TREE_FILE)).unwrap().ino();
+    assert_ne!(now, inode, "the rebuilt cache replaces the file by a rename");
+    // The writer still reads its own nodes: its root over its five records is unchanged.
+    assert_eq!(
+        (&writer as &dyn Store).root_at(5).unwrap(),
+        (&reader as &dyn Store).root_at(5).unwrap()
+    );
 }
