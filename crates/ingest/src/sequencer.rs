@@ -378,8 +378,23 @@ impl ToSign {
 /// takes only checkpoints of its current size ([`Store::checkpoints_at_head_only`]) is signed
 /// with the lock held throughout, as appends meanwhile would make the checkpoint too old.
 async fn sign_checkpoint(sequencer: &tokio::sync::Mutex<Sequencer>) -> Result<(), RecordError> {
-    let held = sequencer.lock().await;
-    let Some(to_sign) = held.to_sign() else { return Ok(()) };
+    let mut held = sequencer.lock().await;
+    let Some(mut to_sign) = held.to_sign() else { return Ok(()) };
+    if to_sign.store.checkpoints_at_head_only() {
+        // Most of storing the checkpoint is its sync: done first without the lock (so events
+        // keep being appended), the sync with the lock held covers only what came meanwhile.
+        drop(held);
+        let store = to_sign.store.clone();
+        let synced = tokio::task::spawn_blocking(move || store.sync_appended()).await;
+        if let Ok(Err(e)) = synced {
+            tracing::warn!(error = %e, "syncing the log before a checkpoint failed");
+        }
+        held = sequencer.lock().await;
+        match held.to_sign() {
+            Some(t) => to_sign = t,
+            None => return Ok(()),
+        }
+    }
     let held = to_sign.store.checkpoints_at_head_only().then_some(held);
     let size = to_sign.size;
     let result = tokio::task::spawn_blocking(move || to_sign.sign())

@@ -523,6 +523,12 @@ impl Store for FileStore {
         true
     }
 
+    fn sync_appended(&self) -> Result<()> {
+        let path = self.log_path();
+        let log = self.lock().log.try_clone().map_err(io(&path))?;
+        log.sync_data().map_err(io(&path))
+    }
+
     fn set_durability(&self, durability: Durability) -> Result<()> {
         self.sync_appends.store(durability == Durability::Commit, Ordering::Relaxed);
         Ok(())

@@ -241,6 +241,13 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// Syncs what is appended so far, without holding up appends for the sync (a store whose
+    /// [`Store::put_checkpoint`] syncs may do most of that work here first, so the checkpoint's
+    /// own sync, with appends waiting, is short). Does nothing by default.
+    fn sync_appended(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Finds the records with these ids (for idempotent appends).
     fn find_ids(&self, ids: &[&str]) -> Result<Vec<StoredRecord>>;
 
