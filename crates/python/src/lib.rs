@@ -122,6 +122,14 @@ fn batch_event(i: usize, parsed: Result<Event, trail_core::EventError>) -> PyRes
         .map_err(|e| EventError::new_err(format!("event {i}: {e}")))
 }
 
+/// A serde_json message without its " at line L column C" (a place in text the package made).
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    }
+}
+
 /// An acknowledgement as a dict: `{seq, id, hash, created}`.
 fn ack_dict(py: Python<'_>, a: trail_ingest::Appended) -> PyResult<Bound<'_, PyDict>> {
     // Interned keys: made once, not four new strings per event.
@@ -544,8 +552,19 @@ impl NativeLog {
     /// status, from, to, search, limit, cursor, ascending, ...), as JSON text:
     /// `{"records": [{seq, hash, record, body}], "next_cursor"}`.
     fn query_json(&self, py: Python<'_>, filters: &str) -> PyResult<String> {
-        let q: Query = serde_json::from_str(filters)
-            .map_err(|e| EventError::new_err(format!("query: {e}")))?;
+        // The filter that is wrong is named (`query(limit="10")`: `query: limit: invalid type:
+        // string "10", expected u32`), not a place in JSON text the caller never wrote.
+        let q: Query =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(filters))
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let inner = e.into_inner().to_string();
+                    let reason = strip_position(&inner);
+                    match path.as_str() {
+                        "." => EventError::new_err(format!("query: {reason}")),
+                        _ => EventError::new_err(format!("query: {path}: {reason}")),
+                    }
+                })?;
         let store = self.store()?;
         py.detach(move || {
             let page = store.query(&q).map_err(err)?;

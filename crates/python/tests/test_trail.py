@@ -326,6 +326,18 @@ class LogTest(Temp):
         out = run("verify", "--data", str(self.data))
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_query_errors_name_the_filter(self):
+        """Found by an outside tester: `query(limit="10")` said "at line 1 column 14" of JSON
+        the caller never wrote, and named no filter."""
+        with trail.Log.init(self.dir / "qerr", origin="example.com/py") as log:
+            log.record("k")
+            for filters, named in [({"limit": "10"}, "query: limit: "), ({"kind": 5}, "query: kind: "),
+                                   ({"limit": -1}, "query: limit: ")]:
+                with self.assertRaises(trail.EventError) as caught:
+                    log.query(**filters)
+                self.assertTrue(str(caught.exception).startswith(named), str(caught.exception))
+                self.assertNotIn(" column ", str(caught.exception))
+
     def test_the_kind_is_given_once(self):
         with trail.Log.init(self.data, origin="example.com/py") as log:
             with self.assertRaisesRegex(trail.EventError, "kind: give the kind once"):
