@@ -337,6 +337,15 @@ class LogTest(Temp):
                     log.query(**filters)
                 self.assertTrue(str(caught.exception).startswith(named), str(caught.exception))
                 self.assertNotIn(" column ", str(caught.exception))
+            # scan's limit is a number of records; its own paging filters are refused by name.
+            for i in range(4):
+                log.record("k")
+            self.assertEqual([r["seq"] for r in log.scan(limit=3)], [0, 1, 2])
+            self.assertEqual(len(list(log.scan())), 5)
+            for bad, named in [({"limit": "10"}, "scan: limit: "), ({"cursor": 2}, "scan: cursor: ")]:
+                with self.assertRaises(trail.EventError) as caught:
+                    list(log.scan(**bad))
+                self.assertTrue(str(caught.exception).startswith(named), str(caught.exception))
 
     def test_the_kind_is_given_once(self):
         with trail.Log.init(self.data, origin="example.com/py") as log:

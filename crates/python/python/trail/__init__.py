@@ -192,13 +192,24 @@ class Log:
         page = json.loads(self._native.query_json(json.dumps(_query(filters))))
         return page["records"]
 
-    def scan(self, **filters: Any):
-        """Every record matching the filters, oldest first, page by page (``query``'s filters)."""
+    def scan(self, limit: Optional[int] = None, **filters: Any):
+        """Every record matching the filters, oldest first, page by page (``query``'s filters);
+        at most ``limit`` records when it is given."""
+        for own in ("ascending", "cursor"):
+            if own in filters:
+                raise EventError(f"scan: {own}: scan reads oldest first from the start and pages itself; "
+                                 "query() takes it")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise EventError(f"scan: limit: expected a number of records, 0 or more, found {limit!r}")
         cursor = None
-        while True:
-            page = self.query(ascending=True, limit=1000, cursor=cursor, **filters)
+        left = limit
+        while left is None or left > 0:
+            n = 1000 if left is None else min(1000, left)
+            page = self.query(ascending=True, limit=n, cursor=cursor, **filters)
             yield from page
-            if len(page) < 1000:
+            if left is not None:
+                left -= len(page)
+            if len(page) < n:
                 return
             cursor = page[-1]["seq"]
 
