@@ -326,6 +326,16 @@ class LogTest(Temp):
         out = run("verify", "--data", str(self.data))
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_a_message_naming_a_lone_surrogate_prints(self):
+        """Found by an outside tester: the key of a refused body went into the message as it
+        was, and `print(e)` raised UnicodeEncodeError."""
+        with trail.Log.init(self.dir / "surrogate", origin="example.com/py") as log:
+            with self.assertRaises(trail.EventError) as caught:
+                log.record("k", body={"\ud800": 1})
+            message = str(caught.exception)
+            message.encode("utf-8")
+            self.assertIn("\\ud800", message)
+
     def test_query_errors_name_the_filter(self):
         """Found by an outside tester: `query(limit="10")` said "at line 1 column 14" of JSON
         the caller never wrote, and named no filter."""

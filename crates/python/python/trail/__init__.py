@@ -37,7 +37,8 @@ def _json(value: Any, what: str) -> str:
         return text
     except (TypeError, ValueError, RecursionError) as e:
         where = _not_json_at(value, "", set())
-        at = f" at {where or '/'}" if where is not None else ""
+        # A key holding a lone surrogate is named escaped: the message itself must print.
+        at = f" at {(where or '/').encode('utf-8', 'backslashreplace').decode()}" if where is not None else ""
         if isinstance(e, UnicodeEncodeError):
             bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
             reason = f"a lone surrogate ({bad.encode('unicode_escape').decode()}) has no UTF-8"
