@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::exceptions::PyException;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyInterruptedError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use pyo3::{create_exception, intern};
@@ -141,6 +141,16 @@ fn ack_dict(py: Python<'_>, a: trail_ingest::Appended) -> PyResult<Bound<'_, PyD
     Ok(out)
 }
 
+/// Taking the writer lock failed: `InterruptedError` when a signal interrupted the wait (the
+/// caller runs Python's handlers and waits again), else as any other error.
+fn lock_err(e: &anyhow::Error) -> PyErr {
+    let interrupted = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted)
+    });
+    if interrupted { PyInterruptedError::new_err(e.to_string()) } else { anyhow_err(e) }
+}
+
 fn record_err(e: RecordError) -> PyErr {
     match e {
         RecordError::Invalid(_) | RecordError::Blocked(_) => EventError::new_err(e.to_string()),
@@ -156,7 +166,7 @@ impl NativeLog {
             .enable_all()
             .build()
             .map_err(err)?;
-        let writer = match Writer::take(&dir, true).map_err(|e| anyhow_err(&e))? {
+        let writer = match Writer::take(&dir, true).map_err(|e| lock_err(&e))? {
             Turn::Own(w) => w,
             Turn::Served { node } => {
                 return Err(TrailError::new_err(format!(
@@ -340,10 +350,18 @@ impl NativeLog {
     /// writer to finish; a log a `trail serve` node holds is refused, naming the node).
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<NativeLog> {
-        py.detach(|| {
-            let dir = DataDir::open(&path).map_err(|e| anyhow_err(&e))?;
-            NativeLog::start(path, dir)
-        })
+        loop {
+            let opened = py.detach(|| {
+                let dir = DataDir::open(&path).map_err(|e| anyhow_err(&e))?;
+                NativeLog::start(path.clone(), dir)
+            });
+            match opened {
+                // A signal ended the wait for the writer lock: Python runs its handler (Ctrl-C
+                // raises KeyboardInterrupt here), and the wait goes on if it returns.
+                Err(e) if e.is_instance_of::<PyInterruptedError>(py) => py.check_signals()?,
+                other => return other,
+            }
+        }
     }
 
     /// Marks this log as inherited by a forked child (called by the package's

@@ -456,6 +456,51 @@ log.close()
         self.assertEqual(len(opened), 1)
         opened[0].close()
 
+    def test_signals_while_waiting_for_the_writer_lock_run_their_handlers(self):
+        """Found by an outside tester: any signal Python handles (SIGALRM, SIGCHLD, SIGUSR1)
+        ended Log.open's wait for the writer lock with `Interrupted system call`. The handler
+        now runs and the wait goes on; an exception from it (Ctrl-C's KeyboardInterrupt) ends
+        the wait."""
+        import signal
+        trail.Log.init(self.data, origin="example.com/py").close()
+        feeder = subprocess.Popen([TRAIL, "log", "--data", str(self.data)], stdin=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        feeder.stdin.write('{"kind":"tool_call"}\n')
+        feeder.stdin.flush()
+        time.sleep(1.0)
+        alarms = []
+        old = signal.signal(signal.SIGALRM, lambda *_: alarms.append(1))
+        release = threading.Timer(1.5, feeder.stdin.close)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2, 0.2)
+            release.start()
+            log = trail.Log.open(self.data)  # waits, through the alarms, for `trail log`
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.assertGreater(len(alarms), 2, "the handler ran while Log.open waited")
+            log.close()
+            # An exception from the handler ends the wait.
+            feeder.wait(timeout=30)
+            feeder = subprocess.Popen([TRAIL, "log", "--data", str(self.data)], stdin=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            feeder.stdin.write('{"kind":"tool_call"}\n')
+            feeder.stdin.flush()
+            time.sleep(1.0)
+
+            def interrupt(*_):
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGALRM, interrupt)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with self.assertRaises(KeyboardInterrupt):
+                trail.Log.open(self.data)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+            release.cancel()
+            if not feeder.stdin.closed:
+                feeder.stdin.close()
+            feeder.wait(timeout=30)
+
     def test_what_an_outside_tester_found(self):
         import pickle
         with trail.Log.init(self.data, origin="example.com/py") as log:
