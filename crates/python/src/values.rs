@@ -115,27 +115,11 @@ pub fn plain_event(kind: Option<&Bound<'_, PyAny>>, fields: &Bound<'_, PyDict>) 
             continue;
         }
         let value = utf8_of(v.cast_exact::<PyString>().ok()?)?;
-        let f = &mut event.fields;
-        let slot = match key {
-            "kind" => {
-                f.kind = value;
-                has_kind = true;
-                continue;
-            }
-            "id" => &mut event.id,
-            "category" => &mut f.category,
-            "action" => &mut f.action,
-            "status" => &mut f.status,
-            "agent" => &mut f.agent,
-            "session" => &mut f.session,
-            "conversation" => &mut f.conversation,
-            "actor" => &mut f.actor,
-            "source" => &mut f.source,
-            "trace_id" => &mut f.trace_id,
-            "span_id" => &mut f.span_id,
+        match key {
+            "id" => event.id = Some(value),
+            _ if event.fields.set_string(key, value) => has_kind |= key == "kind",
             _ => return None,
-        };
-        *slot = Some(value);
+        }
     }
     has_kind.then_some(event)
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use trail_merkle::{Hash, leaf_hash};
 
-use super::fields::{Fields, FindingSummary, check_identifier, json_type_name};
+use super::fields::{Fields, FindingSummary, STRING_FIELDS, check_identifier, json_type_name};
 use super::record::{RECORD_VERSION, Record, Sealed};
 use crate::jcs::{self, JcsError};
 use crate::timestamp::Timestamp;
@@ -217,46 +217,15 @@ fn fields_from_map(map: serde_json::Map<String, Value>) -> Result<Fields, EventE
     })
 }
 
-/// The fields that hold a string.
-const STRING_FIELDS: &[&str] = &[
-    "kind",
-    "category",
-    "action",
-    "status",
-    "agent",
-    "session",
-    "conversation",
-    "actor",
-    "source",
-    "trace_id",
-    "span_id",
-];
-
 /// The fields of a map whose every member is a string field holding a string, with a `kind`
 /// (most events): read directly, where serde (which the rest take, for its messages) walks
 /// the map through a deserializer.
 fn plain_fields(map: serde_json::Map<String, Value>) -> Fields {
     let mut f = Fields::default();
     for (key, value) in map {
-        let Value::String(v) = value else { continue };
-        let slot = match key.as_str() {
-            "kind" => {
-                f.kind = v;
-                continue;
-            }
-            "category" => &mut f.category,
-            "action" => &mut f.action,
-            "status" => &mut f.status,
-            "agent" => &mut f.agent,
-            "session" => &mut f.session,
-            "conversation" => &mut f.conversation,
-            "actor" => &mut f.actor,
-            "source" => &mut f.source,
-            "trace_id" => &mut f.trace_id,
-            "span_id" => &mut f.span_id,
-            _ => continue,
-        };
-        *slot = Some(v);
+        if let Value::String(v) = value {
+            f.set_string(&key, v);
+        }
     }
     f
 }

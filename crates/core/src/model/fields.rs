@@ -75,7 +75,46 @@ pub struct Fields {
     pub usage: Option<Usage>,
 }
 
+/// The fields that hold a string ([`Fields::set_string`] sets each of them).
+pub const STRING_FIELDS: &[&str] = &[
+    "kind",
+    "category",
+    "action",
+    "status",
+    "agent",
+    "session",
+    "conversation",
+    "actor",
+    "source",
+    "trace_id",
+    "span_id",
+];
+
 impl Fields {
+    /// Sets the string field `name` (one of [`STRING_FIELDS`]) to `value`; false, changing
+    /// nothing, for any other name.
+    pub fn set_string(&mut self, name: &str, value: String) -> bool {
+        let slot = match name {
+            "kind" => {
+                self.kind = value;
+                return true;
+            }
+            "category" => &mut self.category,
+            "action" => &mut self.action,
+            "status" => &mut self.status,
+            "agent" => &mut self.agent,
+            "session" => &mut self.session,
+            "conversation" => &mut self.conversation,
+            "actor" => &mut self.actor,
+            "source" => &mut self.source,
+            "trace_id" => &mut self.trace_id,
+            "span_id" => &mut self.span_id,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+
     pub(super) fn validate(&self) -> Result<(), EventError> {
         if self.kind.is_empty() {
             return Err(EventError::field("kind", "must not be empty"));
