@@ -76,7 +76,7 @@ pub struct Fields {
 }
 
 /// The fields that hold a string ([`Fields::set_string`] sets each of them).
-pub const STRING_FIELDS: &[&str] = &[
+pub(crate) const STRING_FIELDS: &[&str] = &[
     "kind",
     "category",
     "action",
@@ -91,7 +91,7 @@ pub const STRING_FIELDS: &[&str] = &[
 ];
 
 impl Fields {
-    /// Sets the string field `name` (one of [`STRING_FIELDS`]) to `value`; false, changing
+    /// Sets the string field `name` (one of `STRING_FIELDS`) to `value`; false, changing
     /// nothing, for any other name.
     pub fn set_string(&mut self, name: &str, value: String) -> bool {
         let slot = match name {
